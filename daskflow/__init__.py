@@ -1,0 +1,39 @@
+"""daskflow: a Make-like build system for data-science workflows, on dask.
+
+The public API, nothing else.  Write tasks as classes (d6tflow's shape), run
+them with :func:`run` on the local dask scheduler or a dask.distributed
+cluster; outputs are stored through fsspec (local disk, S3) and every task
+whose outputs match today's code, parameters and upstream results is skipped.
+
+>>> import daskflow as d6tflow   # d6tflow's spellings work
+"""
+
+from . import tasks
+from .config import set_root
+from .errors import (CycleError, DaskflowError, FingerprintError, MissingExternalError,
+                     MissingOutputError, NotBuiltError, ParameterError, RunError, SaveError,
+                     StorageError, TaskDefinitionError, TaskFailure)
+from .formats import Format, register_format
+from .graph import run
+from .inherit import inherits, requires
+from .params import (BoolParameter, ChoiceParameter, DateParameter, DictParameter, EnumParameter,
+                     FloatParameter, IntParameter, ListParameter, Parameter)
+from .plan import invalidate_downstream, invalidate_upstream
+from .report import preview, why
+from .result import RunResult
+from .task import Task
+from .workflow import Workflow, WorkflowMulti
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "tasks", "Task", "run", "preview", "why", "set_root",
+    "invalidate_downstream", "invalidate_upstream",
+    "requires", "inherits", "Workflow", "WorkflowMulti", "RunResult",
+    "Parameter", "IntParameter", "FloatParameter", "BoolParameter", "DateParameter",
+    "ListParameter", "DictParameter", "EnumParameter", "ChoiceParameter",
+    "Format", "register_format",
+    "DaskflowError", "TaskDefinitionError", "ParameterError", "CycleError", "FingerprintError",
+    "SaveError", "MissingOutputError", "MissingExternalError", "NotBuiltError", "StorageError",
+    "RunError", "TaskFailure",
+]

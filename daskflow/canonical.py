@@ -1,0 +1,136 @@
+"""Canonical, typed encoding of parameter values, for identities and fingerprints.
+
+Imports only ``daskflow.errors`` (numpy and pandas are looked up lazily, by
+type, when a value is one of theirs).  ``encode(value)`` returns bytes that
+depend only on the value: ``1``, ``1.0``, ``True`` and ``"1"`` differ; dict
+order does not matter; sets are sorted by their elements' encodings, so they
+are stable across hash seeds; floats are exact (``float.hex``).  Nothing here
+uses ``hash()``, ``repr()`` of arbitrary objects, pickle or ``id()``.  A value
+with no canonical encoding raises ``TypeError``; callers name the task and
+parameter.
+"""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import enum
+import hashlib
+import pathlib
+import uuid
+from collections.abc import Mapping
+
+__all__ = ["encode", "digest"]
+
+
+def digest(*parts: bytes) -> str:
+    """sha256 hex digest of length-prefixed parts (so parts never run together)."""
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(len(part).to_bytes(8, "little"))
+        h.update(part)
+    return h.hexdigest()
+
+
+def _frame(tag: bytes, body: bytes) -> bytes:
+    return tag + b":" + len(body).to_bytes(8, "little") + body
+
+
+def _seq(tag: bytes, items) -> bytes:
+    return _frame(tag, b"".join(encode(v) for v in items))
+
+
+def encode(value) -> bytes:
+    """Return the canonical bytes of ``value``; raise TypeError if there are none."""
+    t = type(value)
+    enc = _EXACT.get(t)
+    if enc is not None:
+        return enc(value)
+    return _encode_other(value)
+
+
+def _encode_float(v: float) -> bytes:
+    return _frame(b"float", v.hex().encode())
+
+
+def _encode_mapping(value) -> bytes:
+    items = sorted((encode(k), encode(v)) for k, v in value.items())
+    return _frame(b"dict", b"".join(k + v for k, v in items))
+
+
+_EXACT = {
+    type(None): lambda v: b"none:",
+    bool: lambda v: b"bool:1" if v else b"bool:0",
+    int: lambda v: _frame(b"int", str(v).encode()),
+    float: _encode_float,
+    str: lambda v: _frame(b"str", v.encode("utf-8", "surrogatepass")),
+    bytes: lambda v: _frame(b"bytes", v),
+    tuple: lambda v: _seq(b"tuple", v),
+    list: lambda v: _seq(b"list", v),
+    dict: _encode_mapping,
+    set: lambda v: _frame(b"set", b"".join(sorted(encode(x) for x in v))),
+    frozenset: lambda v: _frame(b"set", b"".join(sorted(encode(x) for x in v))),
+    datetime.date: lambda v: _frame(b"date", v.isoformat().encode()),
+    datetime.time: lambda v: _frame(b"time", v.isoformat().encode()),
+    datetime.timedelta: lambda v: _frame(b"timedelta", repr((v.days, v.seconds, v.microseconds)).encode()),
+    decimal.Decimal: lambda v: _frame(b"decimal", str(v).encode()),
+    uuid.UUID: lambda v: _frame(b"uuid", v.bytes),
+    complex: lambda v: _frame(b"complex", (v.real.hex() + "," + v.imag.hex()).encode()),
+}
+
+
+def _encode_other(value) -> bytes:
+    if isinstance(value, datetime.datetime):
+        return _frame(b"datetime", value.isoformat().encode())
+    if isinstance(value, enum.Enum):
+        cls = type(value)
+        return _frame(b"enum", f"{cls.__module__}.{cls.__qualname__}.{value.name}".encode())
+    if isinstance(value, bool):
+        return _EXACT[bool](value)
+    if isinstance(value, (pathlib.PurePath,)):
+        return _frame(b"path", value.as_posix().encode())
+    if isinstance(value, Mapping):
+        return _encode_mapping(value)
+    identity = getattr(value, "__daskflow_identity__", None)
+    if identity is not None:  # tasks given as parameters
+        return _frame(b"task", identity())
+    module = type(value).__module__.split(".")[0]
+    if module == "numpy":
+        return _encode_numpy(value)
+    if module == "pandas":
+        return _encode_pandas(value)
+    for base, enc in ((int, _EXACT[int]), (float, _encode_float), (str, _EXACT[str]),
+                      (tuple, _EXACT[tuple]), (list, _EXACT[list])):
+        if isinstance(value, base):  # subclasses of builtins, e.g. str enums handled above
+            return enc(value)
+    raise TypeError(f"no deterministic encoding for a value of type "
+                    f"{type(value).__module__}.{type(value).__qualname__}")
+
+
+def _encode_numpy(value) -> bytes:
+    import numpy as np
+
+    if isinstance(value, np.ndarray):
+        if value.dtype.hasobject:
+            return _frame(b"ndarray-obj", repr(value.shape).encode() + _seq(b"list", value.ravel().tolist()))
+        arr = np.ascontiguousarray(value)
+        head = f"{arr.dtype.str}|{arr.shape}".encode()
+        return _frame(b"ndarray", _frame(b"h", head) + arr.tobytes())
+    if isinstance(value, np.generic):
+        return _frame(b"np-" + value.dtype.str.encode(), value.tobytes())
+    raise TypeError(f"no deterministic encoding for numpy {type(value).__name__}")
+
+
+def _encode_pandas(value) -> bytes:
+    import pandas as pd
+
+    if isinstance(value, pd.DataFrame):
+        schema = [(str(c), str(t)) for c, t in value.dtypes.items()]
+        values = pd.util.hash_pandas_object(value, index=True).to_numpy().tobytes()
+        return _frame(b"dataframe", encode(schema) + encode(str(value.index.dtype)) + values)
+    if isinstance(value, pd.Series):
+        values = pd.util.hash_pandas_object(value, index=True).to_numpy().tobytes()
+        return _frame(b"series", encode((str(value.name), str(value.dtype))) + values)
+    if isinstance(value, pd.Timestamp):
+        return _frame(b"timestamp", value.isoformat().encode())
+    raise TypeError(f"no deterministic encoding for pandas {type(value).__name__}")

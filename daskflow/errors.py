@@ -1,0 +1,120 @@
+"""daskflow's exceptions: one tree, each error naming what went wrong and where.
+
+Imports nothing from daskflow.  Every message names the task (with its
+parameters), the parameter, the output or the path involved, and how to fix
+it where that is known.  Foreign exceptions are wrapped once, at the boundary
+where they happen, with ``raise ... from exc``.
+
+::
+
+    DaskflowError
+     +-- TaskDefinitionError      a task class is malformed (found at class definition)
+     +-- ParameterError           unknown, missing or ill-typed parameter (also a TypeError)
+     +-- CycleError               requires() forms a cycle
+     +-- FingerprintError         a parameter value cannot be hashed deterministically
+     +-- SaveError                save() got wrong output names or a value the format cannot write
+     +-- MissingOutputError       a task finished without saving / output is not built
+     |    +-- MissingExternalError    an external task's data is missing
+     +-- NotBuiltError            outputLoad() of a task not built for today's code and parameters
+     +-- StorageError             the storage root is unreachable, unwritable or refuses credentials
+     +-- RunError                 one or more tasks failed in daskflow.run(); carries each failure
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "DaskflowError",
+    "TaskDefinitionError",
+    "ParameterError",
+    "CycleError",
+    "FingerprintError",
+    "SaveError",
+    "MissingOutputError",
+    "MissingExternalError",
+    "NotBuiltError",
+    "StorageError",
+    "RunError",
+    "TaskFailure",
+]
+
+
+class DaskflowError(Exception):
+    """Base class of every error daskflow raises on purpose."""
+
+
+class TaskDefinitionError(DaskflowError, TypeError):
+    """A task class is malformed, e.g. two parents declare one parameter differently."""
+
+
+class ParameterError(DaskflowError, TypeError):
+    """A parameter is unknown, missing, or its value has the wrong type."""
+
+
+class CycleError(DaskflowError):
+    """``requires()`` of some tasks forms a cycle; the message shows it."""
+
+
+class FingerprintError(DaskflowError, TypeError):
+    """A value cannot be hashed deterministically (names the task and parameter)."""
+
+
+class SaveError(DaskflowError):
+    """``save()`` was given the wrong output names or a value its format cannot write."""
+
+
+class MissingOutputError(DaskflowError):
+    """A task's output is missing: it finished without saving, or was never built."""
+
+
+class MissingExternalError(MissingOutputError):
+    """An ``external = True`` task has no data in storage; nothing was run."""
+
+
+class NotBuiltError(DaskflowError):
+    """Loading the output of a task that is not built for today's code and parameters."""
+
+
+class StorageError(DaskflowError, OSError):
+    """The storage root cannot be reached, written, or accessed with these credentials."""
+
+
+class TaskFailure:
+    """One failed task of a run: the task, the original exception and its traceback text."""
+
+    __slots__ = ("task", "exception", "traceback")
+
+    def __init__(self, task, exception: BaseException, traceback: str):
+        self.task = task
+        self.exception = exception
+        self.traceback = traceback
+
+    def __repr__(self) -> str:
+        return f"TaskFailure({self.task!r}, {type(self.exception).__name__}: {self.exception})"
+
+
+class RunError(DaskflowError):
+    """Some tasks of a run failed; independent branches ran to the end.
+
+    Attributes
+    ----------
+    failures : list of TaskFailure
+        Each failed task with its original exception and traceback text.
+    result : RunResult
+        What ran, was skipped, failed or was not run because an upstream failed.
+    exceptions : tuple of BaseException
+        The original exceptions; the first is also ``__cause__``.
+    """
+
+    def __init__(self, failures: list[TaskFailure], result=None):
+        self.failures = list(failures)
+        self.result = result
+        self.exceptions = tuple(f.exception for f in self.failures)
+        lines = [f"{len(self.failures)} task(s) failed:"]
+        for f in self.failures:
+            lines.append(f"  {f.task!r}: {type(f.exception).__name__}: {f.exception}")
+        if result is not None and result.upstream_failed:
+            lines.append(f"  not run because an upstream task failed: {len(result.upstream_failed)}")
+        if self.failures:
+            lines.append("first traceback:")
+            lines.append(self.failures[0].traceback.rstrip())
+        super().__init__("\n".join(lines))

@@ -1,0 +1,278 @@
+"""Parameter descriptors: declare, parse, check and normalise task parameters.
+
+Imports only ``daskflow.errors``.  A parameter is a descriptor on a task
+class (as in luigi): it knows its name, default and significance, turns a
+given value, or a string from the command line, into its canonical Python
+value (``normalize``).  Values are read-only on the
+task instance.  Normalised values are what fingerprints and paths are built
+from, so ``IntParameter`` given ``"3"`` and ``3`` name the same task.
+"""
+
+from __future__ import annotations
+
+import datetime
+import enum
+import json
+from collections.abc import Mapping
+from types import MappingProxyType
+
+from .errors import ParameterError
+
+__all__ = [
+    "NODEFAULT",
+    "Parameter",
+    "IntParameter",
+    "FloatParameter",
+    "BoolParameter",
+    "DateParameter",
+    "ListParameter",
+    "DictParameter",
+    "EnumParameter",
+    "ChoiceParameter",
+]
+
+
+class _NoDefault:
+    def __repr__(self) -> str:
+        return "NODEFAULT"
+
+
+NODEFAULT = _NoDefault()
+
+
+class Parameter:
+    """A task parameter: any value that daskflow can fingerprint.
+
+    Parameters
+    ----------
+    default : object, optional
+        Used when the task is constructed without this parameter.
+    significant : bool, default True
+        An insignificant parameter (``n_jobs``, ``verbose``) is passed to the
+        task but is not part of its identity, its fingerprint or its path.
+    description : str, optional
+        Shown by ``daskflow --help``-style listings.
+
+    Examples
+    --------
+    >>> import daskflow
+    >>> class Train(daskflow.tasks.TaskPickle):
+    ...     model = daskflow.Parameter(default="ols")
+    >>> Train(model="gbm").model
+    'gbm'
+    """
+
+    type_name = "any"
+
+    def __init__(self, default=NODEFAULT, significant: bool = True, description: str | None = None):
+        self.default = default
+        self.significant = significant
+        self.description = description
+        self.name: str | None = None
+
+    def __set_name__(self, owner, name: str) -> None:
+        self.name = name
+
+    def __get__(self, obj, objtype=None):
+        if obj is None:
+            return self
+        return obj._params[self.name]
+
+    def __set__(self, obj, value):
+        raise AttributeError(f"{type(obj).__name__}.{self.name} is read-only: tasks are values; "
+                             f"use task.clone({self.name}=...) for another one")
+
+    def __repr__(self) -> str:
+        default = "" if self.default is NODEFAULT else f"default={self.default!r}"
+        return f"{type(self).__name__}({default})"
+
+    @property
+    def has_default(self) -> bool:
+        return self.default is not NODEFAULT
+
+    def same_declaration(self, other: "Parameter") -> bool:
+        """True when two declarations of one name agree on type, default and significance."""
+        return (type(self) is type(other) and self.significant == other.significant
+                and _same(self.default, other.default))
+
+    def check(self, value, task_name: str):
+        """Normalise ``value`` or raise a ParameterError naming the task and parameter."""
+        try:
+            return self.normalize(value)
+        except (TypeError, ValueError) as exc:
+            raise ParameterError(
+                f"{task_name}: parameter {self.name!r} ({self.type_name}) cannot take "
+                f"{value!r}: {exc}") from exc
+
+    def normalize(self, value):
+        """Return the canonical value; raise TypeError or ValueError if it does not fit."""
+        return value
+
+    def serialize(self, value) -> str:
+        """Short, human-readable text of a value, for previews and paths."""
+        return str(value)
+
+
+def _same(a, b) -> bool:
+    try:
+        return type(a) is type(b) and bool(a == b)
+    except Exception:  # an ambiguous comparison (arrays): treat as different
+        return False
+
+
+class IntParameter(Parameter):
+    """An integer; ``"3"`` from the command line becomes 3. Booleans are refused."""
+
+    type_name = "int"
+
+    def normalize(self, value):
+        if isinstance(value, bool):
+            raise TypeError("expected an int, got a bool")
+        if isinstance(value, str):
+            return int(value.strip())
+        if isinstance(value, int):
+            return int(value)
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        raise TypeError(f"expected an int, got {type(value).__name__}")
+
+
+class FloatParameter(Parameter):
+    """A float; ints and numeric strings are converted."""
+
+    type_name = "float"
+
+    def normalize(self, value):
+        if isinstance(value, bool):
+            raise TypeError("expected a float, got a bool")
+        if isinstance(value, (int, float, str)):
+            return float(value)
+        raise TypeError(f"expected a float, got {type(value).__name__}")
+
+
+class BoolParameter(Parameter):
+    """A bool; the strings true/false, yes/no, 1/0 (any case) are accepted."""
+
+    type_name = "bool"
+    _TEXT = {"true": True, "1": True, "yes": True, "on": True,
+             "false": False, "0": False, "no": False, "off": False}
+
+    def normalize(self, value):
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in self._TEXT:
+            return self._TEXT[value.strip().lower()]
+        if isinstance(value, int) and value in (0, 1):
+            return bool(value)
+        raise TypeError(f"expected a bool, got {value!r}")
+
+
+class DateParameter(Parameter):
+    """A ``datetime.date``; ISO strings (``2024-01-31``) are parsed."""
+
+    type_name = "date"
+
+    def normalize(self, value):
+        if isinstance(value, datetime.datetime):
+            raise TypeError("expected a date, got a datetime")
+        if isinstance(value, datetime.date):
+            return value
+        if isinstance(value, str):
+            return datetime.date.fromisoformat(value.strip())
+        raise TypeError(f"expected a date, got {type(value).__name__}")
+
+    def serialize(self, value) -> str:
+        return value.isoformat()
+
+
+class ListParameter(Parameter):
+    """A list, stored as a tuple so the task stays immutable; JSON on the command line."""
+
+    type_name = "list"
+
+    def normalize(self, value):
+        if isinstance(value, str):
+            value = json.loads(value)
+        if not isinstance(value, (list, tuple)):
+            raise TypeError(f"expected a list, got {type(value).__name__}")
+        return tuple(_freeze(v) for v in value)
+
+    def serialize(self, value) -> str:
+        return json.dumps(_thaw(value), default=str)
+
+
+class DictParameter(Parameter):
+    """A mapping, stored read-only; JSON on the command line."""
+
+    type_name = "dict"
+
+    def normalize(self, value):
+        if isinstance(value, str):
+            value = json.loads(value)
+        if not isinstance(value, Mapping):
+            raise TypeError(f"expected a dict, got {type(value).__name__}")
+        return _freeze(value)
+
+    def serialize(self, value) -> str:
+        return json.dumps(_thaw(value), sort_keys=True, default=str)
+
+
+def _freeze(value):
+    if isinstance(value, Mapping):
+        return MappingProxyType({k: _freeze(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return tuple(_freeze(v) for v in value)
+    return value
+
+
+def _thaw(value):
+    if isinstance(value, Mapping):
+        return {k: _thaw(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return [_thaw(v) for v in value]
+    return value
+
+
+class EnumParameter(Parameter):
+    """A member of ``enum``; its name is accepted as text."""
+
+    type_name = "enum"
+
+    def __init__(self, enum: type[enum.Enum], **kwargs):
+        self.enum = enum
+        super().__init__(**kwargs)
+
+    def normalize(self, value):
+        if isinstance(value, self.enum):
+            return value
+        if isinstance(value, str) and value in self.enum.__members__:
+            return self.enum[value]
+        names = ", ".join(self.enum.__members__)
+        raise ValueError(f"expected a member of {self.enum.__name__} ({names})")
+
+    def serialize(self, value) -> str:
+        return value.name
+
+    def same_declaration(self, other) -> bool:
+        return super().same_declaration(other) and self.enum is other.enum
+
+
+class ChoiceParameter(Parameter):
+    """One of ``choices``; text from the command line is converted with ``var_type``."""
+
+    type_name = "choice"
+
+    def __init__(self, choices, var_type: type = str, **kwargs):
+        self.choices = tuple(choices)
+        self.var_type = var_type
+        super().__init__(**kwargs)
+
+    def normalize(self, value):
+        if isinstance(value, str) and self.var_type is not str:
+            value = self.var_type(value)
+        if value not in self.choices:
+            raise ValueError(f"expected one of {list(self.choices)}")
+        return value
+
+    def same_declaration(self, other) -> bool:
+        return super().same_declaration(other) and self.choices == other.choices

@@ -1,0 +1,140 @@
+"""Telling people what a run would do: ``preview`` (a tree) and ``why`` (the reasons).
+
+Imports ``plan`` (and what it imports); reads storage only through a Plan with
+``explain=True``.  Nothing here runs a task.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+
+from .plan import Node, Plan, Reason
+
+__all__ = ["preview", "why", "WhyReport", "TaskWhy", "tree_text"]
+
+_WORDS = {"fresh": "COMPLETE", "run": "PENDING", "external": "EXTERNAL", "missing": "EXTERNAL, MISSING"}
+
+
+def _label(node: Node) -> str:
+    defs = type(node.task)._param_defs
+    params = {k: defs[k].serialize(v) for k, v in node.task.significant_params().items()}
+    status = _WORDS[node.status]
+    if node.runs and node.reasons:
+        status += ": " + "; ".join(r.message for r in node.reasons)
+    return f"{node.family}-{params} ({status})"
+
+
+def tree_text(plan: Plan) -> str:
+    """One line per task, indented under the task that requires it (d6tflow's layout)."""
+    lines: list[str] = []
+    shown: set = set()
+    stack = [(n, 0) for n in reversed(plan.targets)]
+    while stack:
+        node, depth = stack.pop()
+        again = node.key in shown
+        lines.append(f"{'   ' * depth}└─--[{_label(node)}]{' (shown above)' if again and node.deps else ''}")
+        if not again:
+            shown.add(node.key)
+            stack.extend((d, depth + 1) for d in reversed(node.deps))
+    return "\n".join(lines)
+
+
+def preview(tasks, force=None, forced=None, forced_all=False, forced_all_upstream=False,
+            store=None, clip_params=False) -> None:
+    """Print the tree of ``tasks`` and their upstream with each one's status; run nothing.
+
+    Examples
+    --------
+    >>> daskflow.preview(Train(do_preprocess=False))  # doctest: +SKIP
+    └─--[Train-{'do_preprocess': 'False', 'model': 'ols'} (PENDING: ...)]
+       └─--[Preprocess-{'do_preprocess': 'False'} (PENDING: no output)]
+          └─--[GetData-{} (COMPLETE)]
+    """
+    plan = Plan(tasks, store, force=force if force is not None else forced, forced_all=forced_all,
+                forced_all_upstream=forced_all_upstream, explain=True)
+    print(tree_text(plan))
+
+
+@dataclass
+class TaskWhy:
+    """The status of one task and, if it will run, the reasons in order."""
+
+    task: object
+    status: str
+    reasons: list
+
+    @property
+    def runs(self) -> bool:
+        return self.status == "run"
+
+    def to_dict(self) -> dict:
+        return {"task": repr(self.task), "family": self.task.task_family, "status": self.status,
+                "reasons": [{"kind": r.kind, "message": r.message, **r.data} for r in self.reasons]}
+
+    def __str__(self) -> str:
+        if self.status == "run":
+            return f"{self.task!r} will run:\n" + "\n".join(f"  - {r.message}" for r in self.reasons)
+        words = {"fresh": "is fresh, skipped", "external": "is external, present",
+                 "missing": "is external and MISSING"}
+        return f"{self.task!r} {words[self.status]}"
+
+
+class WhyReport:
+    """Why each task of a graph will run (or not); ``str()`` is the text.
+
+    Attributes
+    ----------
+    tasks : list of TaskWhy
+        Every task, upstream first.
+    will_run : list of TaskWhy
+    """
+
+    def __init__(self, plan: Plan):
+        self.tasks = [TaskWhy(n.task, n.status, list(n.reasons)) for n in plan.nodes.values()]
+
+    @property
+    def will_run(self) -> list[TaskWhy]:
+        return [t for t in self.tasks if t.runs]
+
+    def __getitem__(self, task) -> TaskWhy:
+        for t in self.tasks:
+            if t.task == task:
+                return t
+        raise KeyError(task)
+
+    def reasons(self, task) -> list[Reason]:
+        return self[task].reasons
+
+    def to_dict(self) -> dict:
+        return {"tasks": [t.to_dict() for t in self.tasks]}
+
+    def __str__(self) -> str:
+        return "\n".join(str(t) for t in reversed(self.tasks))
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><td>{html.escape(repr(t.task))}</td><td>{t.status}</td><td>"
+            + "<br>".join(html.escape(r.message) for r in t.reasons) + "</td></tr>"
+            for t in reversed(self.tasks))
+        return f"<table><tr><th>task</th><th>status</th><th>why</th></tr>{rows}</table>"
+
+
+def why(tasks, force=None, forced=None, forced_all=False, forced_all_upstream=False,
+        store=None) -> WhyReport:
+    """Say, for each task, whether it will run and why: no output, forced, a parameter or the
+    code changed (which function and line), upstream changed (the root cause), external data
+    changed, output modified.
+
+    Examples
+    --------
+    >>> print(daskflow.why(Train()))  # doctest: +SKIP
+    Train(do_preprocess=True, model='ols') will run:
+      - code changed: tasks:Train.run (tasks.py:31): model = fit(df) -> model = fit(df, C=2)
+    """
+    plan = Plan(tasks, store, force=force if force is not None else forced, forced_all=forced_all,
+                forced_all_upstream=forced_all_upstream, explain=True)
+    return WhyReport(plan)

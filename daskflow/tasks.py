@@ -1,0 +1,9 @@
+"""The task classes, by output format: ``daskflow.tasks.TaskPqPandas`` and friends.
+
+Imports ``task`` only; this module exists so ``d6tflow.tasks.X`` spellings work.
+"""
+
+from .task import (Task, TaskAggregator, TaskCSVPandas, TaskJson, TaskPickle,  # noqa: F401
+                   TaskPqPandas)
+
+__all__ = ["Task", "TaskPqPandas", "TaskCSVPandas", "TaskPickle", "TaskJson", "TaskAggregator"]

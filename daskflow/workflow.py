@@ -1,0 +1,190 @@
+"""d6tflow's ``Workflow`` and ``WorkflowMulti``: a task class plus parameters.
+
+Imports ``errors``, ``task``, ``plan``, ``graph`` and ``report``.  A workflow
+applies one parameter dict to every task class it is asked about (each class
+takes the parameters it declares); a multi-experiment workflow runs every
+experiment in one dask graph, so upstream tasks they share run once.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+from .errors import ParameterError
+from .graph import run as _run
+from .plan import Plan, invalidate, invalidate_downstream, invalidate_upstream
+from .report import preview as _preview
+from .task import Task
+
+__all__ = ["Workflow", "WorkflowMulti"]
+
+
+def _swap(task, params):
+    """Accept both ``Workflow(Task, params)`` and d6tflow's ``Workflow(params, task=Task)``."""
+    if isinstance(task, (dict, list)) and (params is None or isinstance(params, type)):
+        return params, task
+    return task, params
+
+
+class Workflow:
+    """A task class with one set of parameters.
+
+    Examples
+    --------
+    >>> flow = daskflow.Workflow(Train, {"do_preprocess": False})  # doctest: +SKIP
+    >>> flow.run(); model = flow.outputLoad()                        # doctest: +SKIP
+    """
+
+    def __init__(self, task=None, params=None, path=None, env=None):
+        task, params = _swap(task, params)
+        if task is not None and not (isinstance(task, type) and issubclass(task, Task)):
+            raise ParameterError(f"Workflow takes one task class, got {task!r}")
+        self.default_task = task
+        self.params = dict(params or {})
+        if task is not None:
+            self._check_params(task)
+
+    def set_default(self, task) -> None:
+        self.default_task = task
+
+    def _class(self, task):
+        cls = task or self.default_task
+        if cls is None:
+            raise ParameterError("no task given and no default task set for this workflow")
+        return cls
+
+    def _check_params(self, cls) -> None:
+        known, todo, seen = set(), [self._instance(cls)], set()
+        while todo:
+            t = todo.pop()
+            if t in seen:
+                continue
+            seen.add(t)
+            known |= set(type(t)._param_defs)
+            todo.extend(t.deps())
+        unknown = sorted(set(self.params) - known)
+        if unknown:
+            raise ParameterError(f"workflow of {cls.__name__}: unknown parameter(s) {unknown}; "
+                                 f"the tasks of this workflow take: {sorted(known)}")
+
+    def _instance(self, cls) -> Task:
+        return cls(**{k: v for k, v in self.params.items() if k in cls._param_defs})
+
+    def get_task(self, task=None) -> Task:
+        """The task instance of ``task`` (default: the workflow's task) with these parameters."""
+        return self._instance(self._class(task))
+
+    def _tasks(self, tasks) -> list[Task]:
+        if tasks is None:
+            return [self.get_task()]
+        if isinstance(tasks, (list, tuple)):
+            return [self.get_task(t) for t in tasks]
+        return [self.get_task(tasks)]
+
+    def run(self, tasks=None, forced=None, forced_all=False, forced_all_upstream=False, **kwargs):
+        """Run the workflow's task (or ``tasks``); see :func:`daskflow.run`."""
+        force = [self.get_task(f) if isinstance(f, type) else f
+                 for f in (forced if isinstance(forced, (list, tuple)) else [forced] if forced else [])]
+        return _run(self._tasks(tasks), force=force or None, forced_all=forced_all,
+                    forced_all_upstream=forced_all_upstream, **kwargs)
+
+    def preview(self, tasks=None, **kwargs) -> None:
+        _preview(self._tasks(tasks), **kwargs)
+
+    def complete(self, task=None) -> bool:
+        return self.get_task(task).complete()
+
+    def output(self, task=None):
+        return self.get_task(task).output()
+
+    def outputPath(self, task=None):
+        out = self.output(task)
+        return {k: t.path for k, t in out.items()} if isinstance(out, dict) else out.path
+
+    def outputLoad(self, task=None, keys=None, as_dict=False, cached=False):
+        return self.get_task(task).outputLoad(keys=keys, as_dict=as_dict)
+
+    def outputLoadAll(self, task=None, keys=None, as_dict=False, cached=False) -> dict:
+        """Outputs of the task and everything upstream, by task family."""
+        plan = Plan(self.get_task(task))
+        return {n.family: n.task.outputLoad(keys=keys, as_dict=as_dict)
+                for n in plan.nodes.values() if not n.aggregate}
+
+    def reset(self, task=None, confirm=None) -> None:
+        invalidate([self.get_task(task)])
+
+    def reset_upstream(self, task=None, confirm=None) -> None:
+        invalidate_upstream(self.get_task(task))
+
+    def reset_downstream(self, task=None, task_downstream=None, confirm=None) -> None:
+        invalidate_downstream(self.get_task(task), self.get_task(task_downstream))
+
+
+class WorkflowMulti:
+    """Several experiments (parameter sets) of one task class, run in one graph.
+
+    ``params`` is a dict of experiment name -> parameters, a list (experiments
+    named 0, 1, ...), or a grid ``{"model": ["ols", "gbm"], ...}`` whose
+    experiments are named ``model_ols_...``.  Every method takes ``flow=`` (one
+    experiment); without it, it acts on all and returns a dict by experiment.
+    """
+
+    def __init__(self, task=None, params=None, path=None, env=None):
+        task, params = _swap(task, params)
+        if not params:
+            raise ParameterError("WorkflowMulti needs experiments: a dict of name -> parameters")
+        if isinstance(params, list):
+            params = dict(enumerate(params))
+        elif all(isinstance(v, list) for v in params.values()):
+            names = list(params)
+            params = {"_".join(f"{k}_{v}" for k, v in zip(names, combo)): dict(zip(names, combo))
+                      for combo in itertools.product(*params.values())}
+        self.default_task = task
+        self.params = params
+        self.workflows = {name: Workflow(task, p) for name, p in params.items()}
+
+    def set_default(self, task) -> None:
+        self.default_task = task
+        for flow in self.workflows.values():
+            flow.set_default(task)
+
+    def _each(self, flow, fn):
+        if flow is not None:
+            return fn(self.workflows[flow])
+        return {name: fn(w) for name, w in self.workflows.items()}
+
+    def get_task(self, task=None, flow=None):
+        return self._each(flow, lambda w: w.get_task(task))
+
+    def run(self, tasks=None, flow=None, forced=None, forced_all=False, forced_all_upstream=False, **kwargs):
+        """Run one experiment, or all of them in one graph (shared tasks run once)."""
+        flows = [self.workflows[flow]] if flow is not None else list(self.workflows.values())
+        targets = [t for w in flows for t in w._tasks(tasks)]
+        force = [w.get_task(forced) for w in flows] if isinstance(forced, type) else forced
+        return _run(targets, force=force, forced_all=forced_all,
+                    forced_all_upstream=forced_all_upstream, **kwargs)
+
+    def preview(self, tasks=None, flow=None, **kwargs) -> None:
+        flows = [self.workflows[flow]] if flow is not None else list(self.workflows.values())
+        _preview([t for w in flows for t in w._tasks(tasks)], **kwargs)
+
+    def outputLoad(self, task=None, flow=None, keys=None, as_dict=False, cached=False):
+        return self._each(flow, lambda w: w.outputLoad(task, keys, as_dict))
+
+    def outputLoadAll(self, task=None, flow=None, keys=None, as_dict=False, cached=False):
+        return self._each(flow, lambda w: w.outputLoadAll(task, keys, as_dict))
+
+    def outputPath(self, task=None, flow=None):
+        return self._each(flow, lambda w: w.outputPath(task))
+
+    def complete(self, task=None, flow=None):
+        return self._each(flow, lambda w: w.complete(task))
+
+    def reset(self, task=None, flow=None, confirm=None) -> None:
+        self._each(flow, lambda w: w.reset(task))
+
+    def reset_upstream(self, task=None, flow=None, confirm=None) -> None:
+        self._each(flow, lambda w: w.reset_upstream(task))
+
+    def reset_downstream(self, task=None, task_downstream=None, flow=None, confirm=None) -> None:
+        self._each(flow, lambda w: w.reset_downstream(task, task_downstream))
