@@ -1,0 +1,46 @@
+"""Shared fixtures: every test gets its own storage root and leaves the settings as it found them."""
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+import daskflow
+from daskflow import config
+
+HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE))
+
+
+@pytest.fixture(autouse=True)
+def _isolated_settings(monkeypatch):
+    """Restore daskflow's process-wide settings and environment after each test."""
+    saved = (config.settings.root, dict(config.settings.storage_options))
+    monkeypatch.delenv("DASKFLOW_ROOT", raising=False)
+    monkeypatch.delenv("DASKFLOW_SCHEDULER", raising=False)
+    yield
+    config.settings.root, config.settings.storage_options = saved
+
+
+@pytest.fixture
+def root(tmp_path):
+    """A fresh local storage root, set as daskflow's root; its path."""
+    path = tmp_path / "store"
+    daskflow.set_root(str(path))
+    return path
+
+
+@pytest.fixture
+def memroot():
+    """A fresh memory:// root, set as daskflow's root."""
+    import uuid
+
+    url = f"memory://daskflow-test-{uuid.uuid4().hex[:8]}"
+    daskflow.set_root(url)
+    yield url
+    import fsspec
+
+    fs = fsspec.filesystem("memory")
+    if fs.exists(url):
+        fs.rm(url, recursive=True)
