@@ -157,7 +157,7 @@ class Store:
         return f"{self.root}/{family}/{param_dir}"
 
     def new_build(self, family: str, param_dir: str) -> str:
-        stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%S")
+        stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%S.%f")
         path = f"{self.task_path(family, param_dir)}/{stamp}-{secrets.token_hex(4)}"
         if self.local:
             try:

@@ -19,10 +19,15 @@ from .task import Task
 __all__ = ["Workflow", "WorkflowMulti"]
 
 
-def _swap(task, params):
-    """Accept both ``Workflow(Task, params)`` and d6tflow's ``Workflow(params, task=Task)``."""
-    if isinstance(task, (dict, list)) and (params is None or isinstance(params, type)):
-        return params, task
+def _arguments(args, task, params):
+    """Accept ``Workflow(Task, params)`` and d6tflow's ``Workflow(params, task=Task)``."""
+    if len(args) > 2:
+        raise ParameterError(f"a workflow takes a task class and parameters, got {len(args)} arguments")
+    for arg in args:
+        if isinstance(arg, (dict, list)):
+            params = arg
+        else:
+            task = arg
     return task, params
 
 
@@ -35,8 +40,8 @@ class Workflow:
     >>> flow.run(); model = flow.outputLoad()                        # doctest: +SKIP
     """
 
-    def __init__(self, task=None, params=None, path=None, env=None):
-        task, params = _swap(task, params)
+    def __init__(self, *args, task=None, params=None, path=None, env=None):
+        task, params = _arguments(args, task, params)
         if task is not None and not (isinstance(task, type) and issubclass(task, Task)):
             raise ParameterError(f"Workflow takes one task class, got {task!r}")
         self.default_task = task
@@ -129,8 +134,8 @@ class WorkflowMulti:
     experiment); without it, it acts on all and returns a dict by experiment.
     """
 
-    def __init__(self, task=None, params=None, path=None, env=None):
-        task, params = _swap(task, params)
+    def __init__(self, *args, task=None, params=None, path=None, env=None):
+        task, params = _arguments(args, task, params)
         if not params:
             raise ParameterError("WorkflowMulti needs experiments: a dict of name -> parameters")
         if isinstance(params, list):

@@ -1,0 +1,100 @@
+import datetime
+import enum
+
+import pytest
+
+import daskflow
+from daskflow import ParameterError
+
+
+class Color(enum.Enum):
+    RED = 1
+    BLUE = 2
+
+
+class P(daskflow.tasks.TaskPickle):
+    i = daskflow.IntParameter(default=1)
+    f = daskflow.FloatParameter(default=0.5)
+    b = daskflow.BoolParameter(default=False)
+    d = daskflow.DateParameter(default=datetime.date(2024, 1, 1))
+    l = daskflow.ListParameter(default=[1, 2])
+    m = daskflow.DictParameter(default={"a": 1})
+    e = daskflow.EnumParameter(enum=Color, default=Color.RED)
+    c = daskflow.ChoiceParameter(choices=["x", "y"], default="x")
+    s = daskflow.Parameter(default="text")
+
+
+def test_strings_from_a_command_line_are_normalised():
+    t = P(i="3", f="2", b="true", d="2024-02-03", l="[1, 2, 3]", m='{"k": [1]}', e="BLUE", c="y")
+    assert (t.i, t.f, t.b, t.d) == (3, 2.0, True, datetime.date(2024, 2, 3))
+    assert t.l == (1, 2, 3) and dict(t.m) == {"k": (1,)}
+    assert t.e is Color.BLUE and t.c == "y"
+    assert P(i="3") == P(i=3)
+
+
+@pytest.mark.parametrize("kwargs, name", [
+    ({"i": "three"}, "i"), ({"i": True}, "i"), ({"f": [1]}, "f"), ({"b": "maybe"}, "b"),
+    ({"d": "31/12/2024"}, "d"), ({"l": 5}, "l"), ({"m": [1]}, "m"), ({"e": "GREEN"}, "e"),
+    ({"c": "z"}, "c"),
+])
+def test_ill_typed_values_name_task_and_parameter(kwargs, name):
+    with pytest.raises(ParameterError) as err:
+        P(**kwargs)
+    assert "P" in str(err.value) and repr(name) in str(err.value)
+
+
+def test_unknown_parameter_is_named_with_the_valid_ones():
+    with pytest.raises(ParameterError) as err:
+        P(x=1)
+    assert "'x'" in str(err.value) and "valid parameters: i, f, b" in str(err.value)
+
+
+def test_missing_required_parameter():
+    class Needs(daskflow.tasks.TaskPickle):
+        k = daskflow.IntParameter()
+
+    with pytest.raises(ParameterError, match="missing required parameter.*'k'"):
+        Needs()
+    assert Needs(4).k == 4
+
+
+def test_parameters_are_read_only_and_tasks_are_values():
+    t = P(i=2)
+    with pytest.raises(AttributeError):
+        t.i = 3
+    assert t == P(i=2) and hash(t) == hash(P(i=2)) and t != P(i=4)
+    assert len({P(), P(), P(i=1)}) == 1
+
+
+def test_insignificant_parameters_are_not_identity():
+    class J(daskflow.tasks.TaskPickle):
+        a = daskflow.IntParameter(default=1)
+        n_jobs = daskflow.IntParameter(default=1, significant=False)
+
+    assert J(n_jobs=1) == J(n_jobs=8)
+    assert J(n_jobs=8).n_jobs == 8
+    assert J(n_jobs=8).significant_params() == {"a": 1}
+
+
+def test_typed_identity():
+    class Any(daskflow.tasks.TaskPickle):
+        v = daskflow.Parameter()
+
+    ids = {Any(v=1).param_bytes, Any(v=1.0).param_bytes, Any(v=True).param_bytes, Any(v="1").param_bytes}
+    assert len(ids) == 4
+    assert Any(v={"a": 1, "b": 2}) == Any(v={"b": 2, "a": 1})
+
+
+def test_unhashable_value_is_an_error_naming_task_and_parameter():
+    class Any(daskflow.tasks.TaskPickle):
+        v = daskflow.Parameter()
+
+    with pytest.raises(daskflow.FingerprintError, match=r"Any\(v=.*parameter 'v'"):
+        Any(v=object()).param_bytes
+
+
+def test_positional_parameters_follow_declaration_order():
+    t = P(5, 1.5)
+    assert (t.i, t.f) == (5, 1.5)
+    with pytest.raises(ParameterError, match="given twice"):
+        P(5, i=6)

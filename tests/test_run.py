@@ -1,0 +1,218 @@
+"""Running: what runs, what is skipped, failures, force, results (sync and threads schedulers)."""
+
+import pytest
+
+import daskflow
+from flows import (CALLS, BadSave, CycleA, GetData, Leaf, Mixed, NoSave, Preprocess, Raw, Split, Sum,
+                   Train, UsesRaw, WrongNames)
+
+
+@pytest.fixture(autouse=True)
+def _reset_calls(root):
+    CALLS.clear()
+
+
+@pytest.mark.parametrize("scheduler", ["sync", "threads"])
+def test_builds_once_then_skips(scheduler):
+    result = daskflow.run(Train(), scheduler=scheduler)
+    assert set(result.ran) == {Train(), Preprocess(), GetData()} and result.ok
+    assert CALLS == {"GetData": 1, "Preprocess": 1, "Train": 1}
+    again = daskflow.run(Train(), scheduler=scheduler)
+    assert again.ran == [] and set(again.skipped) == {Train(), Preprocess(), GetData()}
+    assert CALLS == {"GetData": 1, "Preprocess": 1, "Train": 1}
+    out = Train().outputLoad()
+    assert out["rows"] == 10 and abs(out["mean_x"]) < 1e-9
+
+
+def test_parameter_change_reruns_only_what_depends_on_it():
+    daskflow.run(Train(), scheduler="sync")
+    CALLS.clear()
+    daskflow.run(Train(do_preprocess=False), scheduler="sync")
+    assert CALLS == {"Preprocess": 1, "Train": 1}
+    assert Train(do_preprocess=False).outputLoad()["mean_x"] == 4.5
+    assert Train().outputLoad()["mean_x"] == pytest.approx(0)  # both versions stay stored
+
+
+def test_insignificant_parameter_does_not_rerun():
+    daskflow.run(Train(n_jobs=1), scheduler="sync")
+    CALLS.clear()
+    assert daskflow.run(Train(n_jobs=4), scheduler="sync").ran == []
+
+
+def test_processes_scheduler_runs_in_other_processes():
+    result = daskflow.run(Sum(upto=3), scheduler="processes")
+    assert len(result.ran) == 4
+    assert Sum(upto=3).outputLoad() == {"total": 3}
+
+
+def test_multi_output_and_per_output_formats_and_meta():
+    daskflow.run(Mixed(), scheduler="sync")
+    out = Mixed().output()
+    assert set(out) == {"df", "model", "info"}
+    assert out["df"].path.endswith("df.parquet") and out["model"].path.endswith("model.pkl")
+    assert out["info"].path.endswith("info.json")
+    df, model, info = Mixed().outputLoad()
+    assert len(df) == 6 and model == {"k": 4} and info == {"raw_rows": 10}
+    assert Mixed().outputLoad(as_dict=True)["model"] == {"k": 4}
+    assert Mixed().outputLoad(keys=["info"]) == [{"raw_rows": 10}]
+    assert Mixed().outputLoadMeta() == {"score": 0.5, "rows": 10}
+    train, test = Split().outputLoad()
+    assert len(train) + len(test) == 10
+
+
+def test_failure_keeps_independent_branches_and_names_the_task():
+    with pytest.raises(daskflow.RunError) as err:
+        daskflow.run([Sum(upto=5), Leaf(i=10)], scheduler="threads")
+    e = err.value
+    assert "Leaf(i=3)" in str(e) and "leaf 3 is broken" in str(e)
+    assert isinstance(e.__cause__, ValueError)
+    assert [f.task for f in e.failures] == [Leaf(i=3)]
+    assert "raise ValueError" in e.failures[0].traceback
+    assert set(e.result.ran) == {Leaf(i=0), Leaf(i=1), Leaf(i=2), Leaf(i=4), Leaf(i=10)}
+    assert e.result.upstream_failed == [Sum(upto=5)]
+    assert CALLS["Sum"] == 0
+    # what succeeded stays built
+    assert Leaf(i=4).complete() and not Sum(upto=5).complete()
+
+
+def test_force_reruns_task_and_everything_to_the_target():
+    daskflow.run(Train(), scheduler="sync")
+    CALLS.clear()
+    daskflow.run(Train(), force=GetData(), scheduler="sync")
+    assert CALLS == {"GetData": 1, "Preprocess": 1, "Train": 1}
+    CALLS.clear()
+    daskflow.run(Train(), forced=Preprocess(), scheduler="sync")
+    assert CALLS == {"Preprocess": 1, "Train": 1}
+    CALLS.clear()
+    daskflow.run(Train(), forced_all=True, scheduler="sync")
+    assert CALLS == {"Train": 1}
+    CALLS.clear()
+    daskflow.run(Train(), forced_all_upstream=True, scheduler="sync")
+    assert CALLS == {"GetData": 1, "Preprocess": 1, "Train": 1}
+
+
+def test_force_outside_the_graph_is_an_error():
+    with pytest.raises(daskflow.ParameterError, match=r"force: Leaf\(i=1\) is not upstream"):
+        daskflow.run(Train(), force=Leaf(i=1), scheduler="sync")
+
+
+def test_invalidate_variants():
+    daskflow.run(Train(), scheduler="sync")
+    GetData().invalidate()
+    assert not GetData().complete() and not Train().complete()
+    daskflow.run(Train(), scheduler="sync")
+    CALLS.clear()
+    daskflow.invalidate_upstream(Train())
+    daskflow.run(Train(), scheduler="sync")
+    assert CALLS == {"GetData": 1, "Preprocess": 1, "Train": 1}
+    CALLS.clear()
+    daskflow.invalidate_downstream(Preprocess(), Train())
+    daskflow.run(Train(), scheduler="sync")
+    assert CALLS == {"Preprocess": 1, "Train": 1}
+
+
+def test_deleted_output_makes_the_task_stale(root):
+    daskflow.run(Train(), scheduler="sync")
+    path = Preprocess().output().path
+    import os
+
+    os.remove(path)
+    report = daskflow.why(Train())
+    assert report[Preprocess()].runs
+    assert report[Train()].runs and "Preprocess" in str(report[Train()].reasons[-1])
+    CALLS.clear()
+    daskflow.run(Train(), scheduler="sync")
+    assert CALLS == {"Preprocess": 1}  # early cutoff: identical output, Train not rerun
+
+
+def test_modified_output_makes_the_task_stale(root):
+    import os
+    import time
+
+    daskflow.run(GetData(), scheduler="sync")
+    path = GetData().output().path
+    time.sleep(0.01)
+    with open(path, "ab") as f:
+        f.write(b"x")
+    os.utime(path)
+    kinds = [r.kind for r in daskflow.why(GetData())[GetData()].reasons]
+    assert kinds == ["output-modified"]
+
+
+def test_result_object():
+    result = daskflow.run(Train(), scheduler="sync")
+    assert result and result.failed == [] and set(result.durations) == {Train(), Preprocess(), GetData()}
+    assert "3 ran" in repr(result) and "<table>" in result._repr_html_()
+
+
+def test_missing_external_fails_before_anything_runs(root):
+    with pytest.raises(daskflow.MissingExternalError) as err:
+        daskflow.run([UsesRaw(), GetData()], scheduler="sync")
+    assert "Raw(day='2024-01-01')" in str(err.value) and "Raw/day=2024-01-01" in str(err.value)
+    assert CALLS == {}
+
+
+def test_external_reads_committed_data_and_republishing_reruns_consumers():
+    import pandas as pd
+
+    class Raw(daskflow.tasks.TaskCSVPandas):  # the data engineer's class of the same name
+        day = daskflow.Parameter(default="2024-01-01")
+        rows = 3
+
+        def run(self):
+            self.save(pd.DataFrame({"a": range(self.rows)}))
+
+    daskflow.run(Raw(), scheduler="sync")
+    daskflow.run(UsesRaw(), scheduler="sync")
+    assert UsesRaw().outputLoad() == 3
+    assert not daskflow.why(UsesRaw())[UsesRaw()].runs
+    Raw.rows = 5
+    daskflow.run(Raw(), forced_all=True, scheduler="sync")
+    report = daskflow.why(UsesRaw())
+    assert [r.kind for r in report[UsesRaw()].reasons] == ["external-changed"]
+    daskflow.run(UsesRaw(), scheduler="sync")
+    assert UsesRaw().outputLoad() == 5
+
+
+def test_task_that_does_not_save():
+    with pytest.raises(daskflow.RunError) as err:
+        daskflow.run(NoSave(), scheduler="sync")
+    assert isinstance(err.value.__cause__, daskflow.MissingOutputError)
+    assert "NoSave() finished without saving output(s) ['data']" in str(err.value)
+    assert not NoSave().complete()
+
+
+def test_save_of_wrong_type_and_wrong_names():
+    with pytest.raises(daskflow.RunError) as err:
+        daskflow.run([BadSave(), WrongNames()], scheduler="sync")
+    messages = {repr(f.task): str(f.exception) for f in err.value.failures}
+    assert "output 'data' (parquet) cannot take a builtins.dict" in messages["BadSave()"]
+    assert "exactly the outputs ['a', 'b']; got ['a', 'c']" in messages["WrongNames()"]
+    assert all(isinstance(f.exception, daskflow.SaveError) for f in err.value.failures)
+
+
+def test_cycle_is_an_error_naming_the_tasks():
+    with pytest.raises(daskflow.CycleError, match=r"CycleA\(\) -> CycleB\(\) -> CycleA\(\)"):
+        daskflow.run(CycleA(), scheduler="sync")
+
+
+def test_unwritable_root_file_in_the_way(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("I am a file")
+    daskflow.set_root(str(blocker / "root"))
+    with pytest.raises(daskflow.StorageError) as err:
+        daskflow.run(GetData(), scheduler="sync")
+    assert str(blocker) in str(err.value)
+    assert blocker.read_text() == "I am a file"
+
+
+def test_output_load_refuses_unbuilt_task():
+    with pytest.raises(daskflow.NotBuiltError, match=r"GetData\(n=10\) is not built.*no output"):
+        GetData().outputLoad()
+    assert not GetData().output().exists()
+
+
+def test_memory_root(memroot):
+    daskflow.run(Train(), scheduler="sync")
+    assert Train().complete() and Train().output().path.startswith("/daskflow-test")
+    assert daskflow.run(Train(), scheduler="sync").ran == []

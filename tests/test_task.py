@@ -1,0 +1,176 @@
+"""The task model: inheritance of parameters, requires shapes, inputs, class-definition errors."""
+
+import pytest
+
+import daskflow
+from flows import CALLS, GetData, Mixed, Preprocess, Split, Train
+
+
+class A(daskflow.tasks.TaskJson):
+    a = daskflow.IntParameter(default=1)
+    shared = daskflow.Parameter(default="s")
+
+    def run(self):
+        self.save({"a": self.a, "shared": self.shared})
+
+
+class B(daskflow.tasks.TaskJson):
+    b = daskflow.IntParameter(default=2)
+    shared = daskflow.Parameter(default="s")
+
+    def run(self):
+        self.save({"b": self.b})
+
+
+@daskflow.requires(A, B)
+class AB(daskflow.tasks.TaskJson):
+    def run(self):
+        a, b = self.inputLoad()
+        self.save({**a, **b})
+
+
+@daskflow.requires({"left": A, "right": B})
+class Named(daskflow.tasks.TaskJson):
+    def run(self):
+        data = self.inputLoad()
+        self.save(sorted(data))
+
+
+@daskflow.inherits(A)
+class Cloned(daskflow.tasks.TaskJson):
+    def requires(self):
+        return self.clone(A)
+
+    def run(self):
+        self.save(self.inputLoad())
+
+
+def test_requires_copies_parameters_and_passes_them_up():
+    t = AB(a=5, b=7, shared="z")
+    assert t.requires() == [A(a=5, shared="z"), B(b=7, shared="z")]
+    assert Train(do_preprocess=False).requires() == Preprocess(do_preprocess=False)
+    assert set(type(Train())._param_defs) == {"model", "n_jobs", "do_preprocess"}
+
+
+def test_requires_dict_and_inherits(root):
+    assert Named(a=3).requires() == {"left": A(a=3), "right": B()}
+    daskflow.run([AB(a=5), Named(), Cloned(a=9)], scheduler="sync")
+    assert AB(a=5).outputLoad() == {"a": 5, "b": 2, "shared": "s"}
+    assert Named().outputLoad() == ["left", "right"]
+    assert Cloned(a=9).outputLoad() == {"a": 9, "shared": "s"}
+
+
+def test_parents_declaring_one_parameter_differently_is_a_definition_error():
+    class C(daskflow.tasks.TaskJson):
+        shared = daskflow.Parameter(default="other")
+
+    with pytest.raises(daskflow.TaskDefinitionError) as err:
+        @daskflow.requires(A, C)
+        class Clash(daskflow.tasks.TaskJson):
+            pass
+    msg = str(err.value)
+    assert "Clash" in msg and "'shared'" in msg and "A" in msg and "C" in msg and "'other'" in msg
+
+    @daskflow.requires(A, C)  # declaring it on the class settles it
+    class Settled(daskflow.tasks.TaskJson):
+        shared = daskflow.Parameter(default="mine")
+
+    assert Settled().requires() == [A(shared="mine"), C(shared="mine")]
+
+
+def test_class_definition_errors():
+    with pytest.raises(daskflow.TaskDefinitionError, match="unknown output format 'feather'"):
+        class F(daskflow.tasks.Task):
+            persist = {"x": "feather"}
+    with pytest.raises(daskflow.TaskDefinitionError, match="output name '_x'"):
+        class G(daskflow.tasks.TaskPickle):
+            persist = ["_x"]
+    with pytest.raises(daskflow.TaskDefinitionError, match="not a task"):
+        class H(daskflow.tasks.TaskPickle):
+            def requires(self):
+                return "GetData"
+        H().deps()
+
+
+def test_registered_format_is_usable(root):
+    import json
+
+    @daskflow.register_format
+    class Upper(daskflow.Format):
+        name, ext = "upper-text", "txt"
+
+        def check(self, obj):
+            if not isinstance(obj, str):
+                raise TypeError("needs a str")
+
+        def dumps(self, obj):
+            return obj.upper().encode()
+
+        def load(self, file):
+            return file.read().decode()
+
+    class Shout(daskflow.tasks.Task):
+        persist = {"text": "upper-text"}
+
+        def run(self):
+            self.save({"text": "hello"})
+
+    daskflow.run(Shout(), scheduler="sync")
+    assert Shout().outputLoad() == ["HELLO"]
+    assert json.dumps  # the format did not need JSON
+
+
+def test_family_is_the_class_name_and_layout_is_readable(root):
+    daskflow.run(Train(model="gbm"), scheduler="sync")
+    path = Train(model="gbm").output().path
+    rel = path[len(str(root)) + 1:]
+    family, params, build, name = rel.split("/")
+    assert family == "Train" and params.startswith("model=gbm,do_preprocess=True__")
+    assert name == "data.pkl"
+
+
+def test_two_parameter_sets_never_share_a_folder():
+    from daskflow.plan import param_dir
+
+    class Long(daskflow.tasks.TaskPickle):
+        s = daskflow.Parameter()
+
+    a, b = Long(s="x" * 100 + "a"), Long(s="x" * 100 + "b")
+    assert param_dir(a) != param_dir(b)
+    assert param_dir(Long(s="a/b")) != param_dir(Long(s="a_b"))
+
+
+def test_input_outside_run_resolves_upstream_outputs(root):
+    daskflow.run(Mixed(), scheduler="sync")
+    inputs = Mixed().input()
+    assert set(inputs) == {"split", "raw"} and set(inputs["split"]) == {"train", "test"}
+    assert len(Mixed().inputLoad(task="raw")) == 10
+    assert len(Split().inputLoad()) == 10
+
+
+def test_save_outside_run_is_a_clear_error():
+    with pytest.raises(daskflow.MissingOutputError, match=r"GetData\(n=10\).save\(\) can only be called inside run"):
+        GetData().save(1)
+
+
+def test_aggregator(root):
+    class All(daskflow.tasks.TaskAggregator):
+        def run(self):
+            yield GetData()
+            yield Preprocess()
+
+    CALLS.clear()
+    daskflow.run(All(), scheduler="sync")
+    assert CALLS == {"GetData": 1, "Preprocess": 1}
+    assert All().complete()
+    assert [len(x) for x in All().outputLoad()] == [10, 10]
+    All().invalidate()
+    assert not GetData().complete()
+
+
+def test_tasks_pickle_by_value_of_their_parameters():
+    import pickle
+
+    t = Train(model="x", n_jobs=3)
+    back = pickle.loads(pickle.dumps(t))
+    assert back == t and back.n_jobs == 3
