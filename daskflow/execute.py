@@ -15,6 +15,7 @@ committed only after all its outputs are written.
 from __future__ import annotations
 
 import hashlib
+import logging
 import pickle
 import time
 import traceback
@@ -26,6 +27,8 @@ from .storage import Store, Target
 from .task import RunContext, Task, _map, _shape
 
 __all__ = ["Spec", "Outcome", "execute", "spec_for", "known_outcome"]
+
+logger = logging.getLogger("daskflow")
 
 
 @dataclass
@@ -74,22 +77,28 @@ def execute(spec: Spec, deps: list) -> Outcome:
     """Run one task given its upstream outcomes; never raises."""
     blocked = [d.key for d in deps if d.status in ("failed", "upstream_failed")]
     if blocked:
+        logger.info("%r not run: an upstream task failed", spec.task)
         return Outcome(spec.key, "upstream_failed", blocked_by=blocked)
     inputs = inputs_id(d.result for d in deps)
     if spec.aggregate:
         return Outcome(spec.key, "ran", inputs)
     if not spec.forced and inputs in spec.cutoff:
         path, result = spec.cutoff[inputs]
+        logger.info("%r skipped: upstream rebuilt identical outputs (early cutoff)", spec.task)
         return Outcome(spec.key, "cutoff", result, path)
     start = time.perf_counter()
     retries = max(int(type(spec.task).retries or 0), 0)
     for attempt in range(retries + 1):
         try:
             result, path = _build(spec, deps, inputs, start)
-            return Outcome(spec.key, "ran", result, path, time.perf_counter() - start)
+            duration = time.perf_counter() - start
+            logger.info("%r ran in %.3fs", spec.task, duration)
+            return Outcome(spec.key, "ran", result, path, duration)
         except Exception as exc:  # reported in the Outcome, re-raised by the driver
             if attempt < retries:
+                logger.info("%r failed (%s: %s), retrying", spec.task, type(exc).__name__, exc)
                 continue
+            logger.info("%r failed: %s: %s", spec.task, type(exc).__name__, exc)
             return Outcome(spec.key, "failed", duration=time.perf_counter() - start,
                            error=_portable(exc), traceback=traceback.format_exc())
     raise AssertionError("unreachable")
