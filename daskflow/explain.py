@@ -32,12 +32,17 @@ def code_changes(old_parts: dict, new_parts: dict) -> list[dict]:
             continue
         line, before, after = _first_difference(old.get("statements", []), new.statements)
         where = f"{new.file}:{line or new.line}"
+        old_values = old.get("values", {})
+        values = sorted(n for n in set(old_values) | set(new.values)
+                        if old_values.get(n) != new.values.get(n))
         if before or after:
             text = f"{key} ({where}): {before or '(nothing)'} -> {after or '(nothing)'}"
+        elif values:
+            text = f"{key} ({where}): what it uses changed: {', '.join(values)}"
         else:
             text = f"{key} ({where}) changed"
         changes.append({"part": key, "kind": "changed", "file": new.file, "line": line or new.line,
-                        "old": before, "new": after, "message": text})
+                        "old": before, "new": after, "values": values, "message": text})
     return changes
 
 

@@ -55,7 +55,7 @@ class Part:
     file: str = ""
     line: int = 0
     statements: list = field(default_factory=list)  # [line, digest, text] per top-level statement
-    refs: list = field(default_factory=list)
+    values: dict = field(default_factory=dict)  # name used -> digest of what it refers to
 
 
 @dataclass
@@ -166,7 +166,7 @@ def _class_part(cls: type):
         file = _relative(inspect.getsourcefile(cls) or "")
     except (OSError, TypeError):
         line, file = 0, ""
-    return Part(_key(cls), digest, file, line, [], [r[1].__qualname__ for r in refs]), refs
+    return Part(_key(cls), digest, file, line), refs
 
 
 def _unwrap_callable(value):
@@ -227,16 +227,20 @@ def _relative(path: str) -> str:
 
 def _function_part(func):
     code = func.__code__
-    cached = _FUNC_CACHE.get(code)
+    key = (code, code.co_filename, func.__module__)  # equal code objects may live in two modules
+    cached = _FUNC_CACHE.get(key)
     if cached is None:
-        cached = _FUNC_CACHE[code] = _walk_function(func)
+        cached = _FUNC_CACHE[key] = _walk_function(func)
     part, values, incomplete = cached
     refs: list = []
     tokens = [part.digest]
+    used = {}
     for name, value in values:
-        tokens.append(f"{name}={_describe_value(value, refs)}")
+        token = f"{name}={_describe_value(value, refs)}"
+        tokens.append(token)
+        used[name] = hashlib.sha256(token.encode()).hexdigest()[:16]
     digest = hashlib.sha256("\0".join(tokens).encode()).hexdigest()
-    return Part(part.key, digest, part.file, part.line, part.statements, part.refs), refs, incomplete
+    return Part(part.key, digest, part.file, part.line, part.statements, used), refs, incomplete
 
 
 def _walk_function(func):
@@ -249,7 +253,7 @@ def _walk_function(func):
     except (OSError, TypeError, SyntaxError, StopIteration):
         part = Part(key, hashlib.sha256(f"nosource {key}".encode()).hexdigest())
         return part, [], [f"{key}: source code not available"]
-    walker = _Walker(node)
+    walker = _Walker(node, first - 1)
     tokens = walker.tokens(node)
     statements = []
     body = node.body if isinstance(node.body, list) else [node.body]
@@ -262,7 +266,7 @@ def _walk_function(func):
     digest = hashlib.sha256("\0".join(tokens).encode()).hexdigest()
     values, incomplete = _resolve_globals(func, walker)
     incomplete += [f"{key}: {why}" for why in walker.dynamic]
-    return Part(key, digest, file, first, statements, sorted(walker.globals)), values, incomplete
+    return Part(key, digest, file, first, statements), values, incomplete
 
 
 def _strip_docstring(body: list) -> list:
@@ -284,6 +288,8 @@ def _resolve_globals(func, walker) -> tuple[list, list]:
     values, incomplete = [], []
     for dotted in sorted(walker.globals):
         head, *rest = dotted.split(".")
+        if head.startswith("__") and head.endswith("__"):
+            continue  # __file__, __name__...: where the code lives, not what it does
         if head not in namespace:
             if not hasattr(builtins, head):
                 incomplete.append(f"{_key(func)}: name {head!r} is not defined")
@@ -302,7 +308,8 @@ class _Walker:
 
     _SKIP = {"ctx", "type_comment", "kind"}
 
-    def __init__(self, func_node):
+    def __init__(self, func_node, line_offset: int = 0):
+        self.line_offset = line_offset
         self.globals: set[str] = set()
         self.dynamic: list[str] = []
         args = func_node.args
@@ -400,9 +407,9 @@ class _Walker:
     def _check_dynamic(self, node: ast.Call) -> None:
         fn = _dotted(node.func) if isinstance(node.func, (ast.Name, ast.Attribute)) else ""
         if fn == "getattr" and len(node.args) >= 2 and not isinstance(node.args[1], ast.Constant):
-            self.dynamic.append(f"getattr() with a computed name at line {node.lineno}")
+            self.dynamic.append(f"getattr() with a computed name at line {node.lineno + self.line_offset}")
         elif fn in ("importlib.import_module", "import_module", "__import__"):
-            self.dynamic.append(f"{fn}() at line {node.lineno}")
+            self.dynamic.append(f"{fn}() at line {node.lineno + self.line_offset}")
 
 
 def _dotted(node) -> str:

@@ -371,7 +371,8 @@ def static_body(node: Node) -> dict:
         "fingerprint": node.fingerprint,
         "version": node.version,
         "code": node.code.digest,
-        "code_parts": {k: {"digest": p.digest, "file": p.file, "line": p.line, "statements": p.statements}
+        "code_parts": {k: {"digest": p.digest, "file": p.file, "line": p.line,
+                           "statements": p.statements, "values": p.values}
                        for k, p in node.code.parts.items()},
         "incomplete": node.code.incomplete,
         "deps": [{"key": d.key, "task": repr(d.task)} for d in node.deps],
