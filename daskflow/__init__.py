@@ -14,7 +14,7 @@ from .errors import (CycleError, DaskflowError, FingerprintError, MissingExterna
                      MissingOutputError, NotBuiltError, ParameterError, RunError, SaveError,
                      StorageError, TaskDefinitionError, TaskFailure)
 from .formats import Format, register_format
-from .graph import run
+from .graph import ClusterError, run
 from .inherit import inherits, requires
 from .params import (BoolParameter, ChoiceParameter, DateParameter, DictParameter, EnumParameter,
                      FloatParameter, IntParameter, ListParameter, Parameter)
@@ -35,5 +35,5 @@ __all__ = [
     "Format", "register_format",
     "DaskflowError", "TaskDefinitionError", "ParameterError", "CycleError", "FingerprintError",
     "SaveError", "MissingOutputError", "MissingExternalError", "NotBuiltError", "StorageError",
-    "RunError", "TaskFailure",
+    "RunError", "TaskFailure", "ClusterError",
 ]

@@ -66,6 +66,12 @@ class Format:
     def load(self, file):
         raise NotImplementedError
 
+    #: A format stored as a folder of files (partitioned parquet...) sets these two instead of
+    #: ``dumps``/``load``: ``write(obj, fs, path) -> digest`` writes the folder at ``path`` and
+    #: returns a digest of what it wrote; ``load_path(fs, path)`` reads it back.
+    write = None
+    load_path = None
+
     def __repr__(self) -> str:
         return f"<format {self.name}>"
 

@@ -21,6 +21,8 @@ Marker bodies are read only when ``explain=True`` (``why``/``preview``).
 from __future__ import annotations
 
 import re
+import warnings
+import weakref
 from dataclasses import dataclass, field
 
 from . import canonical
@@ -32,6 +34,7 @@ from .task import Task, TaskAggregator
 __all__ = ["Plan", "Node", "Reason", "resolve_targets", "is_complete", "load_meta", "invalidate"]
 
 SCHEMA = b"daskflow-task/1"
+_WARNED: "weakref.WeakSet[type]" = weakref.WeakSet()
 _UNSAFE = re.compile(r"[^A-Za-z0-9._=,+-]")
 
 
@@ -164,6 +167,11 @@ class Plan:
         for node in self.nodes.values():
             task = node.task
             node.code = code_fingerprint(type(task))
+            if node.code.incomplete and type(task) not in _WARNED:
+                _WARNED.add(type(task))
+                warnings.warn(f"{node.family}: code fingerprint incomplete, edits reached only "
+                              f"through these are not seen: {'; '.join(node.code.incomplete)}",
+                              stacklevel=3)
             node.version = canonical.digest(SCHEMA, node.family.encode(), node.code.digest.encode(),
                                             task.param_bytes)[:16]
             node.param_dir = param_dir(task)
@@ -278,8 +286,6 @@ class Plan:
         try:
             return self.store.read_json(commit.marker)
         except (FileNotFoundError, ValueError):
-            import warnings
-
             warnings.warn(f"corrupt or foreign commit marker {commit.marker}; treated as stale")
             return None
 

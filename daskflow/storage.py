@@ -72,11 +72,18 @@ class Commit:
         return None
 
     def _dir_info(self, name):
+        """An output that is a folder: its files as one; "modified" when a ``_parts.<digest>``
+        manifest (see :func:`parts_digest`) no longer matches the files beside it."""
         prefix = name + "/"
-        parts = [v for k, v in self.files.items() if k.startswith(prefix)]
+        parts = {k[len(prefix):]: v for k, v in self.files.items() if k.startswith(prefix)}
         if not parts:
             return None
-        return (sum(p[0] for p in parts), "", max(p[2] for p in parts))
+        info = (sum(p[0] or 0 for p in parts.values()), "", max(p[2] for p in parts.values()))
+        manifest = [k for k in parts if k.startswith(PARTS_PREFIX)]
+        if manifest and manifest[0][len(PARTS_PREFIX):] != parts_digest(
+                {k: v[0] for k, v in parts.items() if k not in manifest}):
+            return (info[0], info[1], float("inf"))
+        return info
 
     def identity(self) -> str:
         """Identity of the files as they are now: names, sizes and ETags or mtimes."""
@@ -85,6 +92,21 @@ class Commit:
             size, stamp, _ = self.files[name]
             h.update(f"{name}\0{size}\0{stamp}\n".encode())
         return h.hexdigest()[:16]
+
+
+PARTS_PREFIX = "_parts."
+
+
+def parts_digest(sizes: dict) -> str:
+    """Digest of a folder output's file set: relative names and sizes (``{name: size}``).
+
+    A folder format writes it as an empty ``_parts.<digest>`` file after its
+    files, so a listing shows when a partition was removed, added or resized.
+    """
+    h = hashlib.sha256()
+    for name in sorted(sizes):
+        h.update(f"{name}\0{sizes[name]}\n".encode())
+    return h.hexdigest()[:16]
 
 
 def _mtime(info: dict) -> float:
@@ -332,6 +354,8 @@ class Target:
         """Load the output (``cached`` is accepted for d6tflow compatibility)."""
         path = self.path
         try:
+            if self.format.load_path is not None:  # a folder format (see formats.Format.write)
+                return self.format.load_path(self.store.fs, path)
             with self.store.open(path) as f:
                 return self.format.load(f)
         except FileNotFoundError as exc:

@@ -73,6 +73,9 @@ class RunContext:
     def save(self, task, name: str, fmt: Format, obj) -> None:
         try:
             fmt.check(obj)
+            if fmt.write is not None:  # a folder format writes its files itself
+                self.saved[name] = fmt.write(obj, self.store.fs, self.path(name, fmt))
+                return
             data = fmt.dumps(obj)
         except (TypeError, ValueError) as exc:
             raise SaveError(f"{task!r}: output {name!r} ({fmt.name}) cannot take a "

@@ -1,0 +1,181 @@
+"""daskflow.run on a dask.distributed cluster: a process-based LocalCluster.
+
+One LocalCluster per session (see ``test_cluster_tasks``), a Client per test
+(``distributed.utils_test`` fixtures hang beside a session cluster).  Storage
+is a local folder the driver and the worker processes share.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import sys
+import textwrap
+
+import pytest
+
+distributed = pytest.importorskip("distributed")
+
+import daskflow  # noqa: E402
+from daskflow.graph import ClusterError, _execute_shipped  # noqa: E402
+from test_cluster_tasks import (AfterFails, AfterKill, Collect, Fails, KillsWorker,  # noqa: E402
+                                NeedsGPU, NeedsSlot, NeedsTwoSlots, WhereRan, acquire_cluster,
+                                release_cluster)
+
+
+@pytest.fixture(scope="session")
+def cluster():
+    cl = acquire_cluster()
+    yield cl
+    release_cluster()
+
+
+@pytest.fixture
+def client(cluster):
+    with distributed.Client(cluster) as c:
+        c.wait_for_workers(2, timeout=60)
+        yield c
+
+
+def _worker_pids(client) -> set:
+    return set(client.run(os.getpid).values())
+
+
+def test_bodies_run_in_worker_processes(client, root):
+    result = daskflow.run(Collect(n=3), client=client, progress=False)
+    assert len(result.ran) == 4
+    records = Collect(n=3).outputLoad()
+    pids = {r["pid"] for r in records}
+    assert os.getpid() not in pids
+    assert pids <= _worker_pids(client)
+    assert [r["n"] for r in records] == [0, 1, 2, -1]
+
+
+def test_second_run_skips_and_futures_are_released(client, root):
+    first = daskflow.run(WhereRan(n=7), client=client, progress=False)
+    assert first.ran == [WhereRan(n=7)]
+    assert not [k for k in client.futures if str(k).startswith("WhereRan-")]
+    path = WhereRan(n=7).output().path
+    again = daskflow.run(WhereRan(n=7), client=client, progress=False)
+    assert again.ran == [] and again.skipped == [WhereRan(n=7)]
+    # the same key again: a fresh build, not the first run's result kept by the scheduler
+    forced = daskflow.run(WhereRan(n=7), client=client, progress=False, forced_all=True)
+    assert forced.ran == [WhereRan(n=7)]
+    assert WhereRan(n=7).output().path != path
+
+
+def test_failure_keeps_independent_branches(client, root):
+    with pytest.raises(daskflow.RunError) as err:
+        daskflow.run([AfterFails(), WhereRan(n=1)], client=client, progress=False)
+    assert isinstance(err.value.__cause__, ValueError)
+    assert "Fails(): ValueError: planned failure" in str(err.value)
+    result = err.value.result
+    assert result.ran == [WhereRan(n=1)]
+    assert result.upstream_failed == [AfterFails()]
+    assert WhereRan(n=1).complete()
+
+
+def test_killed_worker_is_reported_by_task(client, root):
+    with pytest.raises(daskflow.RunError) as err:
+        daskflow.run([AfterKill(), WhereRan(n=2)], client=client, progress=False)
+    failure, = err.value.failures
+    assert failure.task == KillsWorker()
+    assert type(failure.exception).__name__ == "KilledWorker"
+    assert "KillsWorker(): KilledWorker" in str(err.value)
+    assert "worker process running this task died" in str(err.value)
+    assert err.value.result.upstream_failed == [AfterKill()]
+    assert err.value.result.ran == [WhereRan(n=2)]
+
+
+def test_missing_resource_is_an_error_before_submitting(client, root):
+    with pytest.raises(ClusterError) as err:
+        daskflow.run([NeedsGPU(), WhereRan(n=3)], client=client, progress=False)
+    message = str(err.value)
+    assert "NeedsGPU() needs resource GPU=1" in message
+    assert "slot=1" in message  # what the workers do offer
+    assert not WhereRan(n=3).complete()  # nothing was submitted
+    with pytest.raises(ClusterError, match=r"NeedsTwoSlots\(\) needs resource slot=2"):
+        daskflow.run(NeedsTwoSlots(), client=client, progress=False)
+
+
+def test_resources_are_annotated_and_honoured(client, root):
+    result = daskflow.run(NeedsSlot(), client=client, progress=False)
+    assert result.ran == [NeedsSlot()]
+    assert NeedsSlot().outputLoad()["pid"] in _worker_pids(client)
+
+
+@pytest.fixture
+def foreign_module(tmp_path):
+    """A task module the driver imports from a folder the workers do not have on their path."""
+    folder = tmp_path / "foreign"
+    folder.mkdir()
+    (folder / "foreign_tasks.py").write_text(textwrap.dedent("""
+        import os
+        import daskflow
+
+        def helper(n):
+            return n * 10
+
+        class Foreign(daskflow.tasks.TaskJson):
+            n = daskflow.IntParameter(default=1)
+            def run(self):
+                self.save({"value": helper(self.n), "pid": os.getpid()})
+    """))
+    sys.path.insert(0, str(folder))
+    import foreign_tasks
+
+    yield foreign_tasks
+    sys.path.remove(str(folder))
+    sys.modules.pop("foreign_tasks", None)
+
+
+def test_unimportable_module_is_a_clear_error(client, root, foreign_module):
+    with pytest.raises(ClusterError) as err:
+        daskflow.run(foreign_module.Foreign(n=2), client=client, progress=False)
+    message = str(err.value)
+    assert "module 'foreign_tasks'" in message and "Foreign(n=2)" in message
+    assert "ship_code=True" in message
+    assert not foreign_module.Foreign(n=2).complete()
+
+
+def test_ship_code_sends_modules_by_value(client, root, foreign_module):
+    import cloudpickle
+
+    result = daskflow.run(foreign_module.Foreign(n=2), client=client, progress=False, ship_code=True)
+    assert result.ran == [foreign_module.Foreign(n=2)]
+    out = foreign_module.Foreign(n=2).outputLoad()
+    assert out["value"] == 20 and out["pid"] in _worker_pids(client)
+    assert "foreign_tasks" not in cloudpickle.list_registry_pickle_by_value()  # registration undone
+
+
+def test_worker_side_unpickling_failure_is_a_task_failure(foreign_module):
+    """The safety net behind the import check: a spec a worker cannot load fails that task."""
+    blob = pickle.dumps(foreign_module.Foreign(n=1))
+    sys.modules.pop("foreign_tasks")
+    sys.path.remove(sys.path[0])
+    try:
+        outcome = _execute_shipped(b"Foreign-abc", blob, [])
+    finally:
+        sys.path.insert(0, os.path.dirname(foreign_module.__file__))
+    assert outcome.status == "failed" and outcome.key == "Foreign-abc"
+    assert "cannot import module 'foreign_tasks'" in str(outcome.error)
+
+
+def test_progress_shows_families_and_counts(client, root, capsys):
+    daskflow.run(Collect(n=2), client=client, progress=True)
+    out = capsys.readouterr().out
+    assert "daskflow on tcp://127.0.0.1:" in out
+    for word in ("WhereRan", "Collect", "done", "running", "failed", "to do"):
+        assert word in out
+    rows = {line.split("│")[1].strip(): line for line in out.splitlines() if line.count("│") > 4}
+    assert rows["WhereRan"].split("│")[2].strip() == "2"  # done
+    assert rows["Collect"].split("│")[2].strip() == "1"
+
+
+def test_scheduler_address_and_environment_variable(cluster, root, monkeypatch):
+    result = daskflow.run(WhereRan(n=4), scheduler=cluster.scheduler_address, progress=False)
+    assert result.ran == [WhereRan(n=4)]
+    monkeypatch.setenv("DASKFLOW_SCHEDULER", cluster.scheduler_address)
+    forced = daskflow.run(WhereRan(n=4), forced_all=True, progress=False)
+    assert forced.ran == [WhereRan(n=4)]
+    assert WhereRan(n=4).outputLoad()["pid"] != os.getpid()

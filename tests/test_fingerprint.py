@@ -1,0 +1,150 @@
+"""Code and parameter fingerprints: canonical, followed into helpers, deterministic (golden file)."""
+
+import datetime
+import decimal
+import enum
+import json
+import os
+import pathlib
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import daskflow
+from daskflow import canonical
+from daskflow.fingerprint import code_fingerprint
+
+HERE = Path(__file__).parent
+GOLDEN = HERE / "golden" / "fingerprints.json"
+sys.path.insert(0, str(HERE / "golden"))
+
+
+class Color(enum.Enum):
+    RED = 1
+
+
+PARAM_VALUES = {
+    "int": 1, "float": 1.0, "bool": True, "str": "1", "none": None, "neg_zero": -0.0,
+    "float_exact": 0.1 + 0.2, "big": 10**30, "bytes": b"\x00\x01",
+    "tuple": (1, "a", (2.5, None)), "list": [1, 2], "dict": {"b": 1, "a": [1, {"z": 2}]},
+    "set": {"pear", "apple", "fig", 3, 2.5}, "frozenset": frozenset({"x", "y"}),
+    "date": datetime.date(2024, 2, 29), "datetime": datetime.datetime(2024, 1, 1, 12, 30, 5),
+    "timedelta": datetime.timedelta(days=1, seconds=3), "decimal": decimal.Decimal("1.10"),
+    "path": pathlib.PurePosixPath("data/raw.csv"), "enum": Color.RED,
+    "ndarray": np.arange(6, dtype="int32").reshape(2, 3), "np_scalar": np.float64(1.5),
+    "frame": pd.DataFrame({"a": [1, 2], "b": ["x", "y"]}),
+    "series": pd.Series([1.0, 2.0], name="s"),
+}
+
+
+def fingerprints() -> dict:
+    from fpproject import tasks
+
+    code = {cls.__name__: code_fingerprint(cls).digest
+            for cls in (tasks.Load, tasks.Fit, tasks.Closure, tasks.Pinned)}
+    params = {name: canonical.digest(canonical.encode(v)) for name, v in PARAM_VALUES.items()}
+    return {"code": code, "params": params}
+
+
+def test_golden_fingerprints():
+    """Same code and values give the same fingerprints on every machine and Python 3 version.
+    Regenerate on purpose only: DASKFLOW_REGEN_GOLDEN=1 pytest tests/test_fingerprint.py"""
+    now = fingerprints()
+    if os.environ.get("DASKFLOW_REGEN_GOLDEN"):
+        GOLDEN.write_text(json.dumps(now, indent=1, sort_keys=True) + "\n")
+    assert now == json.loads(GOLDEN.read_text())
+
+
+def test_fingerprints_do_not_depend_on_hash_seed_or_folder(tmp_path):
+    import shutil
+
+    shutil.copytree(HERE / "golden", tmp_path / "golden")
+    shutil.copy(HERE / "test_fingerprint.py", tmp_path / "test_fingerprint.py")
+    script = ("import json, sys; sys.path.insert(0, '.'); import test_fingerprint as t; "
+              "print(json.dumps(t.fingerprints()))")
+    outs = []
+    for seed in ("1", "999"):
+        env = dict(os.environ, PYTHONHASHSEED=seed)
+        proc = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env,
+                              capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        outs.append(json.loads(proc.stdout))
+    assert outs[0] == outs[1] == fingerprints()
+
+
+def test_typed_values_differ():
+    encoded = [canonical.encode(v) for v in (1, 1.0, True, "1", b"1", (1,), [1], {1}, None)]
+    assert len(set(encoded)) == len(encoded)
+    assert canonical.encode({"a": 1, "b": 2}) == canonical.encode({"b": 2, "a": 1})
+    assert canonical.encode(0.1 + 0.2) != canonical.encode(0.3)
+    assert canonical.encode(pd.DataFrame({"a": [1]})) != canonical.encode(pd.DataFrame({"b": [1]}))
+    assert canonical.encode(np.zeros(2, "int32")) != canonical.encode(np.zeros(2, "int64"))
+    assert canonical.encode(np.zeros((2, 1))) != canonical.encode(np.zeros((1, 2)))
+
+
+def test_follows_helpers_and_reports_dynamic_references():
+    from fpproject import tasks
+
+    parts = set(code_fingerprint(tasks.Fit).parts)
+    assert {"fpproject.tasks:Fit.run", "fpproject.util:scale", "fpproject.util:recursive",
+            "fpproject.util:ping", "fpproject.util:pong", "fpproject.util:Helper",
+            "fpproject.util:Helper.apply"} <= parts
+    assert not any(p.startswith(("math", "daskflow", "fpproject.tasks:Load")) for p in parts)
+    closure_parts = code_fingerprint(tasks.Closure).parts
+    assert "fpproject.tasks:make_closure.<locals>.body" in closure_parts
+
+    class Dynamic(daskflow.tasks.TaskJson):
+        def run(self):
+            import importlib
+
+            mod = importlib.import_module("json")
+            self.save(getattr(mod, "du" + "mps")({}))
+
+    incomplete = code_fingerprint(Dynamic).incomplete
+    assert any("getattr() with a computed name" in r for r in incomplete)
+    assert any("importlib.import_module()" in r for r in incomplete)
+
+
+def test_computed_once_per_class():
+    from daskflow import fingerprint
+
+    class Once(daskflow.tasks.TaskJson):
+        def run(self):
+            self.save({})
+
+    first = code_fingerprint(Once)
+    assert code_fingerprint(Once) is first and Once in fingerprint._CLASS_CACHE
+
+
+def test_local_renames_count_only_when_the_function_introspects(tmp_path, monkeypatch):
+    from daskflow.fingerprint import _walk_function
+
+    variants = {"plain": "{v}", "locals": "locals()", "fstring": 'f"{{{v}=}}"'}
+    for kind, ret in variants.items():
+        for v in ("a", "b"):
+            body = f"def f(x):\n    {v} = x + 1\n    return {ret.format(v=v)}\n"
+            (tmp_path / f"m_{kind}_{v}.py").write_text(body)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import importlib
+
+    def digest(kind, v):
+        return _walk_function(importlib.import_module(f"m_{kind}_{v}").f)[0].digest
+
+    assert digest("plain", "a") == digest("plain", "b")
+    assert digest("locals", "a") != digest("locals", "b")
+    assert digest("fstring", "a") != digest("fstring", "b")
+
+
+def test_unhashable_parameter_value_in_a_plan_names_task_and_parameter(root):
+    class Holder(daskflow.tasks.TaskJson):
+        thing = daskflow.Parameter()
+
+        def run(self):
+            self.save({})
+
+    with pytest.raises(daskflow.FingerprintError, match=r"Holder\(thing=.*parameter 'thing'"):
+        daskflow.run(Holder(thing=lambda: 1), scheduler="sync")
