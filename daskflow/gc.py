@@ -1,0 +1,92 @@
+"""Garbage collection: remove stored builds that no current task version uses.
+
+Imports ``plan`` and ``storage``.  Builds are immutable folders, so old code
+and parameter versions stay valid (reverting is free) until ``gc`` removes
+them.  Given tasks, ``gc`` keeps each task's current build and removes the
+other builds in the parameter folders of those tasks (never external ones).
+Always, it removes build folders that were never committed (a crash or a
+kill mid-build) once they are older than ``grace`` seconds, so a build in
+progress elsewhere is left alone.  ``dry_run=True`` (the default) only says
+what it would remove.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from .plan import Plan
+from .storage import Store, default_store
+
+__all__ = ["gc", "GcReport"]
+
+
+@dataclass
+class GcReport:
+    """What ``gc`` removed (or would remove, on a dry run)."""
+
+    dry_run: bool
+    removed: list = field(default_factory=list)  # build folder paths
+    bytes: int = 0
+    kept: int = 0
+
+    def __str__(self) -> str:
+        verb = "would remove" if self.dry_run else "removed"
+        lines = [f"{verb} {len(self.removed)} build(s), {self.bytes} bytes; kept {self.kept}"]
+        lines += [f"  {p}" for p in self.removed]
+        return "\n".join(lines)
+
+
+def gc(tasks=None, dry_run: bool = True, store: Store | None = None, grace: float = 3600.0) -> GcReport:
+    """Remove builds that no current task version uses.
+
+    Parameters
+    ----------
+    tasks : Task or list of Task, optional
+        Keep the current build of each of these tasks and of their upstream,
+        and remove the other builds of their parameter folders. Without tasks,
+        only never-committed build folders are removed.
+    dry_run : bool, default True
+        Report what would be removed, remove nothing.
+    grace : float
+        Never-committed folders younger than this many seconds are kept.
+
+    Examples
+    --------
+    >>> print(daskflow.gc(Train(), dry_run=True))  # doctest: +SKIP
+    would remove 2 build(s), 1834 bytes; kept 3
+    """
+    store = store or default_store()
+    report = GcReport(dry_run)
+    scope: dict[str, set] = {}
+    keep: set = set()
+    if tasks is not None:
+        plan = Plan(tasks, store)
+        for node in plan.nodes.values():
+            if node.aggregate:
+                continue
+            if node.task.external:
+                keep.update(c.path for c in node.commits)
+                continue
+            scope.setdefault(node.family, set()).add(node.param_dir)
+            if node.commit is not None:
+                keep.add(node.commit.path)
+        families = sorted(scope)
+    else:
+        families = store.list_families()
+    now = time.time()
+    for family in families:
+        for param_dir, path, size, mtime, marker in store.list_builds(family):
+            if path in keep:
+                report.kept += 1
+                continue
+            stale = marker is not None and param_dir in scope.get(family, ())
+            orphan = marker is None and now - mtime > grace
+            if not (stale or orphan):
+                report.kept += 1
+                continue
+            report.removed.append(path)
+            report.bytes += size
+            if not dry_run:
+                store.remove_folder(path, marker)
+    return report

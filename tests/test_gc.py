@@ -1,0 +1,42 @@
+"""gc: old versions stay (reverting is free) until gc removes them; dry run removes nothing."""
+
+import os
+import time
+
+import daskflow
+from flows import CALLS, GetData, Preprocess, Train
+
+
+def builds(root):
+    return sorted(str(p.parent) for p in root.rglob("_commit.*.json"))
+
+
+def test_gc_removes_what_no_current_version_uses(root):
+    daskflow.run(Train(), scheduler="sync")
+    daskflow.run(Train(), force=Preprocess(), scheduler="sync")  # a second build of Preprocess, Train
+    daskflow.run(Train(model="gbm"), scheduler="sync")  # another parameter set: not in scope below
+    before = builds(root)
+    assert len(before) == 6
+    dry = daskflow.gc(Train(), dry_run=True)
+    assert len(dry.removed) == 2 and dry.bytes > 0 and builds(root) == before
+    current = {Train().output().path.rsplit("/", 1)[0], Preprocess().output().path.rsplit("/", 1)[0]}
+    assert not current & set(dry.removed)
+    done = daskflow.gc(Train(), dry_run=False)
+    assert done.removed == dry.removed and len(builds(root)) == 4
+    CALLS.clear()
+    assert daskflow.run([Train(), Train(model="gbm")], scheduler="sync").ran == []
+
+
+def test_gc_without_tasks_removes_only_old_uncommitted_folders(root):
+    daskflow.run(GetData(), scheduler="sync")
+    orphan = root / "GetData" / "n=10__x" / "20200101T000000.000000-dead"
+    orphan.mkdir(parents=True)
+    (orphan / "data.parquet").write_bytes(b"partial")
+    young = root / "GetData" / "n=10__x" / "20990101T000000.000000-beef"
+    young.mkdir()
+    (young / "data.parquet").write_bytes(b"in progress")
+    old = time.time() - 7200
+    os.utime(orphan / "data.parquet", (old, old))
+    report = daskflow.gc(dry_run=False)
+    assert report.removed == [str(orphan)] and not orphan.exists() and young.exists()
+    assert GetData().complete()
