@@ -15,6 +15,7 @@ committed only after all its outputs are written.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import pickle
 import time
@@ -143,10 +144,12 @@ def _build(spec: Spec, deps: list, inputs: str, start: float) -> tuple[str, str]
     for name in sorted(ctx.saved):
         h.update(f"{name}\0{ctx.saved[name]}\n".encode())
     result = h.hexdigest()[:16]
-    body = dict(spec.body)
+    body = {k: v for k, v in spec.body.items() if k != "code_parts"}
     body["deps"] = [dict(d, result=o.result) for d, o in zip(spec.body["deps"], deps)]
     body.update(inputs=inputs, result=result, duration=round(time.perf_counter() - start, 6),
                 outputs={n: {"file": f"{n}.{f.ext}", "format": f.name, "sha256": ctx.saved[n]}
                          for n, f in outputs.items()})
-    store.commit(build, spec.version, inputs, result, body)
+    text = json.dumps(body, sort_keys=True, default=str)  # the C encoder: no indent
+    store.commit(build, spec.version, inputs, result,
+                 f'{text[:-1]},"code_parts":{spec.body["code_parts"]}}}'.encode())
     return result, build

@@ -202,7 +202,7 @@ class Plan:
                 by_family.setdefault(node.family, []).append(node)
         listings = {}
         for family, nodes in by_family.items():
-            if len(nodes) == 1:
+            if len(nodes) == 1 and not self.explain:  # explaining compares with other parameters
                 listings[family] = {nodes[0].param_dir: self.store.list_task(family, nodes[0].param_dir)}
             else:
                 listings[family] = self.store.list_family(family)
@@ -365,8 +365,23 @@ def inputs_id(results) -> str:
     return canonical.digest(*(r.encode() for r in results))[:16]
 
 
+def _code_json(code) -> str:
+    """The code parts of a fingerprint as JSON text, made once per class (see static_body)."""
+    text = _CODE_JSON.get(code.digest)
+    if text is None:
+        import json
+
+        text = _CODE_JSON[code.digest] = json.dumps(
+            {k: {"digest": p.digest, "file": p.file, "line": p.line, "statements": p.statements,
+                 "values": p.values} for k, p in code.parts.items()}, sort_keys=True)
+    return text
+
+
+_CODE_JSON: dict = {}
+
+
 def static_body(node: Node) -> dict:
-    """The part of a commit marker known before the task runs (shared by all its builds)."""
+    """The part of a commit marker known before the task runs; ``code_parts`` is JSON text."""
     task = node.task
     defs = type(task)._param_defs
     return {
@@ -377,9 +392,7 @@ def static_body(node: Node) -> dict:
         "fingerprint": node.fingerprint,
         "version": node.version,
         "code": node.code.digest,
-        "code_parts": {k: {"digest": p.digest, "file": p.file, "line": p.line,
-                           "statements": p.statements, "values": p.values}
-                       for k, p in node.code.parts.items()},
+        "code_parts": _code_json(node.code),
         "incomplete": node.code.incomplete,
         "deps": [{"key": d.key, "task": repr(d.task)} for d in node.deps],
     }
