@@ -24,7 +24,7 @@ else:  # pragma: no cover
 
 from .errors import DaskflowError
 
-__all__ = ["Settings", "settings", "set_root", "resolve_root", "project_dir"]
+__all__ = ["Settings", "settings", "set_root", "set_dir", "resolve_root", "project_dir"]
 
 
 @dataclass
@@ -49,6 +49,9 @@ def set_root(url: str | os.PathLike, **storage_options) -> None:
     """
     settings.root = os.fspath(url)
     settings.storage_options = dict(storage_options)
+
+
+set_dir = set_root  # d6tflow's name
 
 
 def project_dir(start: Path | None = None) -> Path:

@@ -114,7 +114,7 @@ def _show_progress(progress) -> bool:
 
 def run(tasks, force=None, forced=None, forced_all=False, forced_all_upstream=False, *,
         scheduler=None, client=None, workers=None, progress=None, confirm=None,
-        store=None, ship_code=False) -> RunResult:
+        store=None, ship_code=False, abort=None, execution_summary=None) -> RunResult:
     """Build the stale tasks among ``tasks`` and their upstream; skip the fresh ones.
 
     Parameters
@@ -138,8 +138,10 @@ def run(tasks, force=None, forced=None, forced_all=False, forced_all_upstream=Fa
         Show progress (default: in a terminal or notebook).  On a cluster, a
         live table of done / running / failed / to-do tasks by family and the
         dashboard link.
-    confirm : ignored
-        Accepted for d6tflow compatibility: daskflow never prompts.
+    confirm, abort, execution_summary : ignored
+        d6tflow's keywords, accepted so its scripts run: daskflow never
+        prompts, always lets independent branches finish, and returns the
+        summary as the RunResult.
     ship_code : bool or list of modules, optional
         On a cluster, send the modules defining the task classes (and any
         modules listed) to the workers by value, for workers that do not have

@@ -76,6 +76,8 @@ class Node:
 
     def root_causes(self) -> list["Node"]:
         """The tasks whose own reasons make this one run (upstream reasons collapsed)."""
+        if self.status == "missing":
+            return [self]
         if not self.runs:
             return []
         if any(r.kind != "upstream" for r in self.reasons) or not self.reasons:

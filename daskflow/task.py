@@ -261,7 +261,10 @@ class Task:
 
     def deps(self) -> list["Task"]:
         """The upstream tasks, flattened, checked to be tasks."""
-        deps = flatten(self.requires())
+        try:
+            deps = flatten(self.requires())
+        except Exception as exc:
+            raise TaskDefinitionError(f"{self!r}.requires() raised {type(exc).__name__}: {exc}") from exc
         for d in deps:
             if not isinstance(d, Task):
                 raise TaskDefinitionError(f"{self!r}.requires() returned {d!r}, which is not a task; "

@@ -216,3 +216,25 @@ def test_memory_root(memroot):
     daskflow.run(Train(), scheduler="sync")
     assert Train().complete() and Train().output().path.startswith("/daskflow-test")
     assert daskflow.run(Train(), scheduler="sync").ran == []
+
+
+def test_d6tflow_spellings_are_accepted():
+    daskflow.set_dir(daskflow.config.settings.root)
+    result = daskflow.run(GetData(), confirm=False, workers=1, abort=True, execution_summary=True,
+                          scheduler="sync")
+    assert result.ran == [GetData()]
+
+
+def test_requires_that_raises_names_the_task():
+    class Broken(daskflow.tasks.TaskPickle):
+        def requires(self):
+            return {"a": GetData(nn=1)}
+
+    with pytest.raises(daskflow.TaskDefinitionError, match=r"Broken\(\).requires\(\) raised ParameterError"):
+        daskflow.run(Broken(), scheduler="sync")
+
+
+def test_missing_external_upstream_is_named_in_why():
+    report = daskflow.why(UsesRaw())
+    assert report[Raw()].status == "missing"
+    assert "Raw(day='2024-01-01')" in report[UsesRaw()].reasons[-1].message
