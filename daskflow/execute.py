@@ -136,6 +136,9 @@ def _build(spec: Spec, deps: list, inputs: str, start: float) -> tuple[str, str]
     ctx = runner._ctx = RunContext(store, build, _bind(spec, deps))
     runner.run()
     outputs = type(task)._outputs
+    for name, fmt in outputs.items():  # written by the task itself at self.output()[name].path
+        if name not in ctx.saved and (digest := store.checksum(ctx.path(name, fmt))) is not None:
+            ctx.saved[name] = digest
     missing = [n for n in outputs if n not in ctx.saved]
     if missing:
         raise MissingOutputError(f"{task!r} finished without saving output(s) {missing}; "

@@ -238,3 +238,14 @@ def test_missing_external_upstream_is_named_in_why():
     report = daskflow.why(UsesRaw())
     assert report[Raw()].status == "missing"
     assert "Raw(day='2024-01-01')" in report[UsesRaw()].reasons[-1].message
+
+
+def test_task_may_write_its_output_path_itself():
+    class Writes(daskflow.tasks.TaskCSVPandas):
+        def run(self):
+            with open(self.output().path, "w") as f:
+                f.write("a,b\n1,2\n")
+
+    daskflow.run(Writes(), scheduler="sync")
+    assert Writes().outputLoad().to_dict("records") == [{"a": 1, "b": 2}]
+    assert daskflow.run(Writes(), scheduler="sync").ran == []
