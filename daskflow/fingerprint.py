@@ -185,6 +185,8 @@ def _describe_value(value, refs: list) -> str:
     """A token for a referenced value; queues user code in ``refs`` to be walked."""
     from .params import Parameter
 
+    if callable(value) and hasattr(value, "__wrapped__") and not isinstance(value, type):
+        value = inspect.unwrap(value)  # functools.wraps decorators, lru_cache...
     if isinstance(value, Parameter):
         return f"param {type(value).__name__}"
     if isinstance(value, type):

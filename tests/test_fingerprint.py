@@ -148,3 +148,15 @@ def test_unhashable_parameter_value_in_a_plan_names_task_and_parameter(root):
 
     with pytest.raises(daskflow.FingerprintError, match=r"Holder\(thing=.*parameter 'thing'"):
         daskflow.run(Holder(thing=lambda: 1), scheduler="sync")
+
+
+def test_decorated_helpers_are_followed(tmp_path, monkeypatch):
+    (tmp_path / "deco_helpers.py").write_text(
+        "import functools\n\n@functools.lru_cache\ndef cached(x):\n    return x + 1\n")
+    (tmp_path / "deco_tasks.py").write_text(
+        "import daskflow\nfrom deco_helpers import cached\n\n"
+        "class UsesCached(daskflow.tasks.TaskJson):\n    def run(self):\n        self.save(cached(1))\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import deco_tasks
+
+    assert "deco_helpers:cached" in code_fingerprint(deco_tasks.UsesCached).parts
