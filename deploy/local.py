@@ -12,8 +12,9 @@ mini`` as the S3 server, with the bucket created.  Everything binds to
 
 ``up`` prints ``export NAME=value`` lines on stdout (logs go to stderr), so
 ``eval "$(python deploy/local.py up)"`` sets DASKFLOW_TEST_SCHEDULER,
-DASKFLOW_TEST_S3_ENDPOINT, DASKFLOW_TEST_S3_BUCKET, AWS_ACCESS_KEY_ID,
-AWS_SECRET_ACCESS_KEY (and AWS_ENDPOINT_URL); the same lines are in
+DASKFLOW_TEST_S3_ENDPOINT, DASKFLOW_TEST_S3_BUCKET, AWS_ACCESS_KEY_ID and
+AWS_SECRET_ACCESS_KEY (not AWS_ENDPOINT_URL, which would redirect every S3
+client of the shell; the workers get it); the same lines are in
 ``DIR/env.sh``.  ``DIR/state.json`` holds each process's pid, command and
 address.  Each process leads its own process group (a worker's nanny and the
 worker it spawns share one), and ``down`` stops exactly those groups: SIGTERM,
@@ -195,7 +196,7 @@ def up(args) -> int:
         info_file.unlink(missing_ok=True)
         return 1
     env = {"DASKFLOW_TEST_SCHEDULER": scheduler, "DASKFLOW_TEST_S3_ENDPOINT": endpoint,
-           "DASKFLOW_TEST_S3_BUCKET": bucket, **creds, "AWS_ENDPOINT_URL": endpoint}
+           "DASKFLOW_TEST_S3_BUCKET": bucket, **creds}
     lines = "".join(f"export {k}={v}\n" for k, v in env.items())
     (state / "env.sh").write_text(lines)
     log(f"up: scheduler {scheduler}, dashboard http://127.0.0.1:{sched_dash}/status, "
