@@ -22,12 +22,14 @@ from .plan import invalidate_downstream, invalidate_upstream
 from .report import preview, why
 from .result import RunResult
 from .task import Task
+from .viz import Drawing, draw, graph_html
 from .workflow import Workflow, WorkflowMulti
 
 __version__ = "0.1.0"
 
 __all__ = [
     "tasks", "Task", "run", "preview", "why", "set_root",
+    "draw", "graph_html", "Drawing",
     "invalidate_downstream", "invalidate_upstream",
     "requires", "inherits", "Workflow", "WorkflowMulti", "RunResult",
     "Parameter", "IntParameter", "FloatParameter", "BoolParameter", "DateParameter",

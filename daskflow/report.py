@@ -6,7 +6,6 @@ Imports ``plan`` (and what it imports); reads storage only through a Plan with
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
 
 from .plan import Node, Plan, Reason
@@ -92,6 +91,7 @@ class WhyReport:
 
     def __init__(self, plan: Plan):
         self.tasks = [TaskWhy(n.task, n.status, list(n.reasons)) for n in plan.nodes.values()]
+        self._plan = plan  # for the picture in notebooks
 
     @property
     def will_run(self) -> list[TaskWhy]:
@@ -116,11 +116,9 @@ class WhyReport:
         return str(self)
 
     def _repr_html_(self) -> str:
-        rows = "".join(
-            f"<tr><td>{html.escape(repr(t.task))}</td><td>{t.status}</td><td>"
-            + "<br>".join(html.escape(r.message) for r in t.reasons) + "</td></tr>"
-            for t in reversed(self.tasks))
-        return f"<table><tr><th>task</th><th>status</th><th>why</th></tr>{rows}</table>"
+        from .viz import plan_data, why_html
+
+        return why_html(self, plan_data(self._plan))
 
 
 def why(tasks, force=None, forced=None, forced_all=False, forced_all_upstream=False,

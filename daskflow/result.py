@@ -6,8 +6,6 @@ the outcomes the graph returned.
 
 from __future__ import annotations
 
-import html
-
 from .errors import TaskFailure
 
 __all__ = ["RunResult"]
@@ -71,11 +69,19 @@ class RunResult:
     def __repr__(self) -> str:
         return f"<RunResult: {self.summary()}>"
 
+    def to_dict(self) -> dict:
+        """The outcome as plain data (what ``daskflow run --json`` prints); tasks as their repr."""
+        return {
+            "ok": self.ok, "summary": self.summary(),
+            "ran": [repr(t) for t in self.ran], "skipped": [repr(t) for t in self.skipped],
+            "cutoff": [repr(t) for t in self.cutoff],
+            "failed": [{"task": repr(f.task), "error": type(f.exception).__name__,
+                        "message": str(f.exception), "traceback": f.traceback} for f in self.failed],
+            "upstream_failed": [repr(t) for t in self.upstream_failed],
+            "durations": {repr(t): round(d, 6) for t, d in self.durations.items()},
+        }
+
     def _repr_html_(self) -> str:
-        rows = [(t, "ran", f"{self.durations.get(t, 0):.3f}s") for t in self.ran]
-        rows += [(t, "skipped (cutoff)" if t in self.cutoff else "skipped", "") for t in self.skipped]
-        rows += [(f.task, f"failed: {type(f.exception).__name__}", "") for f in self.failed]
-        rows += [(t, "upstream failed", "") for t in self.upstream_failed]
-        body = "".join(f"<tr><td>{html.escape(repr(t))}</td><td>{s}</td><td>{d}</td></tr>" for t, s, d in rows)
-        return (f"<div><b>daskflow run</b>: {html.escape(self.summary())}"
-                f"<table><tr><th>task</th><th>status</th><th>time</th></tr>{body}</table></div>")
+        from .viz import result_html
+
+        return result_html(self)

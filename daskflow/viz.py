@@ -1,0 +1,417 @@
+"""Pictures and tables of a plan: the DAG as inline SVG, and notebook displays.
+
+Imports ``plan`` (and, in :func:`draw` only, nothing else: the Plan reads
+storage).  Everything else here is pure: plain data in, text out.  No I/O, no
+network, no script: a page is one self-contained HTML file (inline SVG and
+styles given as attributes, so it also reads where a notebook viewer strips
+``<style>``), and a person opens it in any browser.
+
+The drawing is built from :func:`plan_data`, a list of plain dicts (one per
+task, upstream first) that ``daskflow preview --json`` also prints, so the
+picture and the data never disagree.  Layout is layered by depth: a task's
+column is one more than the deepest task it requires (data flows left to
+right), and tasks within a column are ordered by the mean row of their
+neighbours (a few barycentre sweeps) to keep edges short.  Text is set in a
+monospace font so box widths can be computed without font metrics.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+
+from .plan import Plan
+
+__all__ = ["STATUSES", "plan_data", "layout", "svg", "page", "fragment", "Drawing", "draw",
+           "graph_html", "why_html", "result_html"]
+
+# status -> (label, fill, stroke, dashed)
+STATUSES = {
+    "fresh": ("fresh", "#dcf2dc", "#2e7d32", False),
+    "ran": ("built in this run", "#b9e4b9", "#1b5e20", False),
+    "run": ("will run", "#ffe9c4", "#d98200", False),
+    "failed": ("failed", "#fbd0cc", "#c62828", False),
+    "blocked": ("not run: upstream failed", "#ececec", "#757575", True),
+    "external": ("external", "#dae6fa", "#1f5fbf", False),
+    "missing": ("external: missing", "#f4dcf7", "#8e24aa", True),
+}
+_TEXT = "#1a1a1a"
+_FONT = "DejaVu Sans Mono, Menlo, Consolas, monospace"
+_SIZE, _LINE = 12, 16  # font size and line height (px)
+_CHAR, _CHAR_BOLD = 7.3, 8.0  # width of one character at 12px, and bold at 13px (monospace: 0.6em)
+_PAD, _MIN_CHARS, _MAX_CHARS = 10, 18, 44
+_COL_GAP, _ROW_GAP, _MARGIN = 70, 22, 20
+_MAX_PARAM_LINES, _MAX_REASON_LINES, _REASON_CHARS = 5, 5, 34
+
+
+def plan_data(plan: Plan, result=None) -> list[dict]:
+    """One dict per task of ``plan``, upstream first: what the picture and ``--json`` show.
+
+    Keys: ``key``, ``task`` (repr), ``family``, ``params`` (name -> text, the
+    significant ones), ``status`` (a key of :data:`STATUSES`), ``reasons``
+    (dicts with ``kind`` and ``message``), ``deps`` (keys) and ``target``.
+    Given the :class:`~daskflow.RunResult` of a run, the tasks it built read
+    ``ran``, those that failed ``failed`` (with the error as reason) and those
+    not run ``blocked``.
+    """
+    targets = {n.key for n in plan.targets}
+    outcome = _outcomes(result)
+    out = []
+    for node in plan.nodes.values():
+        task = node.task
+        defs = type(task)._param_defs
+        status = node.status
+        reasons = [{"kind": r.kind, "message": r.message, **r.data} for r in node.reasons]
+        if task in outcome:
+            status, reasons = outcome[task]
+        elif status != "run":
+            reasons = [r for r in reasons if r["kind"] == "missing-external"]
+        out.append({
+            "key": node.key, "task": repr(task), "family": node.family,
+            "params": {k: defs[k].serialize(v) for k, v in task.significant_params().items()},
+            "status": status, "reasons": reasons, "deps": [d.key for d in node.deps],
+            "target": node.key in targets,
+        })
+    return out
+
+
+def _outcomes(result) -> dict:
+    if result is None:
+        return {}
+    out = {t: ("ran", []) for t in result.ran}
+    for f in result.failed:
+        out[f.task] = ("failed", [{"kind": "failed", "message": f"{type(f.exception).__name__}: {f.exception}"}])
+    for t in result.upstream_failed:
+        out[t] = ("blocked", [{"kind": "upstream-failed", "message": "an upstream task failed"}])
+    return out
+
+
+# -- layout ----------------------------------------------------------------------------------
+def _fit(text: str, width: int) -> str:
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
+def _wrap(text: str, width: int, lines: int) -> list[str]:
+    words, out, line = text.split(), [], ""
+    for word in words:
+        if line and len(line) + 1 + len(word) > width:
+            out.append(line)
+            line = word
+        else:
+            line = f"{line} {word}" if line else word
+    if line:
+        out.append(line)
+    out = [_fit(x, width) for x in out]
+    if len(out) > lines:
+        out = out[:lines]
+        out[-1] = _fit(out[-1] + " …", width) if len(out[-1]) < width else out[-1][:-1] + "…"
+    return out
+
+
+def _box_lines(node: dict) -> list[tuple[str, str]]:
+    """(role, text) of each line of a box: family, parameters, status, reasons."""
+    params = [f"{k}={v}" for k, v in node["params"].items()]
+    if len(params) > _MAX_PARAM_LINES:
+        params = params[:_MAX_PARAM_LINES - 1] + [f"… {len(params) - _MAX_PARAM_LINES + 1} more"]
+    reasons = [r["message"] for r in node["reasons"]]
+    natural = max([len(node["family"]) + 2, len(STATUSES[node["status"]][0]) + 2]
+                  + [len(p) for p in params] + [min(len(r), _REASON_CHARS) for r in reasons])
+    width = min(max(natural, _MIN_CHARS), _MAX_CHARS)
+    lines = [("family", _fit(node["family"], width))]
+    lines += [("param", _fit(p, width)) for p in params]
+    lines.append(("status", STATUSES[node["status"]][0]))
+    left = _MAX_REASON_LINES
+    for reason in reasons:  # each reason on its own line(s), the first ones first
+        if left <= 0:
+            lines[-1] = ("reason", _fit(lines[-1][1] + " …", width))
+            break
+        wrapped = _wrap(reason, width, min(left, 2))
+        lines += [("reason", x) for x in wrapped]
+        left -= len(wrapped)
+    return lines
+
+
+def layout(nodes: list[dict]) -> dict:
+    """Boxes and size of the picture: ``{"boxes": {key: (x, y, w, h, lines)}, "width", "height"}``."""
+    by_key = {n["key"]: n for n in nodes}
+    layer: dict[str, int] = {}
+    for n in nodes:  # upstream first, so every dep already has its layer
+        layer[n["key"]] = 1 + max((layer[d] for d in n["deps"] if d in layer), default=-1)
+    columns: list[list[str]] = [[] for _ in range(max(layer.values(), default=-1) + 1)]
+    for n in nodes:
+        columns[layer[n["key"]]].append(n["key"])
+    users: dict[str, list[str]] = {k: [] for k in by_key}
+    for n in nodes:
+        for d in n["deps"]:
+            if d in users:
+                users[d].append(n["key"])
+    for _ in range(2):  # barycentre sweeps: forward by deps, backward by users
+        for cols, nbrs in ((columns[1:], lambda k: by_key[k]["deps"]), (columns[-2::-1], users.get)):
+            for col in cols:
+                rank = {k: i for c in columns for i, k in enumerate(c)}
+                col.sort(key=lambda k: _mean([rank[x] for x in nbrs(k) if x in rank], rank[k]))
+    boxes, x = {}, _MARGIN
+    heights = []
+    for col in columns:
+        sized = {}
+        for key in col:
+            lines = _box_lines(by_key[key])
+            text_width = max(len(t) * (_CHAR_BOLD if role == "family" else _CHAR) for role, t in lines)
+            sized[key] = (text_width + 2 * _PAD, len(lines) * _LINE + 2 * _PAD - 2, lines)
+        width = max((w for w, _, _ in sized.values()), default=0)
+        heights.append(sum(h for _, h, _ in sized.values()) + _ROW_GAP * (len(col) - 1))
+        y = 0.0
+        for key in col:
+            w, h, lines = sized[key]
+            boxes[key] = [x, y, width, h, lines]
+            y += h + _ROW_GAP
+        x += width + _COL_GAP
+    tallest = max(heights, default=0)
+    for col, height in zip(columns, heights):
+        for key in col:  # centre each column vertically
+            boxes[key][1] += _MARGIN + (tallest - height) / 2
+    return {"boxes": {k: tuple(v) for k, v in boxes.items()},
+            "width": math.ceil(x - _COL_GAP + _MARGIN) if columns else 2 * _MARGIN,
+            "height": math.ceil(tallest + 2 * _MARGIN)}
+
+
+def _mean(values, default):
+    return sum(values) / len(values) if values else default
+
+
+# -- SVG and HTML ----------------------------------------------------------------------------
+def _e(text) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _tooltip(node: dict) -> str:
+    lines = [node["task"], STATUSES[node["status"]][0]]
+    lines += [f"- {r['message']}" for r in node["reasons"]]
+    return "\n".join(lines)
+
+
+def svg(nodes: list[dict], standalone: bool = False) -> str:
+    """The DAG as an ``<svg>`` element: one ``<g class="dfv-node dfv-<status>">`` per task."""
+    lay = layout(nodes)
+    boxes = lay["boxes"]
+    ns = ' xmlns="http://www.w3.org/2000/svg"' if standalone else ""
+    out = [f'<svg{ns} class="dfv-graph" width="{lay["width"]}" height="{lay["height"]}" '
+           f'viewBox="0 0 {lay["width"]} {lay["height"]}" role="img" '
+           f'font-family="{_FONT}" font-size="{_SIZE}">',
+           '<defs><marker id="dfv-arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" '
+           'markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#666"/>'
+           '</marker></defs>']
+    for n in nodes:
+        x2, y2, _, h2, _ = boxes[n["key"]]
+        for d in n["deps"]:
+            if d not in boxes:
+                continue
+            x1, y1, w1, h1, _ = boxes[d]
+            sx, sy, ex, ey = x1 + w1, y1 + h1 / 2, x2 - 1, y2 + h2 / 2
+            mid = (sx + ex) / 2
+            out.append(f'<path class="dfv-edge" data-from="{_e(d)}" data-to="{_e(n["key"])}" '
+                       f'd="M{sx:.1f},{sy:.1f} C{mid:.1f},{sy:.1f} {mid:.1f},{ey:.1f} {ex:.1f},{ey:.1f}" '
+                       f'fill="none" stroke="#666" stroke-width="1.3" marker-end="url(#dfv-arrow)"/>')
+    for n in nodes:
+        x, y, w, h, lines = boxes[n["key"]]
+        label, fill, stroke, dashed = STATUSES[n["status"]]
+        dash = ' stroke-dasharray="6 4"' if dashed else ""
+        width = 3 if n["target"] else 1.5
+        out.append(f'<g class="dfv-node dfv-{n["status"]}" data-key="{_e(n["key"])}" '
+                   f'data-family="{_e(n["family"])}" data-status="{n["status"]}">'
+                   f'<title>{_e(_tooltip(n))}</title>'
+                   f'<rect class="dfv-box" x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{h:.1f}" rx="6" '
+                   f'fill="{fill}" stroke="{stroke}" stroke-width="{width}"{dash}/>')
+        ty = y + _PAD + _SIZE
+        for role, text in lines:
+            style = {"family": ' font-weight="bold" font-size="13"',
+                     "status": f' font-weight="bold" fill="{stroke}"',
+                     "reason": ' font-style="italic" fill="#444"'}.get(role, "")
+            fill_attr = "" if "fill=" in style else f' fill="{_TEXT}"'
+            out.append(f'<text class="dfv-{role}" x="{x + _PAD:.1f}" y="{ty:.1f}"{fill_attr}{style}>'
+                       f'{_e(text)}</text>')
+            ty += _LINE
+        out.append("</g>")
+    out.append("</svg>")
+    return "\n".join(out)
+
+
+def _legend(nodes: list[dict]) -> str:
+    counts: dict[str, int] = {}
+    for n in nodes:
+        counts[n["status"]] = counts.get(n["status"], 0) + 1
+    items = []
+    for status, (label, fill, stroke, dashed) in STATUSES.items():
+        if status in counts:
+            border = "dashed" if dashed else "solid"
+            items.append(f'<span class="dfv-legend-item dfv-{status}" style="display:inline-block;'
+                         f'margin:0 12px 4px 0;padding:1px 8px;background:{fill};border:1.5px {border} '
+                         f'{stroke};border-radius:4px;color:{_TEXT}">{_e(label)}: {counts[status]}</span>')
+    return f'<div class="dfv-legend" style="font:13px sans-serif;margin:6px 0">{"".join(items)}</div>'
+
+
+def _reasons_table(nodes: list[dict]) -> str:
+    rows = []
+    for n in reversed(nodes):  # targets first, as preview and why read
+        label, fill, stroke, _ = STATUSES[n["status"]]
+        why = "".join(f"<li>{_e(r['message'])}</li>" for r in n["reasons"])
+        rows.append(f'<tr class="dfv-row dfv-{n["status"]}"><td style="padding:3px 8px;font-family:monospace">'
+                    f'{_e(n["task"])}</td><td style="padding:3px 8px"><span style="background:{fill};'
+                    f'border:1px solid {stroke};border-radius:3px;padding:0 6px;color:{_TEXT}">{_e(label)}</span>'
+                    f'</td><td style="padding:3px 8px"><ul style="margin:0;padding-left:1.2em">{why}</ul></td></tr>')
+    return ('<table class="dfv-table" style="border-collapse:collapse;font:13px sans-serif;text-align:left">'
+            '<thead><tr><th style="padding:3px 8px">task</th><th style="padding:3px 8px">status</th>'
+            f'<th style="padding:3px 8px">why</th></tr></thead><tbody>{"".join(rows)}</tbody></table>')
+
+
+def _summary(nodes: list[dict]) -> str:
+    counts: dict[str, int] = {}
+    for n in nodes:
+        counts[n["status"]] = counts.get(n["status"], 0) + 1
+    parts = [f"{counts[s]} {STATUSES[s][0]}" for s in STATUSES if s in counts]
+    return f"{len(nodes)} task{'s' if len(nodes) != 1 else ''}: " + ", ".join(parts)
+
+
+def fragment(nodes: list[dict], table: bool = True) -> str:
+    """The picture for a notebook cell: legend, SVG (scrolls if wide) and the reasons table."""
+    parts = ['<div class="dfv" style="color:#1a1a1a;background:#fff;padding:6px">',
+             f'<div class="dfv-summary" style="font:bold 13px sans-serif">daskflow: {_e(_summary(nodes))}</div>',
+             _legend(nodes), f'<div style="overflow-x:auto">{svg(nodes)}</div>']
+    if table:
+        parts.append(_reasons_table(nodes))
+    parts.append("</div>")
+    return "\n".join(parts)
+
+
+def page(nodes: list[dict], title: str, subtitle: str = "") -> str:
+    """A self-contained HTML page of the DAG (no script, no network)."""
+    sub = f'<p style="font:13px sans-serif;color:#555">{_e(subtitle)}</p>' if subtitle else ""
+    return ('<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            f'<title>{_e(title)}</title></head>\n<body style="margin:16px;background:#fff">'
+            f'<h1 style="font:bold 18px sans-serif;margin:0 0 4px">{_e(title)}</h1>{sub}\n'
+            f'{fragment(nodes)}\n</body></html>\n')
+
+
+class Drawing:
+    """A picture of a plan: ``html()`` a whole page, ``svg()``, ``save(path)``; shows in notebooks.
+
+    Attributes
+    ----------
+    nodes : list of dict
+        :func:`plan_data` of the plan (and run result) drawn.
+    """
+
+    def __init__(self, nodes: list[dict], title: str = "daskflow", subtitle: str = ""):
+        self.nodes = nodes
+        self.title = title
+        self.subtitle = subtitle
+
+    def svg(self) -> str:
+        return svg(self.nodes, standalone=True)
+
+    def html(self) -> str:
+        return page(self.nodes, self.title, self.subtitle)
+
+    def save(self, path) -> None:
+        """Write the page (or the SVG alone when ``path`` ends in ``.svg``)."""
+        text = self.svg() if str(path).endswith(".svg") else self.html()
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+
+    def to_dict(self) -> dict:
+        return {"tasks": self.nodes}
+
+    def _repr_html_(self) -> str:
+        return fragment(self.nodes)
+
+    def __repr__(self) -> str:
+        return f"<Drawing: {_summary(self.nodes)}>"
+
+
+def draw(tasks, force=None, forced_all=False, forced_all_upstream=False, store=None,
+         result=None) -> Drawing:
+    """A picture of ``tasks`` and their upstream, each box coloured by status.
+
+    Parameters
+    ----------
+    tasks : Task or list of Task
+    force, forced_all, forced_all_upstream : as in :func:`daskflow.run`
+    store : Store, optional
+    result : RunResult, optional
+        Colour the tasks a run built, failed or did not run.
+
+    Examples
+    --------
+    >>> daskflow.draw(Train())                        # doctest: +SKIP
+    <Drawing: 3 tasks: 1 fresh, 2 will run>
+    >>> daskflow.draw(Train()).save("train.html")     # doctest: +SKIP
+    """
+    plan = Plan(tasks, store, force=force, forced_all=forced_all,
+                forced_all_upstream=forced_all_upstream, explain=True)
+    names = ", ".join(repr(n.task) for n in plan.targets)
+    return Drawing(plan_data(plan, result), f"daskflow: {names}", f"storage root: {plan.store.display}")
+
+
+def graph_html(tasks, **kwargs) -> str:
+    """The self-contained HTML page of :func:`draw` (what ``daskflow graph`` writes)."""
+    return draw(tasks, **kwargs).html()
+
+
+# -- notebook tables for why and run results ------------------------------------------------
+def _badge(status: str, label: str | None = None) -> str:
+    text, fill, stroke, _ = STATUSES[status]
+    return (f'<span class="dfv-badge dfv-{status}" style="background:{fill};border:1px solid {stroke};'
+            f'border-radius:3px;padding:0 6px;color:{_TEXT}">{_e(label or text)}</span>')
+
+
+def why_html(report, nodes: list[dict] | None = None) -> str:
+    """HTML of a :class:`~daskflow.report.WhyReport`: a summary line, the picture (given the
+    plan's ``nodes``, up to 60 tasks) and a row per task with its reasons."""
+    status = {"fresh": "fresh", "run": "run", "external": "external", "missing": "missing"}
+    rows, counts = [], {}
+    for t in reversed(report.tasks):
+        counts[t.status] = counts.get(t.status, 0) + 1
+        why = "".join(f'<li class="dfv-reason" data-kind="{_e(r.kind)}">{_e(r.message)}</li>' for r in t.reasons)
+        rows.append(f'<tr class="dfv-row dfv-{status[t.status]}"><td style="padding:3px 8px;font-family:monospace">'
+                    f'{_e(repr(t.task))}</td><td style="padding:3px 8px">{_badge(status[t.status])}</td>'
+                    f'<td style="padding:3px 8px"><ul style="margin:0;padding-left:1.2em">{why}</ul></td></tr>')
+    summary = ", ".join(f"{counts[s]} {label}" for s, (label, *_) in STATUSES.items() if s in counts)
+    return ('<div class="dfv dfv-why" style="color:#1a1a1a;background:#fff;padding:6px">'
+            f'<div class="dfv-summary" style="font:bold 13px sans-serif">daskflow why: '
+            f'{len(report.tasks)} tasks: {_e(summary)}</div>'
+            + (f'{_legend(nodes)}<div style="overflow-x:auto">{svg(nodes)}</div>' if nodes and len(nodes) <= 60 else "")
+            + '<table class="dfv-table" style="border-collapse:collapse;font:13px sans-serif;text-align:left">'
+            '<thead><tr><th style="padding:3px 8px">task</th><th style="padding:3px 8px">status</th>'
+            f'<th style="padding:3px 8px">why</th></tr></thead><tbody>{"".join(rows)}</tbody></table></div>')
+
+
+def result_html(result) -> str:
+    """HTML of a :class:`~daskflow.RunResult`: a summary line and a row per task, errors folded."""
+    rows = []
+
+    def row(task, status, label, detail=""):
+        seconds = result.durations.get(task)
+        time = f"{seconds:.3f}s" if seconds is not None else ""
+        rows.append(f'<tr class="dfv-row dfv-{status}"><td style="padding:3px 8px;font-family:monospace">'
+                    f'{_e(repr(task))}</td><td style="padding:3px 8px">{_badge(status, label)}</td>'
+                    f'<td style="padding:3px 8px;text-align:right">{time}</td>'
+                    f'<td style="padding:3px 8px">{detail}</td></tr>')
+
+    for f in result.failed:
+        error = f"{type(f.exception).__name__}: {f.exception}"
+        row(f.task, "failed", "failed", f'<span class="dfv-error">{_e(error)}</span><details><summary>'
+            f'traceback</summary><pre style="font-size:11px">{_e(f.traceback)}</pre></details>')
+    for t in result.upstream_failed:
+        row(t, "blocked", "not run: upstream failed")
+    for t in result.ran:
+        row(t, "ran", "ran")
+    for t in result.skipped:
+        row(t, "fresh", "skipped (early cutoff)" if t in result.cutoff else "skipped, fresh")
+    verdict = "ok" if result.ok else "FAILED"
+    return ('<div class="dfv dfv-result" style="color:#1a1a1a;background:#fff;padding:6px">'
+            f'<div class="dfv-summary" style="font:bold 13px sans-serif">daskflow run {verdict}: '
+            f'{_e(result.summary())}</div>'
+            '<table class="dfv-table" style="border-collapse:collapse;font:13px sans-serif;text-align:left">'
+            '<thead><tr><th style="padding:3px 8px">task</th><th style="padding:3px 8px">status</th>'
+            '<th style="padding:3px 8px">time</th><th style="padding:3px 8px">detail</th></tr></thead>'
+            f'<tbody>{"".join(rows)}</tbody></table></div>')

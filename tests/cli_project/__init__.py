@@ -1,0 +1,1 @@
+"""A small task project for the command-line, picture and notebook tests."""

@@ -1,0 +1,292 @@
+"""The ``daskflow`` console script, run for real in a subprocess on tests/cli_project/flow.py.
+
+Each test gets its own storage root (``--root``); runs use the sync scheduler.
+"""
+
+import datetime
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import daskflow
+
+HERE = Path(__file__).parent
+SCRIPT = Path(sys.executable).with_name("daskflow")
+FLOW = "cli_project.flow"
+TRAIN = f"{FLOW}:Train"
+THREE = ["GetData()", "Preprocess(do_preprocess=True)", "Train(model='ols', do_preprocess=True)"]
+
+
+def start(*args, root=None, cwd=HERE) -> subprocess.Popen:
+    """Start the console script (text pipes)."""
+    assert SCRIPT.exists(), f"no console script at {SCRIPT}: pip install -e . first"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DASKFLOW_")}
+    cmd = [str(SCRIPT), *map(str, args)]
+    if root is not None:
+        cmd += ["--root", str(root)]
+    return subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def finish(proc: subprocess.Popen) -> subprocess.CompletedProcess:
+    out, err = proc.communicate(timeout=120)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+def cli(*args, root=None, cwd=HERE) -> subprocess.CompletedProcess:
+    """Run the console script; return the CompletedProcess."""
+    return finish(start(*args, root=root, cwd=cwd))
+
+
+def ok_json(*args, root, cwd=HERE):
+    r = cli(*args, "--json", root=root, cwd=cwd)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+def run_json(*args, root):
+    return ok_json("run", *args, "--scheduler", "sync", root=root)
+
+
+@pytest.fixture
+def store(tmp_path):
+    return tmp_path / "store"
+
+
+def stored_files(store: Path) -> list:
+    return sorted(p for p in store.rglob("*") if p.is_file()) if store.exists() else []
+
+
+def test_help_lists_every_command():
+    r = cli("--help")
+    assert r.returncode == 0
+    for command in ("run", "preview", "why", "invalidate", "graph", "gc", "status"):
+        assert f"\n  {command} " in r.stdout
+    assert "Exit codes" in r.stdout
+
+
+BAD_USAGE = [
+    (["run", f"{FLOW}:Nope"], ["TASK", "'Nope' is not defined in cli_project.flow", "GetData, Preprocess"]),
+    (["run", f"{FLOW}:datetime"], ["'datetime' is a module, not a task class"]),
+    (["run", "no_such_module:Train"], ["cannot import module 'no_such_module': no such module"]),
+    (["run", "cli_project/broken.py:Clash"], ["importing module 'cli_project.broken' failed",
+                                             "broken.py", "TaskDefinitionError", "_hidden"]),
+    (["run", "cli_project/nowhere.py:Train"], ["no such file: cli_project/nowhere.py"]),
+    (["run", "Train"], ["'Train' is not MODULE:TASK"]),
+    (["run", TRAIN, "-p", "bogus=1"], ["--param", "unknown parameter 'bogus'",
+                                       "model (choice, default ols)", "do_preprocess (bool, default True)"]),
+    (["run", f"{FLOW}:Typed", "-p", "n=abc"], ["--param", "Typed: parameter 'n' (int) cannot take 'abc'"]),
+    (["run", f"{FLOW}:Typed", "-p", "n=1", "-p", "day=yesterday"], ["parameter 'day' (date)", "'yesterday'"]),
+    (["run", f"{FLOW}:Typed"], ["Typed: missing required parameter(s) 'n'"]),
+    (["run", f"{FLOW}:Typed", "-p", "n"], ["'n' is not NAME=VALUE"]),
+    (["run", f"{FLOW}:Typed", "-p", "n=1", "-p", "n=2"], ["parameter 'n' given twice"]),
+    (["run", TRAIN, "--scheduler", "warp"], ["daskflow run", "scheduler 'warp' is not one of"]),
+    (["why", TRAIN, "-p", "model=svm"], ["parameter 'model' (choice) cannot take 'svm'", "['ols', 'mean']"]),
+    (["run"], ["Missing argument 'MODULE:TASK...'"]),
+    (["bake", TRAIN], ["No such command 'bake'"]),
+]
+
+
+@pytest.fixture(scope="module")
+def bad_usage(tmp_path_factory):
+    """The script's answer to each BAD_USAGE case, all started at once (each its own root)."""
+    roots = [tmp_path_factory.mktemp("usage") / "store" for _ in BAD_USAGE]
+    procs = [start(*args, root=root) for (args, _), root in zip(BAD_USAGE, roots)]
+    return [(finish(p), root) for p, root in zip(procs, roots)]
+
+
+@pytest.mark.parametrize("case", range(len(BAD_USAGE)), ids=[w[-1][:40] for _, w in BAD_USAGE])
+def test_bad_usage_exits_2_naming_what_was_wrong(case, bad_usage):
+    r, store = bad_usage[case]
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    for word in BAD_USAGE[case][1]:
+        assert word in r.stderr
+    assert stored_files(store) == []
+
+
+def test_run_builds_then_skips_with_json(store):
+    first = run_json(TRAIN, root=store)
+    assert first["ok"] is True and first["failed"] == [] and first["upstream_failed"] == []
+    assert sorted(first["ran"]) == sorted(THREE) and first["skipped"] == []
+    assert set(first["durations"]) == set(THREE)
+    assert first["summary"] == "3 ran, 0 skipped"
+    assert len(list((store / "Train").rglob("data.json"))) == 1
+    second = run_json(TRAIN, root=store)
+    assert second["ran"] == [] and sorted(second["skipped"]) == sorted(THREE)
+
+
+def test_text_output_one_line_per_task(store):
+    r = cli("run", TRAIN, "--scheduler", "sync", root=store)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[-1] == "3 ran, 0 skipped"
+    assert sorted(line.split()[0] for line in lines[:-1]) == ["ran"] * 3
+    assert all(any(t in line for line in lines) for t in THREE)
+    assert r.stderr == ""  # quiet by default
+
+
+def test_params_are_parsed_by_their_own_types(store):
+    data = run_json(f"{FLOW}:Typed", "-p", "n=3", "-p", "day=2024-02-29", "-p", 'tags=["a", "b"]', root=store)
+    assert data["ran"] == ["Typed(n=3, day=datetime.date(2024, 2, 29), tags=('a', 'b'), label='<b>x</b> & y')"]
+    from cli_project.flow import Typed
+
+    daskflow.set_root(str(store))  # the task the CLI built is the one the API names
+    task = Typed(n=3, day=datetime.date(2024, 2, 29), tags=["a", "b"])
+    assert task.outputLoad() == {"n": 3, "day": "2024-02-29", "tags": ["a", "b"]}
+
+
+def test_params_given_to_every_task_that_declares_them(store):
+    data = run_json(TRAIN, f"{FLOW}:Preprocess", "-p", "do_preprocess=no", "-p", "model=mean", root=store)
+    assert sorted(data["ran"]) == ["GetData()", "Preprocess(do_preprocess=False)",
+                                   "Train(model='mean', do_preprocess=False)"]
+
+
+def test_task_named_by_file_path_from_another_folder(store, tmp_path):
+    absolute = HERE / "cli_project" / "flow.py"
+    assert ok_json("run", f"{absolute}:GetData", "--scheduler", "sync", root=store)["ran"] == ["GetData()"]
+    relative = ok_json("run", "tests/cli_project/flow.py:GetData", root=store, cwd=HERE.parent)
+    assert relative["skipped"] == ["GetData()"]  # same module name, same task, already built
+
+
+def test_a_failed_task_exits_1_and_what_succeeded_stays_built(store, tmp_path):
+    r = cli("run", f"{FLOW}:Report", "--scheduler", "sync", "--json", root=store)
+    assert r.returncode == 1
+    data = json.loads(r.stdout)
+    assert data["ok"] is False
+    assert [f["task"] for f in data["failed"]] == ["Flaky(fail=True)"]
+    failure = data["failed"][0]
+    assert (failure["error"], failure["message"]) == ("ValueError", "Flaky was told to fail")
+    assert 'raise ValueError("Flaky was told to fail")' in failure["traceback"]
+    assert data["upstream_failed"] == ["Report(fail=True)"]
+    assert sorted(data["ran"]) == sorted(THREE)
+    assert "Error: 1 task(s) failed" in r.stderr
+
+    picture = tmp_path / "after.html"
+    text = cli("run", f"{FLOW}:Report", "--scheduler", "sync", "--graph", picture, root=store)
+    assert text.returncode == 1
+    assert "failed   Flaky(fail=True)" in text.stdout and "not run  Report(fail=True)" in text.stdout
+    assert "ValueError: Flaky was told to fail" in text.stderr and "flow.py" in text.stderr
+    page = picture.read_text()
+    assert page.count('class="dfv-node dfv-failed"') == 1 and page.count('class="dfv-node dfv-blocked"') == 1
+    assert page.count('class="dfv-node dfv-fresh"') == 3
+
+
+def test_missing_external_input_exits_1_naming_task_and_path(store):
+    r = cli("run", f"{FLOW}:UsesVendor", "--scheduler", "sync", root=store)
+    assert r.returncode == 1
+    assert "Vendor()" in r.stderr and str(store / "Vendor") in r.stderr
+    assert stored_files(store) == []
+
+
+def test_preview_and_why(store):
+    before = cli("preview", TRAIN, "-p", "do_preprocess=false", root=store)
+    assert before.returncode == 0
+    assert [line.count("PENDING") for line in before.stdout.splitlines()] == [1, 1, 1]
+    run_json(f"{FLOW}:GetData", root=store)
+    data = ok_json("preview", TRAIN, "-p", "do_preprocess=false", root=store)
+    status = {t["family"]: t["status"] for t in data["tasks"]}
+    assert status == {"GetData": "fresh", "Preprocess": "run", "Train": "run"}
+    train = next(t for t in data["tasks"] if t["family"] == "Train")
+    assert data["targets"] == [train["key"]] and train["params"] == {"model": "ols", "do_preprocess": "False"}
+    assert len(train["deps"]) == 1
+
+    why = ok_json("why", TRAIN, "-p", "do_preprocess=false", root=store)
+    kinds = {t["family"]: [r["kind"] for r in t["reasons"]] for t in why["tasks"]}
+    assert kinds["GetData"] == [] and kinds["Preprocess"][0] == "no-output"
+    assert kinds["Train"][-1] == "upstream"
+    text = cli("why", TRAIN, "-p", "do_preprocess=false", root=store).stdout
+    assert "GetData() is fresh, skipped" in text
+    assert "Preprocess(do_preprocess=False) will run:\n  - no output" in text
+
+
+def test_force_reruns_the_named_tasks_or_everything_upstream(store):
+    run_json(TRAIN, root=store)
+    forced = run_json(TRAIN, "--force", root=store)
+    assert forced["ran"] == [THREE[2]] and sorted(forced["skipped"]) == sorted(THREE[:2])
+    everything = run_json(TRAIN, "--force-upstream", root=store)
+    assert sorted(everything["ran"]) == sorted(THREE)
+
+
+def test_invalidate_makes_tasks_stale(store):
+    run_json(TRAIN, root=store)
+    assert ok_json("invalidate", f"{FLOW}:Preprocess", root=store)["removed"] == 1
+    why = ok_json("why", TRAIN, root=store)
+    assert [t["status"] for t in why["tasks"]] == ["fresh", "run", "run"]
+    upstream = ok_json("invalidate", TRAIN, "--upstream", root=store)
+    assert upstream["removed"] == 2  # GetData and Train; Preprocess had none left
+    assert sorted(upstream["tasks"]) == sorted(THREE)
+    assert run_json(TRAIN, root=store)["ran"] != []
+
+
+def test_status_lists_what_is_stored(store):
+    run_json(TRAIN, root=store)
+    run_json(TRAIN, "-p", "do_preprocess=false", root=store)
+    ok_json("invalidate", f"{FLOW}:Preprocess", root=store)  # Train(True) is now stale
+
+    blind = ok_json("status", root=store)
+    assert blind["root"] == str(store)
+    assert [(e["family"], e["params"]) for e in blind["entries"]] == [
+        ("GetData", {}), ("Preprocess", {"do_preprocess": "False"}),
+        ("Train", {"do_preprocess": "False", "model": "ols"}),
+        ("Train", {"do_preprocess": "True", "model": "ols"})]
+    assert {e["status"] for e in blind["entries"]} == {"unknown"}
+    for e in blind["entries"]:
+        assert e["builds"] == 1 and e["bytes"] > 0 and Path(e["path"]).is_dir()
+        assert datetime.datetime.fromisoformat(e["built"]).tzinfo is not None
+
+    known = ok_json("status", "-m", FLOW, root=store)
+    status = {(e["family"], e["params"].get("do_preprocess")): e["status"] for e in known["entries"]}
+    assert status == {("GetData", None): "fresh", ("Preprocess", "False"): "fresh",
+                      ("Train", "False"): "fresh", ("Train", "True"): "stale"}
+    stale = next(e for e in known["entries"] if e["status"] == "stale")
+    assert stale["reasons"] == ["upstream will run: Preprocess(do_preprocess=True)"]
+
+    text = cli("status", "Train", "-m", "cli_project/flow.py", root=store)
+    assert text.returncode == 0
+    lines = text.stdout.splitlines()
+    assert lines[0] == f"storage root: {store}" and lines[1].split()[:3] == ["FAMILY", "PARAMETERS", "STATUS"]
+    assert [line.split()[:3] for line in lines[2:]] == [["Train", "do_preprocess=False,model=ols", "fresh"],
+                                                         ["Train", "do_preprocess=True,model=ols", "stale"]]
+
+
+def test_graph_writes_a_page_an_svg_or_stdout(store, tmp_path):
+    run_json(f"{FLOW}:GetData", root=store)
+    out = tmp_path / "train.html"
+    r = cli("graph", TRAIN, "-o", out, root=store)
+    assert r.returncode == 0 and r.stdout.startswith(f"wrote {out}: 3 tasks")
+    page = out.read_text()
+    assert page.startswith("<!DOCTYPE html>") and page.count('class="dfv-node ') == 3
+    assert page.count('class="dfv-node dfv-fresh"') == 1 and page.count('class="dfv-node dfv-run"') == 2
+    assert "<script" not in page and "https://" not in page
+    svg = tmp_path / "train.svg"
+    assert cli("graph", TRAIN, "-o", svg, root=store).returncode == 0
+    assert svg.read_text().startswith('<svg xmlns="http://www.w3.org/2000/svg"')
+    assert cli("graph", TRAIN, "-o", "-", root=store).stdout == page
+
+
+def test_verbose_logs_one_line_per_task(store):
+    r = cli("run", TRAIN, "--scheduler", "sync", "-v", root=store)
+    assert r.returncode == 0
+    lines = r.stderr.splitlines()
+    assert len(lines) == 3
+    for task in THREE:
+        assert sum(task in line for line in lines) == 1
+
+
+def test_gc_reports_without_removing_by_default(store):
+    if not hasattr(daskflow, "gc"):
+        pytest.xfail("daskflow.gc not yet available")
+    run_json(TRAIN, root=store)
+    run_json(TRAIN, "--force-upstream", root=store)  # older builds of the same versions
+    before = stored_files(store)
+    data = ok_json("gc", root=store)
+    assert data["dry_run"] is True and isinstance(data["bytes"], int)
+    assert stored_files(store) == before  # a dry run removes nothing
+    assert all(Path(p.split("://")[-1]).exists() for p in data["removed"])
+    removed = ok_json("gc", TRAIN, "--delete", root=store)
+    assert removed["dry_run"] is False
+    assert not any(Path(p.split("://")[-1]).exists() for p in removed["removed"])
+    assert run_json(TRAIN, root=store)["ran"] == []  # what the current tasks use is kept

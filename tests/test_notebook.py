@@ -1,0 +1,95 @@
+"""What a notebook shows: the ``_repr_html_`` of why, a run's result and the graph, parsed as HTML."""
+
+import pytest
+
+import daskflow
+from cli_project import flow
+from cli_project.htmltree import parse
+from daskflow.viz import STATUSES
+
+
+def run(task):
+    return daskflow.run(task, scheduler="sync", progress=False)
+
+
+def rows(doc):
+    """(status class, task text, cell texts) of each table row."""
+    out = []
+    for tr in doc.find_all("tr", "dfv-row"):
+        cells = tr.find_all("td")
+        out.append((tr.classes[1], cells[0].text(), [c.text() for c in cells[1:]]))
+    return out
+
+
+def test_why_shows_each_task_its_status_and_reasons(root):
+    run(flow.Train())
+    report = daskflow.why(flow.Train(do_preprocess=False))
+    doc = parse(report._repr_html_())
+    summary = doc.find_all(cls="dfv-summary")[0].text()
+    assert summary == "daskflow why: 3 tasks: 1 fresh, 2 will run"
+    table = rows(doc)
+    assert [(s, t) for s, t, _ in table] == [("dfv-run", "Train(model='ols', do_preprocess=False)"),
+                                             ("dfv-run", "Preprocess(do_preprocess=False)"),
+                                             ("dfv-fresh", "GetData()")]
+    reasons = {tr.find_all("td")[0].text(): [(li.attrs["data-kind"], li.text()) for li in tr.find_all("li")]
+               for tr in doc.find_all("tr", "dfv-row")}
+    assert reasons["Preprocess(do_preprocess=False)"] == [
+        ("no-output", "no output"), ("param-changed", "parameter do_preprocess changed: True -> False (given)")]
+    assert reasons["Train(model='ols', do_preprocess=False)"][-1] == (
+        "upstream", "upstream will run: Preprocess(do_preprocess=False)")
+    assert reasons["GetData()"] == []
+    badges = [b.text() for b in doc.find_all("span", "dfv-badge")]
+    assert badges == ["will run", "will run", "fresh"]
+    boxes = doc.find_all("g", "dfv-node")  # the picture comes with it
+    assert sorted(g.attrs["data-family"] for g in boxes) == ["GetData", "Preprocess", "Train"]
+    assert not doc.find_all("script")
+
+
+def test_run_result_shows_what_ran_and_what_was_skipped(root):
+    first = run(flow.Train())
+    doc = parse(first._repr_html_())
+    assert doc.find_all(cls="dfv-summary")[0].text() == "daskflow run ok: 3 ran, 0 skipped"
+    table = rows(doc)
+    assert [s for s, _, _ in table] == ["dfv-ran"] * 3
+    assert {t for _, t, _ in table} == {"GetData()", "Preprocess(do_preprocess=True)",
+                                        "Train(model='ols', do_preprocess=True)"}
+    assert all(cells[1].endswith("s") and float(cells[1][:-1]) >= 0 for _, _, cells in table)
+    again = rows(parse(run(flow.Train())._repr_html_()))
+    assert [(s, cells[0]) for s, _, cells in again] == [("dfv-fresh", "skipped, fresh")] * 3
+
+
+def test_failed_run_result_shows_the_error_and_its_traceback(root):
+    with pytest.raises(daskflow.RunError) as err:
+        run(flow.Report())
+    doc = parse(err.value.result._repr_html_())
+    assert doc.find_all(cls="dfv-summary")[0].text().startswith("daskflow run FAILED: ")
+    table = rows(doc)
+    assert table[0][:2] == ("dfv-failed", "Flaky(fail=True)")
+    assert table[1][:2] == ("dfv-blocked", "Report(fail=True)")
+    failed = doc.find_all("tr", "dfv-failed")[0]
+    assert failed.find_all(cls="dfv-error")[0].text() == "ValueError: Flaky was told to fail"
+    details = failed.find_all("details")[0]
+    assert details.find_all("summary")[0].text() == "traceback"
+    assert 'raise ValueError("Flaky was told to fail")' in details.find_all("pre")[0].text()
+
+
+def test_graph_shows_boxes_legend_and_table(root):
+    run(flow.GetData())
+    drawing = daskflow.draw([flow.Typed(n=2), flow.Train()])
+    assert repr(drawing) == "<Drawing: 4 tasks: 1 fresh, 3 will run>"
+    doc = parse(drawing._repr_html_())
+    legend = [s.text() for s in doc.find_all("span", "dfv-legend-item")]
+    assert legend == ["fresh: 1", "will run: 3"]
+    groups = doc.find_all("g", "dfv-node")
+    assert sorted((g.attrs["data-family"], g.attrs["data-status"]) for g in groups) == [
+        ("GetData", "fresh"), ("Preprocess", "run"), ("Train", "run"), ("Typed", "run")]
+    for g in groups:
+        fill = g.find_all("rect")[0].attrs["fill"]
+        assert fill == STATUSES[g.attrs["data-status"]][1]
+    typed = next(g for g in groups if g.attrs["data-family"] == "Typed")
+    texts = [t.text() for t in typed.find_all("text")]
+    assert texts[:5] == ["Typed", "n=2", "day=2024-01-01", "tags=[]", "label=<b>x</b> & y"]
+    assert texts[5:] == ["will run", "no output"]
+    assert "Typed(n=2," in typed.find_all("title")[0].text()
+    assert not doc.find_all("b") and not doc.find_all("script")  # parameter text is escaped
+    assert len(rows(doc)) == 4
