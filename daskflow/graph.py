@@ -182,7 +182,7 @@ def run(tasks, force=None, forced=None, forced_all=False, forced_all_upstream=Fa
         if client is None and isinstance(get, str):
             from distributed import Client
 
-            with Client(get) as own:
+            with Client(get, set_as_default=False) as own:
                 outcomes = _run_cluster(own, plan, progress, ship_code)
         elif client is not None:
             outcomes = _run_cluster(client, plan, progress, ship_code)
@@ -210,6 +210,7 @@ def _local_progress(progress):
 def _run_cluster(client, plan: Plan, progress, ship_code) -> dict:
     """Check, submit, gather as completed, release; return outcomes by key."""
     nodes = plan.to_run()
+    _check_store(client, plan.store)
     _check_resources(client, nodes)
     with _shipping(nodes, ship_code) as shipped:
         _check_imports(client, nodes, shipped)
@@ -236,6 +237,20 @@ def _annotated(dsk: dict, nodes):
         layers[key] = MaterializedLayer({key: dsk[key]}, annotations={"resources": res})
         deps[key] = set()
     return HighLevelGraph(layers, deps)
+
+
+def _check_store(client, store) -> None:
+    """ClusterError when the root is in this process's memory but the workers are not."""
+    from .storage import _protocols
+
+    if "memory" not in _protocols(store.fs):
+        return
+    import os
+
+    if set(client.run(os.getpid).values()) - {os.getpid()}:
+        raise ClusterError(f"storage root {store.display} lives in this process's memory, which the "
+                           f"cluster's worker processes cannot see; use a folder they share or "
+                           f"s3://... (daskflow.set_root)")
 
 
 def _check_resources(client, nodes) -> None:
@@ -339,7 +354,7 @@ def _gather(client, nodes, futures, show: bool) -> dict:
     from distributed import as_completed
 
     outcomes: dict = {}
-    done = as_completed(futures)
+    done = as_completed(futures, loop=client.loop)
     display = _ClusterProgress(client, nodes) if show else None
     try:
         while len(outcomes) < len(futures):

@@ -101,7 +101,9 @@ def test_missing_resource_is_an_error_before_submitting(client, root):
 def test_resources_are_annotated_and_honoured(client, root):
     result = daskflow.run(NeedsSlot(), client=client, progress=False)
     assert result.ran == [NeedsSlot()]
-    assert NeedsSlot().outputLoad()["pid"] in _worker_pids(client)
+    out = NeedsSlot().outputLoad()
+    assert out["pid"] in _worker_pids(client)
+    assert out["slot_free"] == 0
 
 
 @pytest.fixture
@@ -179,3 +181,8 @@ def test_scheduler_address_and_environment_variable(cluster, root, monkeypatch):
     forced = daskflow.run(WhereRan(n=4), forced_all=True, progress=False)
     assert forced.ran == [WhereRan(n=4)]
     assert WhereRan(n=4).outputLoad()["pid"] != os.getpid()
+
+
+def test_memory_root_on_worker_processes_is_refused(client, memroot):
+    with pytest.raises(ClusterError, match="memory.*worker processes cannot see"):
+        daskflow.run(WhereRan(n=5), client=client, progress=False)

@@ -80,7 +80,10 @@ class NeedsSlot(daskflow.tasks.TaskJson):
     resources = {"slot": 1}
 
     def run(self):
-        self.save({"pid": os.getpid()})
+        from distributed import get_worker
+
+        # while this runs, the worker has handed its one slot to it (the annotation arrived)
+        self.save({"pid": os.getpid(), "slot_free": get_worker().state.available_resources["slot"]})
 
 
 class NeedsTwoSlots(NeedsSlot):
