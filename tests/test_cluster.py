@@ -18,9 +18,9 @@ distributed = pytest.importorskip("distributed")
 
 import daskflow  # noqa: E402
 from daskflow.graph import ClusterError, _execute_shipped  # noqa: E402
-from test_cluster_tasks import (AfterFails, AfterKill, Collect, Fails, KillsWorker,  # noqa: E402
-                                NeedsGPU, NeedsSlot, NeedsTwoSlots, WhereRan, acquire_cluster,
-                                release_cluster)
+from test_cluster_tasks import (AfterFails, AfterKill, Collect, Flaky, KillsWorker,  # noqa: E402
+                                NeedsGPU, NeedsSlot, NeedsTwoSlots, WhereRan,
+                                acquire_cluster, release_cluster)
 
 
 @pytest.fixture(scope="session")
@@ -186,3 +186,11 @@ def test_scheduler_address_and_environment_variable(cluster, root, monkeypatch):
 def test_memory_root_on_worker_processes_is_refused(client, memroot):
     with pytest.raises(ClusterError, match="memory.*worker processes cannot see"):
         daskflow.run(WhereRan(n=5), client=client, progress=False)
+
+
+def test_retries_happen_inside_the_node_on_a_worker(client, root, tmp_path):
+    flag = str(tmp_path / "flaky-flag")
+    result = daskflow.run(Flaky(flag=flag), client=client, progress=False)
+    assert result.ran == [Flaky(flag=flag)]
+    assert os.path.exists(flag)  # the first attempt ran and failed
+    assert Flaky(flag=flag).outputLoad()["pid"] in _worker_pids(client)

@@ -52,6 +52,19 @@ class AfterFails(daskflow.tasks.TaskPickle):
         self.save(1)
 
 
+class Flaky(daskflow.tasks.TaskJson):
+    """Fails on its first attempt (leaving a flag file), succeeds on the retry."""
+
+    flag = daskflow.Parameter()
+    retries = 1
+
+    def run(self):
+        if not os.path.exists(self.flag):
+            open(self.flag, "w").close()
+            raise RuntimeError("first attempt fails")
+        self.save({"pid": os.getpid()})
+
+
 class KillsWorker(daskflow.tasks.TaskPickle):
     """Ends the process it runs in, as a segfault or the OOM killer would."""
 
