@@ -1,0 +1,149 @@
+"""noop: deciding that nothing needs to run, on a fully built graph (local disk).
+
+A graph of N tasks (default 10,000: 10 task families x 1,000 parameter sets,
+each task requiring two tasks of the layer below) is built once with
+``scheduler="sync"``, then timed, alternating:
+
+- ``Plan(targets)``: walk, fingerprint, list storage once per family, decide
+  (target construction included);
+- ``daskflow.run(targets)``: the same plus graph building; must report 0 ran.
+
+Target: <= 100 us per task (the target is absolute, so the figure is printed
+beside two references measured in the same process on the same files: the
+bare recursive listing (``fs.find`` per family, what the plan cannot avoid),
+and a luigi/d6tflow-style ``complete()`` check, one ``os.stat`` per output
+file).  The first Plan in the process (class fingerprints not yet cached) is
+reported separately.
+
+    /work/venv/bin/python benchmarks/noop.py              # 10,000 tasks
+    /work/venv/bin/python benchmarks/noop.py --n 2000     # quick
+    /work/venv/bin/python benchmarks/noop.py --profile    # cProfile of one Plan
+    /work/venv/bin/python benchmarks/noop.py --root DIR   # keep/reuse a built root
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import _common as C  # noqa: E402
+
+TARGET_US = 100.0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--n", type=int, default=10_000, help="tasks (a multiple of --families)")
+    ap.add_argument("--families", type=int, default=10)
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--root", default=None, help="storage root to build into and keep (default: a temp dir)")
+    ap.add_argument("--profile", action="store_true", help="print a cProfile of one warm Plan")
+    args = ap.parse_args()
+
+    import daskflow
+    from daskflow.plan import Plan
+
+    import _noop_tasks as T
+
+    width = args.n // args.families
+    n = width * args.families
+    root = args.root or tempfile.mkdtemp(prefix="bench-noop-")
+    daskflow.set_root(root)
+    store = None
+    try:
+        # -- the first Plan in the process: class fingerprints computed here ---------
+        t0 = time.perf_counter()
+        plan = Plan(T.targets(args.families, width))
+        cold = time.perf_counter() - t0
+        if len(plan.nodes) != n:
+            raise SystemExit(f"expected {n} tasks, the plan has {len(plan.nodes)}")
+        stale = len(plan.to_run())
+        if stale:
+            print(f"building {stale} of {n} tasks under {root} (scheduler=sync) ...", flush=True)
+            t0 = time.perf_counter()
+            daskflow.run(T.targets(args.families, width), scheduler="sync", progress=False)
+            print(f"built in {time.perf_counter() - t0:.0f} s", flush=True)
+            t0 = time.perf_counter()
+            plan = Plan(T.targets(args.families, width))
+            cold = None  # the first plan was not a no-op
+        store = plan.store
+        if plan.to_run():
+            raise SystemExit(f"after the build {len(plan.to_run())} tasks are still stale")
+        outputs = [f"{node.commit.path}/data.pkl" for node in plan.nodes.values()]
+        if store.local:
+            outputs = [p if os.path.isabs(p) else "/" + p for p in outputs]
+        families = sorted({node.family for node in plan.nodes.values()})
+
+        if args.profile:
+            import cProfile
+            import pstats
+
+            prof = cProfile.Profile()
+            prof.enable()
+            Plan(T.targets(args.families, width))
+            prof.disable()
+            stats = pstats.Stats(prof)
+            stats.sort_stats("cumulative").print_stats(35)
+            stats.sort_stats("tottime").print_stats(25)
+            return
+
+        def plan_once():
+            p = Plan(T.targets(args.families, width))
+            if p.to_run():
+                raise SystemExit("a no-op plan found stale tasks")
+
+        def run_once():
+            result = daskflow.run(T.targets(args.families, width), progress=False)
+            if result.ran:
+                raise SystemExit(f"a no-op run ran {len(result.ran)} tasks")
+
+        def listing_once():
+            for family in families:
+                store.fs.find(store.family_path(family), detail=True)
+
+        def stat_once():
+            for path in outputs:
+                os.stat(path)
+
+        times = {"plan": [], "run": [], "listing": [], "stat": []}
+        fns = {"plan": plan_once, "run": run_once, "listing": listing_once, "stat": stat_once}
+        order = list(fns)
+        for k in range(args.repeat + 1):
+            for name in (order if k % 2 == 0 else order[::-1]):
+                t = C.timed(fns[name])
+                if k:
+                    times[name].append(t)
+    finally:
+        if args.root is None:
+            shutil.rmtree(root, ignore_errors=True)
+
+    plan_t, run_t = C.median(times["plan"]), C.median(times["run"])
+    rows = [
+        ["Plan(targets), warm", C.fmt_us(plan_t / n), f"{C.median(C.ratios(times['plan'], times['listing'])):.1f}",
+         f"{C.median(C.ratios(times['plan'], times['stat'])):.1f}", f"<= {TARGET_US:.0f} us",
+         C.verdict(plan_t / n * 1e6 <= TARGET_US)],
+        ["daskflow.run(targets): 0 ran", C.fmt_us(run_t / n), f"{C.median(C.ratios(times['run'], times['listing'])):.1f}",
+         f"{C.median(C.ratios(times['run'], times['stat'])):.1f}", f"<= {TARGET_US:.0f} us",
+         C.verdict(run_t / n * 1e6 <= TARGET_US)],
+    ]
+    if cold is not None:
+        rows.append(["Plan(targets), first in process", C.fmt_us(cold / n), "-", "-", "(context)", "-"])
+    rows += [
+        ["ref: fs.find per family (listing only)", C.fmt_us(C.median(times["listing"]) / n), "1.0", "-", "-", "-"],
+        ["ref: os.stat per output (luigi complete())", C.fmt_us(C.median(times["stat"]) / n), "-", "1.0", "-", "-"],
+    ]
+    print(f"\nnoop: {n} tasks ({args.families} families x {width} parameter sets), local disk, "
+          f"median of {args.repeat} alternating runs")
+    print(C.table(["what", "per task", "x listing", "x stat", "target", "verdict"], rows))
+    print("absolute times are context only (shared, noisy machine); S3 part: not in this script")
+
+
+if __name__ == "__main__":
+    main()
