@@ -236,6 +236,10 @@ class _Group(click.Group):
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]},
              epilog="Exit codes: 0 done, 1 a task failed (or could not start), 2 bad usage.")
 @click.version_option(daskflow.__version__, prog_name="daskflow")
+@click.option("-v", "--verbose", count=True, expose_value=False, callback=_set_verbose,
+              help="Log one line per task to stderr (-vv: more).")
+@click.option("--root", metavar="URL", expose_value=False, callback=_set_root,
+              help="Storage root (any fsspec URL).")
 def main():
     """daskflow: build the stale tasks of a workflow, skip the fresh ones, say why.
 
@@ -263,6 +267,12 @@ def run(specs, params, as_json, force, force_upstream, scheduler, workers, progr
         error = None
     except RunError as exc:
         result, error = exc.result, exc
+    except DaskflowError as exc:  # nothing ran (missing external input, storage): still data
+        if not as_json or isinstance(exc, _USAGE_ERRORS):
+            raise
+        _echo_json({"ok": False, "error": type(exc).__name__, "message": str(exc)})
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(FAILED)
     if graph_path:
         daskflow.draw(tasks, result=result).save(graph_path)
     if as_json:
@@ -413,7 +423,7 @@ def status(families, modules, as_json):
                       r["built"][:19].replace("T", " "), "; ".join(r["reasons"])))
     widths = [max(len(row[i]) for row in table) for i in range(6)]
     for row in table:
-        click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths)) + "  " + row[6])
+        click.echo(("  ".join(c.ljust(w) for c, w in zip(row, widths)) + "  " + row[6]).rstrip())
 
 
 def _status_row(store, family, param_dir, commits, cls) -> dict:

@@ -178,6 +178,11 @@ def test_missing_external_input_exits_1_naming_task_and_path(store):
     r = cli("run", f"{FLOW}:UsesVendor", "--scheduler", "sync", root=store)
     assert r.returncode == 1
     assert "Vendor()" in r.stderr and str(store / "Vendor") in r.stderr
+    data = cli("run", f"{FLOW}:UsesVendor", "--json", root=store)
+    assert data.returncode == 1
+    answer = json.loads(data.stdout)
+    assert (answer["ok"], answer["error"]) == (False, "MissingExternalError")
+    assert "Vendor()" in answer["message"]
     assert stored_files(store) == []
 
 
@@ -267,8 +272,11 @@ def test_graph_writes_a_page_an_svg_or_stdout(store, tmp_path):
     assert cli("graph", TRAIN, "-o", "-", root=store).stdout == page
 
 
-def test_verbose_logs_one_line_per_task(store):
-    r = cli("run", TRAIN, "--scheduler", "sync", "-v", root=store)
+@pytest.mark.parametrize("where", ["command", "group"])
+def test_verbose_logs_one_line_per_task(store, where):
+    args = ("run", TRAIN, "--scheduler", "sync", "-v") if where == "command" else (
+        "-v", "run", TRAIN, "--scheduler", "sync")
+    r = cli(*args, root=store)
     assert r.returncode == 0
     lines = r.stderr.splitlines()
     assert len(lines) == 3
@@ -276,17 +284,20 @@ def test_verbose_logs_one_line_per_task(store):
         assert sum(task in line for line in lines) == 1
 
 
-def test_gc_reports_without_removing_by_default(store):
+def test_gc_removes_builds_no_current_version_uses(store):
     if not hasattr(daskflow, "gc"):
         pytest.xfail("daskflow.gc not yet available")
     run_json(TRAIN, root=store)
-    run_json(TRAIN, "--force-upstream", root=store)  # older builds of the same versions
+    run_json(TRAIN, "--force-upstream", root=store)  # a second build of each: the first are garbage
     before = stored_files(store)
-    data = ok_json("gc", root=store)
-    assert data["dry_run"] is True and isinstance(data["bytes"], int)
+    dry = ok_json("gc", TRAIN, root=store)
+    assert dry["dry_run"] is True and len(dry["removed"]) == 3 and dry["bytes"] > 0
     assert stored_files(store) == before  # a dry run removes nothing
-    assert all(Path(p.split("://")[-1]).exists() for p in data["removed"])
-    removed = ok_json("gc", TRAIN, "--delete", root=store)
-    assert removed["dry_run"] is False
-    assert not any(Path(p.split("://")[-1]).exists() for p in removed["removed"])
+    assert all(Path(p).exists() for p in dry["removed"])
+    text = cli("gc", TRAIN, root=store)
+    assert text.returncode == 0
+    assert text.stdout.splitlines()[-1].startswith("would remove 3 path(s), ")
+    done = ok_json("gc", TRAIN, "--delete", root=store)
+    assert done["dry_run"] is False and sorted(done["removed"]) == sorted(dry["removed"])
+    assert not any(Path(p).exists() for p in done["removed"])
     assert run_json(TRAIN, root=store)["ran"] == []  # what the current tasks use is kept
