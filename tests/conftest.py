@@ -12,6 +12,8 @@ from daskflow import config
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 
+from s3_fixtures import *  # noqa: E402,F401,F403  (S3 servers and roots)
+
 
 @pytest.fixture(autouse=True)
 def _isolated_settings(monkeypatch):
