@@ -59,12 +59,12 @@ class Failure(click.ClickException):
 
 
 # -- naming tasks ------------------------------------------------------------------------------
-def _import(where: str):
+def _import(where: str, hint: str = "TASK"):
     """Import ``where``: a dotted module name or the path of a .py file."""
     if where.endswith(".py") or "/" in where or os.sep in where:
         path = Path(where).resolve()
         if not path.is_file():
-            raise click.BadParameter(f"no such file: {where}", param_hint="TASK")
+            raise click.BadParameter(f"no such file: {where}", param_hint=hint)
         folder, parts = path.parent, [path.stem]
         while (folder / "__init__.py").exists():  # a file inside a package: import it as such
             parts.insert(0, folder.name)
@@ -79,10 +79,10 @@ def _import(where: str):
     except ModuleNotFoundError as exc:
         if exc.name and (name == exc.name or name.startswith(exc.name + ".")):
             raise click.BadParameter(f"cannot import module {name!r}: no such module in "
-                                     f"{os.getcwd()} or the installed packages", param_hint="TASK")
-        raise click.BadParameter(_import_failure(name, exc), param_hint="TASK")
+                                     f"{os.getcwd()} or the installed packages", param_hint=hint)
+        raise click.BadParameter(_import_failure(name, exc), param_hint=hint)
     except Exception as exc:
-        raise click.BadParameter(_import_failure(name, exc), param_hint="TASK")
+        raise click.BadParameter(_import_failure(name, exc), param_hint=hint)
 
 
 def _import_failure(name: str, exc: BaseException) -> str:
@@ -400,7 +400,7 @@ def status(families, modules, as_json):
     """
     classes = {}
     for where in modules:
-        module = _import(where)
+        module = _import(where, hint="'--module'")
         for value in vars(module).values():
             if isinstance(value, type) and issubclass(value, Task) and value._outputs:
                 classes.setdefault(value.__name__, value)

@@ -301,3 +301,21 @@ def test_gc_removes_builds_no_current_version_uses(store):
     assert done["dry_run"] is False and sorted(done["removed"]) == sorted(dry["removed"])
     assert not any(Path(p).exists() for p in done["removed"])
     assert run_json(TRAIN, root=store)["ran"] == []  # what the current tasks use is kept
+
+
+def test_plain_parameters_take_their_defaults_type_from_text():
+    from cli_project.flow import Train, Tuned
+    from daskflow.cli import make_task
+
+    (task,) = make_task([Tuned], ("alpha=0.7", "layers=[16, 4]", "name=12", "strict=true"))
+    assert task.param_kwargs == {"alpha": 0.7, "layers": [16, 4], "name": "12", "strict": True}
+    assert task == Tuned(alpha=0.7, layers=[16, 4], name="12", strict=True)  # as the API names it
+    (task,) = make_task([Tuned], ("alpha=3", "strict=maybe"))
+    assert task.param_kwargs["alpha"] == 3 and task.param_kwargs["strict"] == "maybe"
+    (train,) = make_task([Train], ("do_preprocess=0",))
+    assert train.do_preprocess is False
+
+
+def test_status_module_errors_name_the_option(store):
+    r = cli("status", "-m", "no_such_module", root=store)
+    assert r.returncode == 2 and "Invalid value for '--module'" in r.stderr

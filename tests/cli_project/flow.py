@@ -92,3 +92,15 @@ class Combine(daskflow.tasks.TaskJson):
 
     def run(self):
         self.save(self.inputLoad())
+
+
+class Tuned(daskflow.tasks.TaskJson):
+    """Plain ``Parameter``s with non-text defaults: the command line gives them the default's type."""
+
+    alpha = daskflow.Parameter(default=0.5)
+    layers = daskflow.Parameter(default=[8, 8])
+    name = daskflow.Parameter(default="base")
+    strict = daskflow.Parameter(default=False)
+
+    def run(self):
+        self.save({"alpha": self.alpha})
