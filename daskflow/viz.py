@@ -40,7 +40,7 @@ _FONT = "DejaVu Sans Mono, Menlo, Consolas, monospace"
 _SIZE, _LINE = 12, 16  # font size and line height (px)
 _CHAR, _CHAR_BOLD = 7.3, 8.0  # width of one character at 12px, and bold at 13px (monospace: 0.6em)
 _PAD, _MIN_CHARS, _MAX_CHARS = 10, 18, 44
-_COL_GAP, _ROW_GAP, _MARGIN = 70, 22, 20
+_COL_GAP, _ROW_GAP, _MARGIN, _VIRTUAL = 70, 22, 20, 6
 _MAX_PARAM_LINES, _MAX_REASON_LINES, _REASON_CHARS = 5, 5, 34
 
 
@@ -132,45 +132,68 @@ def _box_lines(node: dict) -> list[tuple[str, str]]:
 
 
 def layout(nodes: list[dict]) -> dict:
-    """Boxes and size of the picture: ``{"boxes": {key: (x, y, w, h, lines)}, "width", "height"}``."""
+    """Where everything goes: ``{"boxes": {key: (x, y, w, h, lines)}, "edges": [(dep, key,
+    waypoints)], "width", "height"}``.  An edge that spans several columns passes through a
+    reserved gap in each column between (a virtual node per column, as in Sugiyama's method),
+    so it never runs under a box; ``waypoints`` are the (x, y) where it enters and leaves them.
+    """
     by_key = {n["key"]: n for n in nodes}
     layer: dict[str, int] = {}
     for n in nodes:  # upstream first, so every dep already has its layer
         layer[n["key"]] = 1 + max((layer[d] for d in n["deps"] if d in layer), default=-1)
-    columns: list[list[str]] = [[] for _ in range(max(layer.values(), default=-1) + 1)]
-    for n in nodes:
-        columns[layer[n["key"]]].append(n["key"])
-    users: dict[str, list[str]] = {k: [] for k in by_key}
+    preds: dict[str, list[str]] = {k: [] for k in by_key}
+    chains = []
     for n in nodes:
         for d in n["deps"]:
-            if d in users:
-                users[d].append(n["key"])
-    for _ in range(2):  # barycentre sweeps: forward by deps, backward by users
-        for cols, nbrs in ((columns[1:], lambda k: by_key[k]["deps"]), (columns[-2::-1], users.get)):
+            if d not in by_key:
+                continue
+            chain = [d] + [f"\0{d}\0{n['key']}\0{i}" for i in range(layer[d] + 1, layer[n["key"]])]
+            for v, i in zip(chain[1:], range(layer[d] + 1, layer[n["key"]])):
+                layer[v], preds[v] = i, [chain[chain.index(v) - 1]]
+            preds[n["key"]].append(chain[-1])
+            chains.append((d, n["key"], chain[1:]))
+    succs: dict[str, list[str]] = {k: [] for k in preds}
+    for k, ps in preds.items():
+        for p in ps:
+            succs[p].append(k)
+    columns: list[list[str]] = [[] for _ in range(max(layer.values(), default=-1) + 1)]
+    for k in preds:  # real nodes in plan order, then each edge's virtual nodes
+        columns[layer[k]].append(k)
+    for _ in range(3):  # barycentre sweeps: forward by predecessors, backward by successors
+        for cols, nbrs in ((columns[1:], preds), (columns[-2::-1], succs)):
             for col in cols:
                 rank = {k: i for c in columns for i, k in enumerate(c)}
-                col.sort(key=lambda k: _mean([rank[x] for x in nbrs(k) if x in rank], rank[k]))
-    boxes, x = {}, _MARGIN
-    heights = []
+                col.sort(key=lambda k: _mean([rank[x] for x in nbrs[k]], rank[k]))
+    boxes, gaps, x, heights = {}, {}, _MARGIN, []
     for col in columns:
         sized = {}
         for key in col:
-            lines = _box_lines(by_key[key])
-            text_width = max(len(t) * (_CHAR_BOLD if role == "family" else _CHAR) for role, t in lines)
-            sized[key] = (text_width + 2 * _PAD, len(lines) * _LINE + 2 * _PAD - 2, lines)
+            if key in by_key:
+                lines = _box_lines(by_key[key])
+                width = max(len(t) * (_CHAR_BOLD if role == "family" else _CHAR) for role, t in lines)
+                sized[key] = (width + 2 * _PAD, len(lines) * _LINE + 2 * _PAD - 2, lines)
+            else:
+                sized[key] = (0, _VIRTUAL, None)
         width = max((w for w, _, _ in sized.values()), default=0)
         heights.append(sum(h for _, h, _ in sized.values()) + _ROW_GAP * (len(col) - 1))
         y = 0.0
         for key in col:
             w, h, lines = sized[key]
-            boxes[key] = [x, y, width, h, lines]
+            (boxes if lines is not None else gaps)[key] = [x, y, width, h, lines]
             y += h + _ROW_GAP
         x += width + _COL_GAP
     tallest = max(heights, default=0)
     for col, height in zip(columns, heights):
         for key in col:  # centre each column vertically
-            boxes[key][1] += _MARGIN + (tallest - height) / 2
-    return {"boxes": {k: tuple(v) for k, v in boxes.items()},
+            (boxes.get(key) or gaps[key])[1] += _MARGIN + (tallest - height) / 2
+    edges = []
+    for dep, key, virtual in chains:
+        points = []
+        for v in virtual:
+            gx, gy, gw, gh, _ = gaps[v]
+            points += [(gx, gy + gh / 2), (gx + gw, gy + gh / 2)]
+        edges.append((dep, key, points))
+    return {"boxes": {k: tuple(v) for k, v in boxes.items()}, "edges": edges,
             "width": math.ceil(x - _COL_GAP + _MARGIN) if columns else 2 * _MARGIN,
             "height": math.ceil(tallest + 2 * _MARGIN)}
 
@@ -201,17 +224,19 @@ def svg(nodes: list[dict], standalone: bool = False) -> str:
            '<defs><marker id="dfv-arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" '
            'markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#666"/>'
            '</marker></defs>']
-    for n in nodes:
-        x2, y2, _, h2, _ = boxes[n["key"]]
-        for d in n["deps"]:
-            if d not in boxes:
-                continue
-            x1, y1, w1, h1, _ = boxes[d]
-            sx, sy, ex, ey = x1 + w1, y1 + h1 / 2, x2 - 1, y2 + h2 / 2
-            mid = (sx + ex) / 2
-            out.append(f'<path class="dfv-edge" data-from="{_e(d)}" data-to="{_e(n["key"])}" '
-                       f'd="M{sx:.1f},{sy:.1f} C{mid:.1f},{sy:.1f} {mid:.1f},{ey:.1f} {ex:.1f},{ey:.1f}" '
-                       f'fill="none" stroke="#666" stroke-width="1.3" marker-end="url(#dfv-arrow)"/>')
+    for dep, key, waypoints in lay["edges"]:
+        x1, y1, w1, h1, _ = boxes[dep]
+        x2, y2, _, h2, _ = boxes[key]
+        points = [(x1 + w1, y1 + h1 / 2), *waypoints, (x2 - 1, y2 + h2 / 2)]
+        d = f"M{points[0][0]:.1f},{points[0][1]:.1f}"
+        for i, ((sx, sy), (ex, ey)) in enumerate(zip(points, points[1:])):
+            if i % 2:  # across a column, through its reserved gap
+                d += f" L{ex:.1f},{ey:.1f}"
+            else:  # between columns: an S-curve
+                mid = (sx + ex) / 2
+                d += f" C{mid:.1f},{sy:.1f} {mid:.1f},{ey:.1f} {ex:.1f},{ey:.1f}"
+        out.append(f'<path class="dfv-edge" data-from="{_e(dep)}" data-to="{_e(key)}" d="{d}" '
+                   f'fill="none" stroke="#666" stroke-width="1.3" marker-end="url(#dfv-arrow)"/>')
     for n in nodes:
         x, y, w, h, lines = boxes[n["key"]]
         label, fill, stroke, dashed = STATUSES[n["status"]]

@@ -44,6 +44,8 @@ def test_every_status_is_drawn_with_its_reason(drawing):
 
 def test_layout_flows_left_to_right_without_overlap(drawing):
     lay = layout(drawing.nodes)
+    keys = {n["task"]: n["key"] for n in drawing.nodes}
+    key = keys.__getitem__
     boxes = lay["boxes"]
     assert set(boxes) == {n["key"] for n in drawing.nodes}
     for n in drawing.nodes:
@@ -55,6 +57,12 @@ def test_layout_flows_left_to_right_without_overlap(drawing):
     for i, a in enumerate(rects):
         for b in rects[i + 1:]:
             assert a[0] + a[2] <= b[0] or b[0] + b[2] <= a[0] or a[1] + a[3] <= b[1] or b[1] + b[3] <= a[1]
+    long = [e for e in lay["edges"] if e[2]]
+    assert [(e[0], e[1]) for e in long] == [(key("Flaky(fail=True)"), key("Report(fail=True)"))]
+    for _, _, waypoints in long:  # an edge across a column runs through a gap, never under a box
+        for (xa, y), (xb, _) in zip(waypoints[::2], waypoints[1::2]):
+            for bx, by, bw, bh, _ in rects:
+                assert bx + bw <= xa or xb <= bx or not by <= y <= by + bh
 
 
 def test_svg_has_one_labelled_box_per_task(drawing):
