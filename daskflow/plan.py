@@ -202,13 +202,10 @@ class Plan:
         for node in self.nodes.values():
             if not node.aggregate:
                 by_family.setdefault(node.family, []).append(node)
-        listings = {}
-        for family, nodes in by_family.items():
-            if len(nodes) == 1 and not self.explain:  # explaining compares with other parameters
-                listings[family] = {nodes[0].param_dir: self.store.list_task(family, nodes[0].param_dir)}
-            else:
-                listings[family] = self.store.list_family(family)
-        return listings
+        # one task of a family: list its folder only (explaining compares with other parameters)
+        queries = [(family, nodes[0].param_dir if len(nodes) == 1 and not self.explain else None)
+                   for family, nodes in by_family.items()]
+        return dict(zip(by_family, self.store.list_many(queries)))
 
     # -- deciding ----------------------------------------------------------------------
     def _decide(self, node: Node) -> None:

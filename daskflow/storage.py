@@ -294,6 +294,26 @@ class Store:
         except Exception as exc:
             raise self._error("removing", path, exc) from exc
 
+    def list_many(self, queries: list) -> list[dict]:
+        """Several listings: ``(family, None)`` gives ``list_family(family)``, ``(family,
+        param_dir)`` gives ``{param_dir: list_task(family, param_dir)}``; results in order.
+
+        On a remote store the listings run concurrently: each is still one request
+        per 1000 keys, but the check waits for the slowest family, not for the sum.
+        """
+        def one(query):
+            family, param_dir = query
+            if param_dir is None:
+                return self.list_family(family)
+            return {param_dir: self.list_task(family, param_dir)}
+
+        if self.local or "memory" in _protocols(self.fs) or len(queries) < 2:
+            return [one(q) for q in queries]
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(min(16, len(queries)), thread_name_prefix="daskflow-list") as pool:
+            return list(pool.map(one, queries))
+
     def list_families(self) -> list[str]:
         """Folder names directly under the root (task families that stored something)."""
         try:
