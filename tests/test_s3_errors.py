@@ -119,12 +119,13 @@ def test_credentials_never_stored_logged_or_in_keys(s3root, flow, caplog):
         data = s3root.fs.cat_file(path)
         for secret in secrets:
             assert secret.encode() not in data, path
-            assert secret not in path
+            assert secret not in path[len(s3root.prefix):]  # (CI's key may be the bucket's name)
     plan = Plan([flow.Report(), flow.Multi()])
     for node in plan.nodes.values():
         assert not any(s in node.key for s in secrets)
     text = caplog.text + repr(plan.store) + plan.store.display
-    assert not any(s in text for s in secrets)
+    text = text.replace(s3root.prefix, "<root>")  # (CI's key may be the bucket's name)
+    assert "<root>" in text and not any(s in text for s in secrets)
 
 
 # -- unit tests of the error paths: only "not found" is missing ------------------------------------
