@@ -318,7 +318,13 @@ class Store:
         """Folder names directly under the root (task families that stored something)."""
         try:
             entries = self.fs.ls(self.root, detail=True)
-        except FileNotFoundError:
+        except FileNotFoundError as exc:
+            if self.s3:  # an empty prefix, or no bucket at all (an error, not "nothing stored")
+                bucket = self.root.split("/", 1)[0]
+                try:
+                    self.fs.info(bucket)
+                except Exception as bucket_exc:
+                    raise self._error("listing", self.root, bucket_exc) from exc
             return []
         except Exception as exc:
             raise self._error("listing", self.root, exc) from exc

@@ -83,6 +83,15 @@ def test_missing_bucket_is_one_clear_error(s3_server, flow, capsys):
     _assert_one_clear_error(flow, url, ["does not exist"], [s3_server.secret, s3_server.key], capsys)
 
 
+def test_listing_the_families_of_a_root_tells_empty_from_missing_bucket(s3_server):
+    empty = Store(f"s3://{s3_server.bucket}/empty-{uuid.uuid4().hex[:8]}", s3_server.storage_options())
+    assert empty.list_families() == []
+    missing = Store(f"s3://no-such-bucket-{uuid.uuid4().hex[:8]}/p", s3_server.storage_options())
+    with pytest.raises(daskflow.StorageError) as err:
+        missing.list_families()
+    assert missing.display in str(err.value) and "does not exist" in str(err.value)
+
+
 def test_wrong_credentials_are_one_clear_error(s3_server, flow, capsys):
     if s3_server.kind == "moto":
         pytest.skip("moto accepts any credentials")

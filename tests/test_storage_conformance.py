@@ -79,6 +79,13 @@ class Multi(daskflow.tasks.Task):
         self.save({"df": df, "table": df.head(2), "model": {"k": 3}, "info": [1, "a"]})
 
 
+class Events(daskflow.tasks.TaskPqDask):
+    def run(self):
+        import dask.dataframe as dd
+
+        self.save(dd.from_pandas(pd.DataFrame({"x": range(40), "g": [0, 1] * 20}), npartitions=3))
+
+
 class Broken(daskflow.tasks.TaskPickle):
     persist = ["a", "b"]
 
@@ -257,6 +264,17 @@ def test_multi_output_every_format_and_meta(backend, flow):
     assert {n: t.path.rsplit(".", 1)[1] for n, t in targets.items()} == {
         "df": "parquet", "table": "csv", "model": "pkl", "info": "json"}
     assert run(flow.Multi()).ran == []
+
+
+def test_dask_dataframe_output_is_a_folder_of_partitions(backend, flow):
+    run(flow.Events())
+    frame = flow.Events().outputLoad()
+    assert frame.npartitions == 3 and frame["x"].sum().compute() == sum(range(40))
+    assert run(flow.Events()).ran == []
+    parts = [f for f in backend.files() if "/Events/" in f and f.endswith(".parquet")]
+    assert len(parts) == 3
+    backend.fs.rm_file(parts[0])  # a lost partition makes the task stale
+    assert daskflow.why(flow.Events())[flow.Events()].runs
 
 
 def test_external_task_reads_and_republishing_makes_consumers_stale(backend, tmp_path):
