@@ -9,11 +9,12 @@ whose outputs match today's code, parameters and upstream results is skipped.
 """
 
 from . import tasks
-from .config import set_root
+from .config import set_dir, set_root
 from .errors import (CycleError, DaskflowError, FingerprintError, MissingExternalError,
                      MissingOutputError, NotBuiltError, ParameterError, RunError, SaveError,
                      StorageError, TaskDefinitionError, TaskFailure)
 from .formats import Format, register_format
+from .gc import GcReport, gc
 from .graph import ClusterError, run
 from .inherit import inherits, requires
 from .params import (BoolParameter, ChoiceParameter, DateParameter, DictParameter, EnumParameter,
@@ -28,9 +29,9 @@ from .workflow import Workflow, WorkflowMulti
 __version__ = "0.1.0"
 
 __all__ = [
-    "tasks", "Task", "run", "preview", "why", "set_root",
+    "tasks", "Task", "run", "preview", "why", "set_root", "set_dir",
     "draw", "graph_html", "Drawing",
-    "invalidate_downstream", "invalidate_upstream",
+    "invalidate_downstream", "invalidate_upstream", "gc", "GcReport",
     "requires", "inherits", "Workflow", "WorkflowMulti", "RunResult",
     "Parameter", "IntParameter", "FloatParameter", "BoolParameter", "DateParameter",
     "ListParameter", "DictParameter", "EnumParameter", "ChoiceParameter",

@@ -62,6 +62,7 @@ class TaskWhy:
     task: object
     status: str
     reasons: list
+    incomplete: list = None
 
     @property
     def runs(self) -> bool:
@@ -76,7 +77,8 @@ class TaskWhy:
             return f"{self.task!r} will run:\n" + "\n".join(f"  - {r.message}" for r in self.reasons)
         words = {"fresh": "is fresh, skipped", "external": "is external, present",
                  "missing": "is external and MISSING"}
-        return f"{self.task!r} {words[self.status]}"
+        note = f" (fingerprint incomplete: {'; '.join(self.incomplete)})" if self.incomplete else ""
+        return f"{self.task!r} {words[self.status]}{note}"
 
 
 class WhyReport:
@@ -90,7 +92,8 @@ class WhyReport:
     """
 
     def __init__(self, plan: Plan):
-        self.tasks = [TaskWhy(n.task, n.status, list(n.reasons)) for n in plan.nodes.values()]
+        self.tasks = [TaskWhy(n.task, n.status, list(n.reasons), list(n.code.incomplete))
+                      for n in plan.nodes.values()]
         self._plan = plan  # for the picture in notebooks
 
     @property
