@@ -39,6 +39,7 @@ sys.path.insert(0, HERE)
 import _common as C  # noqa: E402
 
 TARGETS = {"parquet": 1.3, "pickle": 1.6}
+TMPDIR = None  # --tmpdir: where both sides write (default: $TMPDIR, i.e. local disk)
 QUICK_SHAPES = ["chain:50", "fanin:200", "tree:5"]
 
 
@@ -61,7 +62,7 @@ def measure(mode: str, shapes, formats, repeat: int, scheduler, client) -> list[
             cls = CLASSES[fmt]
             df_times, bl_times = [], []
             for k in range(repeat + 1):  # pair 0 is a warm-up, discarded
-                tmp = tempfile.mkdtemp(prefix="bench-overhead-")
+                tmp = tempfile.mkdtemp(prefix="bench-overhead-", dir=TMPDIR)
                 try:
                     def df():
                         return C.timed(run_daskflow, cls, shape, os.path.join(tmp, "df"), scheduler, client)
@@ -152,7 +153,10 @@ def main() -> None:
     ap.add_argument("--no-d6tflow", action="store_true")
     ap.add_argument("--d6tflow-python", default=None)
     ap.add_argument("--profile", action="store_true", help="print a cProfile of daskflow and exit")
+    ap.add_argument("--tmpdir", default=None, help="folder for both sides' files, e.g. /dev/shm (tmpfs)")
     args = ap.parse_args()
+    global TMPDIR
+    TMPDIR = args.tmpdir
 
     shapes = args.shapes.split(",") if args.shapes else (QUICK_SHAPES if args.quick else C.DEFAULT_SHAPES)
     formats = args.formats.split(",")
@@ -164,7 +168,7 @@ def main() -> None:
     import daskflow
 
     print(f"overhead: daskflow {daskflow.__version__}, dask {dask.__version__}, {os.cpu_count()} cores; "
-          f"{args.repeat} measured pairs per row", flush=True)
+          f"{args.repeat} measured pairs per row; files under {TMPDIR or tempfile.gettempdir()}", flush=True)
     start = time.perf_counter()
     rows = []
     if not args.cluster_only:
