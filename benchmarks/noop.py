@@ -10,7 +10,8 @@ each task requiring two tasks of the layer below) is built once with
 
 Target: <= 100 us per task (the target is absolute, so the figure is printed
 beside two references measured in the same process on the same files: the
-bare recursive listing (``fs.find`` per family, what the plan cannot avoid),
+bare recursive listing (an ``os.scandir`` walk with one stat per file, what the
+plan cannot avoid on this layout),
 and a luigi/d6tflow-style ``complete()`` check, one ``os.stat`` per output
 file).  The first Plan in the process (class fingerprints not yet cached) is
 reported separately.
@@ -104,44 +105,61 @@ def main() -> None:
             if result.ran:
                 raise SystemExit(f"a no-op run ran {len(result.ran)} tasks")
 
-        def listing_once():
+        def listing_once():  # the bare minimum: a recursive os.scandir walk with one stat per file
             for family in families:
-                store.fs.find(store.family_path(family), detail=True)
+                stack = [store.family_path(family)]
+                while stack:
+                    with os.scandir(stack.pop()) as entries:
+                        for entry in entries:
+                            if entry.is_dir(follow_symlinks=False):
+                                stack.append(entry.path)
+                            else:
+                                entry.stat()
 
         def stat_once():
             for path in outputs:
                 os.stat(path)
 
         times = {"plan": [], "run": [], "listing": [], "stat": []}
+        cpu = {k: [] for k in times}
         fns = {"plan": plan_once, "run": run_once, "listing": listing_once, "stat": stat_once}
         order = list(fns)
         for k in range(args.repeat + 1):
             for name in (order if k % 2 == 0 else order[::-1]):
+                c0 = time.process_time()
                 t = C.timed(fns[name])
+                c = time.process_time() - c0
                 if k:
                     times[name].append(t)
+                    cpu[name].append(c)
     finally:
         if args.root is None:
             shutil.rmtree(root, ignore_errors=True)
 
     plan_t, run_t = C.median(times["plan"]), C.median(times["run"])
+    cpu_us = {k: C.median(v) / n * 1e6 for k, v in cpu.items()}
     rows = [
-        ["Plan(targets), warm", C.fmt_us(plan_t / n), f"{C.median(C.ratios(times['plan'], times['listing'])):.1f}",
+        ["Plan(targets), warm", C.fmt_us(plan_t / n), f"{cpu_us['plan']:.0f} us",
+         f"{C.median(C.ratios(times['plan'], times['listing'])):.1f}",
          f"{C.median(C.ratios(times['plan'], times['stat'])):.1f}", f"<= {TARGET_US:.0f} us",
          C.verdict(plan_t / n * 1e6 <= TARGET_US)],
-        ["daskflow.run(targets): 0 ran", C.fmt_us(run_t / n), f"{C.median(C.ratios(times['run'], times['listing'])):.1f}",
+        ["daskflow.run(targets): 0 ran", C.fmt_us(run_t / n), f"{cpu_us['run']:.0f} us",
+         f"{C.median(C.ratios(times['run'], times['listing'])):.1f}",
          f"{C.median(C.ratios(times['run'], times['stat'])):.1f}", f"<= {TARGET_US:.0f} us",
          C.verdict(run_t / n * 1e6 <= TARGET_US)],
     ]
     if cold is not None:
-        rows.append(["Plan(targets), first in process", C.fmt_us(cold / n), "-", "-", "(context)", "-"])
+        rows.append(["Plan(targets), first in process", C.fmt_us(cold / n), "-", "-", "-", "(context)", "-"])
     rows += [
-        ["ref: fs.find per family (listing only)", C.fmt_us(C.median(times["listing"]) / n), "1.0", "-", "-", "-"],
-        ["ref: os.stat per output (luigi complete())", C.fmt_us(C.median(times["stat"]) / n), "-", "1.0", "-", "-"],
+        ["ref: os.scandir walk + stat (bare listing)", C.fmt_us(C.median(times["listing"]) / n),
+         f"{cpu_us['listing']:.0f} us", "1.0", "-", "-", "-"],
+        ["ref: os.stat per output (luigi complete())", C.fmt_us(C.median(times["stat"]) / n),
+         f"{cpu_us['stat']:.0f} us", "-", "1.0", "-", "-"],
     ]
     print(f"\nnoop: {n} tasks ({args.families} families x {width} parameter sets), local disk, "
           f"median of {args.repeat} alternating runs")
-    print(C.table(["what", "per task", "x listing", "x stat", "target", "verdict"], rows))
+    print(C.table(["what", "per task (wall)", "CPU per task", "x listing", "x stat", "target", "verdict"], rows))
+    print("the verdict is on wall time; on an oversubscribed machine the CPU column shows the work itself")
     print("absolute times are context only (shared, noisy machine); S3 part: not in this script")
 
 
