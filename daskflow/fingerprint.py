@@ -187,6 +187,8 @@ def _describe_value(value, refs: list) -> str:
 
     if callable(value) and hasattr(value, "__wrapped__") and not isinstance(value, type):
         value = inspect.unwrap(value)  # functools.wraps decorators, lru_cache...
+    if isinstance(value, _Name):
+        return f"ext {value}"
     if isinstance(value, Parameter):
         return f"param {type(value).__name__}"
     if isinstance(value, type):
@@ -211,13 +213,21 @@ def _describe_value(value, refs: list) -> str:
                 and isinstance(func, types.FunctionType):
             refs.append(("func", func))
         return f"func {_key(func)}"
-    try:
-        return "const " + hashlib.sha256(canonical.encode(value)).hexdigest()
-    except TypeError:
-        kind = type(value)
-        if is_user_module(kind.__module__):
-            refs.append(("class", kind))
-        return f"object {_key(kind)}"
+    kind = type(value)
+    if kind.__module__ in _VALUE_MODULES or is_user_module(kind.__module__):
+        try:
+            return "const " + hashlib.sha256(canonical.encode(value)).hexdigest()
+        except TypeError:
+            pass
+    if is_user_module(kind.__module__):
+        refs.append(("class", kind))
+    return f"object {_key(kind)}"  # a library's object (os.environ, a logger): by type only
+
+
+# modules whose values are data: a module-level constant of these types counts by value
+_VALUE_MODULES = frozenset({"builtins", "datetime", "decimal", "fractions", "uuid", "pathlib",
+                            "numpy", "pandas.core.frame", "pandas.core.series",
+                            "pandas._libs.tslibs.timestamps", "collections", "enum"})
 
 
 def _relative(path: str) -> str:
@@ -297,12 +307,21 @@ def _resolve_globals(func, walker) -> tuple[list, list]:
                 incomplete.append(f"{_key(func)}: name {head!r} is not defined")
             continue
         value, name = namespace[head], head
-        for attr in rest:  # follow module.attr chains into modules only
-            if not isinstance(value, types.ModuleType) or not hasattr(value, attr):
+        for attr in rest:  # follow module.attr chains into the user's own modules only
+            if not isinstance(value, types.ModuleType):
+                break
+            if not is_user_module(value.__name__):  # os.environ, np.random: by name only
+                value, name = _Name(f"{value.__name__}.{attr}"), f"{name}.{attr}"
+                break
+            if not hasattr(value, attr):
                 break
             value, name = getattr(value, attr), f"{name}.{attr}"
         values.append((name, value))
     return values, incomplete
+
+
+class _Name(str):
+    """A third-party name, recorded by its qualified name only."""
 
 
 class _Walker:

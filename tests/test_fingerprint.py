@@ -160,3 +160,18 @@ def test_decorated_helpers_are_followed(tmp_path, monkeypatch):
     import deco_tasks
 
     assert "deco_helpers:cached" in code_fingerprint(deco_tasks.UsesCached).parts
+
+
+def test_library_objects_count_by_name_not_by_value(tmp_path, monkeypatch):
+    (tmp_path / "env_tasks.py").write_text(
+        "import os\nfrom os import environ\nimport daskflow\n\n"
+        "class ReadsEnv(daskflow.tasks.TaskJson):\n"
+        "    def run(self):\n"
+        "        self.save([os.environ.get('A'), environ.get('B'), os.path.join('x', 'y')])\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import env_tasks
+    from daskflow import fingerprint
+
+    before = fingerprint._fingerprint_class(env_tasks.ReadsEnv).digest
+    monkeypatch.setenv("DASKFLOW_SOME_NEW_VARIABLE", "changes the environment")
+    assert fingerprint._fingerprint_class(env_tasks.ReadsEnv).digest == before
