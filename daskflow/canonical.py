@@ -17,6 +17,7 @@ import decimal
 import enum
 import hashlib
 import pathlib
+import types
 import uuid
 from collections.abc import Mapping
 
@@ -68,6 +69,7 @@ _EXACT = {
     tuple: lambda v: _seq(b"tuple", v),
     list: lambda v: _seq(b"list", v),
     dict: _encode_mapping,
+    types.MappingProxyType: _encode_mapping,
     set: lambda v: _frame(b"set", b"".join(sorted(encode(x) for x in v))),
     frozenset: lambda v: _frame(b"set", b"".join(sorted(encode(x) for x in v))),
     datetime.date: lambda v: _frame(b"date", v.isoformat().encode()),

@@ -60,12 +60,13 @@ class Spec:
     cutoff: dict  # inputs id -> (build path, result)
     body: dict  # static part of the marker
     deps: list  # upstream tasks, in requires() order
+    struct: object = None  # what requires() returned, as the plan saw it
 
 
 def spec_for(node: Node, store: Store) -> Spec:
     return Spec(node.task, node.key, store, node.param_dir, node.version, node.forced, node.aggregate,
                 {i: (c.path, c.result) for i, c in node.cutoff.items()}, static_body(node),
-                [d.task for d in node.deps])
+                [d.task for d in node.deps], node.task.__dict__.get("_requires"))
 
 
 def known_outcome(node: Node) -> Outcome:
@@ -125,7 +126,7 @@ def _bind(spec: Spec, deps: list):
         return _shape(dep, {n: Target(spec.store, f"{outcome.path}/{n}.{f.ext}", f, dep)
                             for n, f in type(dep)._outputs.items()})
 
-    return _map(spec.task.requires(), target)
+    return _map(spec.struct if spec.struct is not None else spec.task.requires(), target)
 
 
 def _build(spec: Spec, deps: list, inputs: str, start: float) -> tuple[str, str]:

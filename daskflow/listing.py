@@ -19,7 +19,7 @@ __all__ = ["Commit", "MARKER_PREFIX", "PARTS_PREFIX", "parts_digest", "parse_lis
            "info_mtime", "info_stamp"]
 
 MARKER_PREFIX = "_commit."
-_HEX16 = re.compile(r"[0-9a-f]{16}")
+_MARKER = re.compile(r"_commit\.([0-9a-f]{16})\.([0-9a-f]{16})\.([0-9a-f]{16})\.json")
 
 
 @dataclass
@@ -101,9 +101,11 @@ def info_mtime(info: dict) -> float:
     return 0.0
 
 
-def info_stamp(info: dict) -> str:
+def info_stamp(info: dict, mtime: float | None = None) -> str:
     etag = info.get("ETag") or info.get("etag")
-    return str(etag).strip('"') if etag else repr(info_mtime(info))
+    if etag:
+        return str(etag).strip('"')
+    return repr(info_mtime(info) if mtime is None else mtime)
 
 
 def scan_local(path: str) -> dict:
@@ -143,17 +145,18 @@ def parse_listing(base: str, found: dict) -> dict[str, list[Commit]]:
         if name.startswith(MARKER_PREFIX):
             markers[(param_dir, build)] = (path, info)
         elif not name.startswith(".tmp-"):
-            builds.setdefault((param_dir, build), {})[name] = (info.get("size"), info_stamp(info),
-                                                               info_mtime(info))
+            mtime = info_mtime(info)
+            builds.setdefault((param_dir, build), {})[name] = (info.get("size"), info_stamp(info, mtime),
+                                                               mtime)
     out: dict[str, list[Commit]] = {}
     for (param_dir, build), (path, info) in sorted(markers.items()):
-        fields = path.rsplit("/", 1)[1][len(MARKER_PREFIX):].split(".")
-        if len(fields) != 4 or fields[3] != "json" or not all(_HEX16.fullmatch(f) for f in fields[:3]):
+        match = _MARKER.fullmatch(path, path.rfind("/") + 1)
+        if match is None:
             import warnings
 
             warnings.warn(f"corrupt or foreign commit marker {path}; its build is treated as stale")
             continue
-        version, inputs, result, _ = fields
+        version, inputs, result = match.groups()
         out.setdefault(param_dir, []).append(Commit(
             param_dir, build, version, inputs, result, path, info_mtime(info),
             builds.get((param_dir, build), {})))

@@ -96,10 +96,14 @@ class Node:
 
 def param_dir(task: Task) -> str:
     """Readable folder name of a task's significant parameters, ending in their hash."""
-    params = task.significant_params()
     defs = type(task)._param_defs
-    slug = ",".join(f"{k}={defs[k].serialize(v)}" for k, v in params.items())
-    slug = _UNSAFE.sub("_", slug)[:80]
+    pieces, length = [], 0
+    for k, v in task.significant_params().items():
+        if length >= 80:  # the hash keeps folders apart; the slug is for people
+            break
+        pieces.append(f"{k}={defs[k].serialize(v)}")
+        length += len(pieces[-1]) + 1
+    slug = _UNSAFE.sub("_", ",".join(pieces))[:80]
     digest = canonical.digest(task.param_bytes)[:10]
     return f"{slug}__{digest}" if slug else f"_{digest}"
 

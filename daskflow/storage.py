@@ -146,7 +146,8 @@ class Store:
                 try:
                     os.mkdir(path)  # one system call in the common case
                 except FileNotFoundError:
-                    os.makedirs(path, exist_ok=True)
+                    os.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
+                    os.mkdir(path)
             except OSError as exc:
                 raise self._error("creating", path, exc) from exc
         return path
@@ -311,7 +312,7 @@ class Store:
                 # max_concurrency=1: s3fs would otherwise HEAD first to plan a ranged download
                 kwargs = {"max_concurrency": 1} if self.s3 else {}
                 return io.BytesIO(self.fs.cat_file(path, **kwargs))
-            return self.fs.open(path, "rb")
+            return open(path, "rb")  # local: the built-in is 2-3 times cheaper than fsspec's
         except FileNotFoundError:
             raise
         except Exception as exc:

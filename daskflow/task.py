@@ -262,13 +262,15 @@ class Task:
     def deps(self) -> list["Task"]:
         """The upstream tasks, flattened, checked to be tasks."""
         try:
-            deps = flatten(self.requires())
+            struct = self.requires()
+            deps = flatten(struct)
         except Exception as exc:
             raise TaskDefinitionError(f"{self!r}.requires() raised {type(exc).__name__}: {exc}") from exc
         for d in deps:
             if not isinstance(d, Task):
                 raise TaskDefinitionError(f"{self!r}.requires() returned {d!r}, which is not a task; "
                                           f"return a task instance, a list or a dict of them")
+        self.__dict__["_requires"] = struct  # derived state: the executor binds inputs to it
         return deps
 
     # -- inside run() ----------------------------------------------------------------
