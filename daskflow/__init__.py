@@ -10,12 +10,12 @@ whose outputs match today's code, parameters and upstream results is skipped.
 
 from . import tasks
 from .config import set_dir, set_root
-from .errors import (CycleError, DaskflowError, FingerprintError, MissingExternalError,
+from .errors import (ClusterError, CycleError, DaskflowError, FingerprintError, MissingExternalError,
                      MissingOutputError, NotBuiltError, ParameterError, RunError, SaveError,
                      StorageError, TaskDefinitionError, TaskFailure)
 from .formats import Format, register_format
 from .gc import GcReport, gc
-from .graph import ClusterError, run
+from .graph import run
 from .inherit import inherits, requires
 from .params import (BoolParameter, ChoiceParameter, DateParameter, DictParameter, EnumParameter,
                      FloatParameter, IntParameter, ListParameter, Parameter)

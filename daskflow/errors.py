@@ -17,6 +17,7 @@ where they happen, with ``raise ... from exc``.
      |    +-- MissingExternalError    an external task's data is missing
      +-- NotBuiltError            outputLoad() of a task not built for today's code and parameters
      +-- StorageError             the storage root is unreachable, unwritable or refuses credentials
+     +-- ClusterError             a cluster cannot run these tasks (resources, imports, memory:// root)
      +-- RunError                 one or more tasks failed in daskflow.run(); carries each failure
 """
 
@@ -33,6 +34,7 @@ __all__ = [
     "MissingExternalError",
     "NotBuiltError",
     "StorageError",
+    "ClusterError",
     "RunError",
     "TaskFailure",
 ]
@@ -76,6 +78,11 @@ class NotBuiltError(DaskflowError):
 
 class StorageError(DaskflowError, OSError):
     """The storage root cannot be reached, written, or accessed with these credentials."""
+
+
+class ClusterError(DaskflowError):
+    """The cluster cannot run some tasks: a resource no worker offers, or a module
+    the workers cannot import.  Raised before anything is submitted."""
 
 
 class TaskFailure:

@@ -36,17 +36,12 @@ import sys
 import time
 
 from . import config
-from .errors import DaskflowError, ParameterError, RunError
+from .errors import ClusterError, ParameterError, RunError
 from .execute import Outcome, execute, known_outcome, spec_for
 from .plan import Plan
 from .result import RunResult
 
-__all__ = ["run", "build_graph", "ClusterError"]
-
-
-class ClusterError(DaskflowError):
-    """The cluster cannot run some tasks: a resource no worker offers, or a module
-    the workers cannot import.  Raised before anything is submitted."""
+__all__ = ["run", "build_graph"]
 
 
 def build_graph(plan: Plan, shipped: bool = False) -> dict:

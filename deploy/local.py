@@ -43,6 +43,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_STATE = REPO / "deploy" / ".local"
 KEY, SECRET = "daskflow", "daskflow-local-secret-0123456789"
+READER_KEY, READER_SECRET = "daskflow-reader", "daskflow-reader-secret-9876543210"  # read and list only
 
 
 def log(msg: str) -> None:
@@ -155,7 +156,9 @@ def up(args) -> int:
     s3conf = state / "s3.json"
     s3conf.write_text(json.dumps({"identities": [
         {"name": "daskflow", "credentials": [{"accessKey": KEY, "secretKey": SECRET}],
-         "actions": ["Admin", "Read", "List", "Tagging", "Write"]}]}))
+         "actions": ["Admin", "Read", "List", "Tagging", "Write"]},
+        {"name": "daskflow-reader", "credentials": [{"accessKey": READER_KEY, "secretKey": READER_SECRET}],
+         "actions": ["Read", "List"]}]}))
     (state / "weed").mkdir(exist_ok=True)
     base_env = dict(os.environ, **creds)
     base_env.pop("DASKFLOW_SCHEDULER", None)
@@ -196,7 +199,8 @@ def up(args) -> int:
         info_file.unlink(missing_ok=True)
         return 1
     env = {"DASKFLOW_TEST_SCHEDULER": scheduler, "DASKFLOW_TEST_S3_ENDPOINT": endpoint,
-           "DASKFLOW_TEST_S3_BUCKET": bucket, **creds}
+           "DASKFLOW_TEST_S3_BUCKET": bucket, **creds,
+           "DASKFLOW_TEST_S3_READONLY_KEY": READER_KEY, "DASKFLOW_TEST_S3_READONLY_SECRET": READER_SECRET}
     lines = "".join(f"export {k}={v}\n" for k, v in env.items())
     (state / "env.sh").write_text(lines)
     log(f"up: scheduler {scheduler}, dashboard http://127.0.0.1:{sched_dash}/status, "
