@@ -162,8 +162,8 @@ def main() -> int:
     ratios = [a / b for a, b in zip(times["daskflow"], times["dask"])]
     median = statistics.median(ratios)
     print()
-    print(f"| pipeline | daskflow median | dask median | ratio (median of pairs) | target |")
-    print(f"|---|---|---|---|---|")
+    print("| pipeline | daskflow median | dask median | ratio (median of pairs) | target |")
+    print("|---|---|---|---|---|")
     print(f"| TaskPqDask filter+derive -> groupby, {format_bytes(size)} | "
           f"{statistics.median(times['daskflow']):.2f}s | {statistics.median(times['dask']):.2f}s | "
           f"{median:.2f} | <= 1.2 {'met' if median <= 1.2 else 'NOT MET'} |")

@@ -1,6 +1,5 @@
 """Shared fixtures: every test gets its own storage root and leaves the settings as it found them."""
 
-import os
 import sys
 from pathlib import Path
 
