@@ -1,8 +1,8 @@
 """The `data` benchmark: a TaskPqDask pipeline over a parquet dataset larger than one
 worker's memory limit, against the same pipeline in hand-written dask.dataframe.
 
-    /work/venv/bin/python benchmarks/data.py            # 2 workers x 1 thread, 512 MiB each
-    /work/venv/bin/python benchmarks/data.py --quick    # smaller, 3 repeats
+    .venv/bin/python benchmarks/data.py            # 2 workers x 1 thread, 512 MiB each
+    .venv/bin/python benchmarks/data.py --quick    # smaller, 3 repeats
 
 Pipeline (both sides, on the same 2-process LocalCluster, outputs on local disk):
 

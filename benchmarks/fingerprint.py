@@ -16,8 +16,8 @@ Measured:
    process: ``dask.base.tokenize`` of the same parameters (what a
    hand-written ``delayed`` call pays to name its key with ``pure=True``).
 
-    /work/venv/bin/python benchmarks/fingerprint.py
-    /work/venv/bin/python benchmarks/fingerprint.py --profile
+    .venv/bin/python benchmarks/fingerprint.py
+    .venv/bin/python benchmarks/fingerprint.py --profile
 """
 
 from __future__ import annotations

@@ -16,10 +16,10 @@ and a luigi/d6tflow-style ``complete()`` check, one ``os.stat`` per output
 file).  The first Plan in the process (class fingerprints not yet cached) is
 reported separately.
 
-    /work/venv/bin/python benchmarks/noop.py              # 10,000 tasks
-    /work/venv/bin/python benchmarks/noop.py --n 2000     # quick
-    /work/venv/bin/python benchmarks/noop.py --profile    # cProfile of one Plan
-    /work/venv/bin/python benchmarks/noop.py --root DIR   # keep/reuse a built root
+    .venv/bin/python benchmarks/noop.py              # 10,000 tasks
+    .venv/bin/python benchmarks/noop.py --n 2000     # quick
+    .venv/bin/python benchmarks/noop.py --profile    # cProfile of one Plan
+    .venv/bin/python benchmarks/noop.py --root DIR   # keep/reuse a built root
 """
 
 from __future__ import annotations

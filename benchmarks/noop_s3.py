@@ -12,8 +12,8 @@ Reported: requests per check against the bound ``ceil(objects / 1000)`` plus
 one per family (one LIST page per 1000 keys per family), the median time of
 a check on S3 and on local disk, and their ratio.
 
-    /work/venv/bin/python benchmarks/noop_s3.py               # 10,000 tasks
-    /work/venv/bin/python benchmarks/noop_s3.py --n 2000      # quick
+    .venv/bin/python benchmarks/noop_s3.py               # 10,000 tasks
+    .venv/bin/python benchmarks/noop_s3.py --n 2000      # quick
 """
 
 from __future__ import annotations

@@ -12,14 +12,14 @@ Runs alternate (daskflow, baseline, baseline, daskflow, ...) after one
 warm-up pair; the verdict is the median of the pairwise ratios
 daskflow / baseline.  Targets: <= 1.3 (parquet), <= 1.6 (pickle).
 
-    /work/venv/bin/python benchmarks/overhead.py              # threads scheduler
-    /work/venv/bin/python benchmarks/overhead.py --cluster    # also a 2-process LocalCluster
-    /work/venv/bin/python benchmarks/overhead.py --quick      # small graphs, for a smoke run
-    /work/venv/bin/python benchmarks/overhead.py --profile    # cProfile of daskflow (sync scheduler)
+    .venv/bin/python benchmarks/overhead.py              # threads scheduler
+    .venv/bin/python benchmarks/overhead.py --cluster    # also a 2-process LocalCluster
+    .venv/bin/python benchmarks/overhead.py --quick      # small graphs, for a smoke run
+    .venv/bin/python benchmarks/overhead.py --profile    # cProfile of daskflow (sync scheduler)
 
 d6tflow's ratio (d6tflow / the same baseline, measured side by side in its own
 process) is reported when d6tflow is importable here or in the interpreter given
-by ``--d6tflow-python`` (default: /work/venv-bench/bin/python if it exists).
+by ``--d6tflow-python`` (default: .venv-bench/bin/python if it exists).
 """
 
 from __future__ import annotations
@@ -95,7 +95,7 @@ def measure(mode: str, shapes, formats, repeat: int, scheduler, client) -> list[
 
 def d6tflow_python(arg: str | None) -> str | None:
     """An interpreter that can import d6tflow, or None."""
-    candidates = [arg] if arg else [sys.executable, "/work/venv-bench/bin/python"]
+    candidates = [arg] if arg else [sys.executable, ".venv-bench/bin/python"]
     for py in candidates:
         if not py or not os.path.exists(py):
             continue

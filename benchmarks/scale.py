@@ -21,8 +21,8 @@ during the run for 100k tasks), since creating 200,000 small files on a
 loaded VM disk takes minutes.
 Targets: 100k time <= 12 x 10k time; driver peak <= 2 GB.
 
-    /work/venv/bin/python benchmarks/scale.py
-    /work/venv/bin/python benchmarks/scale.py --small 2000 --large 20000    # quick
+    .venv/bin/python benchmarks/scale.py
+    .venv/bin/python benchmarks/scale.py --small 2000 --large 20000    # quick
 """
 
 from __future__ import annotations
