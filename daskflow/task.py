@@ -130,6 +130,7 @@ class Task:
     retries = 0
     resources: dict | None = None
     _param_defs: dict[str, Parameter] = {}
+    _defaults: dict = {}
     _outputs: dict[str, Format] = {}
 
     def __init_subclass__(cls, **kwargs):
@@ -147,6 +148,9 @@ class Task:
                 elif name in params:
                     del params[name]
         cls._param_defs = params
+        # defaults are checked once, when the class is defined (a bad default fails here)
+        cls._defaults = {name: p.check(p.default, cls.__name__) for name, p in params.items()
+                         if p.has_default}
         persist = cls.persist
         if isinstance(persist, str):
             persist = [persist]
@@ -183,8 +187,8 @@ class Task:
         for name, p in defs.items():
             if name in kwargs:
                 values[name] = p.check(kwargs[name], cls.__name__)
-            elif p.has_default:
-                values[name] = p.check(p.default, cls.__name__)
+            elif name in cls._defaults:
+                values[name] = cls._defaults[name]
             else:
                 missing.append(name)
         if missing:
