@@ -42,8 +42,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_STATE = REPO / "deploy" / ".local"
-KEY, SECRET = "daskflow", "daskflow-local-secret-0123456789"
-READER_KEY, READER_SECRET = "daskflow-reader", "daskflow-reader-secret-9876543210"  # read and list only
+KEY, SECRET = "dflocal-4f7a2c", "dflocal-secret-0123456789"  # unlike any word in stored data
+READER_KEY, READER_SECRET = "dfreader-9c1e3b", "dfreader-secret-9876543210"  # read and list only
 
 
 def log(msg: str) -> None:
