@@ -449,7 +449,7 @@ def _status_row(store, family, param_dir, commits, cls) -> dict:
     size = sum(info[0] or 0 for c in commits for info in c.files.values())
     built = datetime.datetime.fromtimestamp(newest.mtime, datetime.timezone.utc).isoformat()
     return {"family": family, "params": params, "param_dir": param_dir,
-            "path": store.task_path(family, param_dir), "status": state, "reasons": reasons,
+            "path": newest.path, "status": state, "reasons": reasons,
             "builds": len(commits), "bytes": size, "built": built}
 
 

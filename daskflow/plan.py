@@ -257,7 +257,7 @@ class Plan:
             node.status = "missing"
             node.reasons.append(Reason("missing-external", (
                 f"external data missing: nothing committed under "
-                f"{self.store.display}/{node.family}/{node.param_dir}"),
+                f"{self.store.display}/{node.family}/{node.param_dir}@..."),
                 {"path": f"{self.store.display}/{node.family}/{node.param_dir}"}))
 
     def _own_reasons(self, node: Node, names: list) -> None:

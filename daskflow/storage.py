@@ -3,9 +3,9 @@
 Imports ``config``, ``errors``, ``formats`` and ``listing`` (which turns a listing
 into :class:`Commit` objects).  Layout under a root (any fsspec URL)::
 
-    {root}/{Family}/{params}/{build}/{output}.{ext}       outputs, never rewritten
-    {root}/{Family}/{params}/{build}/_meta.json           saveMeta()
-    {root}/{Family}/{params}/{build}/_commit.{V}.{I}.{R}.json   the commit marker
+    {root}/{Family}/{params}@{build}/{output}.{ext}       outputs, never rewritten
+    {root}/{Family}/{params}@{build}/_meta.json           saveMeta()
+    {root}/{Family}/{params}@{build}/_commit.{V}.{I}.{R}.json   the commit marker
 
 ``{params}`` is readable (``model=ols,n=3``) and ends with a hash of the
 canonical parameters, so two parameter sets never share a folder.  ``{build}``
@@ -44,7 +44,7 @@ import fsspec
 from . import config
 from .errors import NotBuiltError, StorageError
 from .formats import Format
-from .listing import (MARKER_PREFIX, PARTS_PREFIX, Commit, parts_digest,  # noqa: F401
+from .listing import (BUILD_SEP, MARKER_PREFIX, PARTS_PREFIX, Commit, parts_digest,  # noqa: F401
                       info_mtime as _mtime, parse_listing as _parse_listing,
                       scan_local as _scan_local)
 
@@ -136,25 +136,27 @@ class Store:
         return f"{self.root}/{family}"
 
     def task_path(self, family: str, param_dir: str) -> str:
+        """Where a task's builds live: the prefix of its build folders (``{this}@{build}``)."""
         return f"{self.root}/{family}/{param_dir}"
 
     def new_build(self, family: str, param_dir: str) -> str:
         stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%S.%f")
-        path = f"{self.task_path(family, param_dir)}/{stamp}-{secrets.token_hex(4)}"
+        path = f"{self.task_path(family, param_dir)}{BUILD_SEP}{stamp}-{secrets.token_hex(4)}"
         if self.local:
             try:
                 try:
                     os.mkdir(path)  # one system call in the common case
                 except FileNotFoundError:
-                    os.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
+                    os.makedirs(self.family_path(family), exist_ok=True)
                     os.mkdir(path)
             except OSError as exc:
                 raise self._error("creating", path, exc) from exc
         return path
 
     # -- listing ------------------------------------------------------------------
-    def _find(self, path: str) -> dict:
-        """Every file under ``path`` with its details: one recursive listing.
+    def _find(self, path: str, prefix: str = "") -> dict:
+        """Every file under ``path`` (in entries whose names start with ``prefix``) with
+        its details: one recursive listing.
 
         On S3 it is a prefix listing of the parent (``ListObjectsV2`` pages of
         1000 keys, nothing more): an empty folder costs one request, and
@@ -163,10 +165,14 @@ class Store:
         try:
             if self.s3:
                 parent, _, leaf = path.rpartition("/")
-                return self.fs.find(parent, prefix=leaf + "/", detail=True)
+                return self.fs.find(parent, prefix=f"{leaf}/{prefix}", detail=True)
             if self.local:
-                return _scan_local(path)
-            return self.fs.find(path, detail=True)
+                return _scan_local(path, prefix)
+            found = self.fs.find(path, detail=True)
+            if prefix:
+                start = f"{path}/{prefix}"
+                found = {k: v for k, v in found.items() if k.startswith(start)}
+            return found
         except FileNotFoundError as exc:
             if self.s3:
                 raise self._error("listing", path, exc) from exc
@@ -182,7 +188,7 @@ class Store:
     def list_task(self, family: str, param_dir: str) -> list[Commit]:
         """Committed builds of one task (one parameter folder), oldest first."""
         base = self.family_path(family)
-        found = self._find(self.task_path(family, param_dir))
+        found = self._find(base, param_dir + BUILD_SEP)
         return _parse_listing(base, found).get(param_dir, [])
 
     def list_builds(self, family: str) -> list[tuple]:
@@ -191,12 +197,12 @@ class Store:
         base = self.family_path(family)
         groups: dict = {}
         for path, info in self._find(base).items():
-            parts = path[len(base) + 1:].split("/", 2)
-            if len(parts) < 3:
+            parts = path[len(base) + 1:].split("/", 1)
+            if len(parts) < 2 or BUILD_SEP not in parts[0]:
                 continue
-            key = (parts[0], f"{base}/{parts[0]}/{parts[1]}")
+            key = (parts[0].partition(BUILD_SEP)[0], f"{base}/{parts[0]}")
             size, mtime, marker = groups.get(key, (0, 0.0, None))
-            if parts[2].startswith(MARKER_PREFIX):
+            if parts[1].startswith(MARKER_PREFIX):
                 marker = path
             groups[key] = (size + (info.get("size") or 0), max(mtime, _mtime(info)), marker)
         return [(d, p, size, mtime, marker) for (d, p), (size, mtime, marker) in sorted(groups.items())]

@@ -29,10 +29,10 @@ def test_gc_removes_what_no_current_version_uses(root):
 
 def test_gc_without_tasks_removes_only_old_uncommitted_folders(root):
     daskflow.run(GetData(), scheduler="sync")
-    orphan = root / "GetData" / "n=10__x" / "20200101T000000.000000-dead"
+    orphan = root / "GetData" / "n=10__x@20200101T000000.000000-dead"
     orphan.mkdir(parents=True)
     (orphan / "data.parquet").write_bytes(b"partial")
-    young = root / "GetData" / "n=10__x" / "20990101T000000.000000-beef"
+    young = root / "GetData" / "n=10__x@20990101T000000.000000-beef"
     young.mkdir()
     (young / "data.parquet").write_bytes(b"in progress")
     old = time.time() - 7200

@@ -124,7 +124,8 @@ def test_family_is_the_class_name_and_layout_is_readable(root):
     daskflow.run(Train(model="gbm"), scheduler="sync")
     path = Train(model="gbm").output().path
     rel = path[len(str(root)) + 1:]
-    family, params, build, name = rel.split("/")
+    family, folder, name = rel.split("/")
+    params, build = folder.split("@")
     assert family == "Train" and params.startswith("model=gbm,do_preprocess=True__")
     assert name == "data.pkl"
 
