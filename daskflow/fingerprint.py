@@ -148,7 +148,7 @@ def _class_part(cls: type):
     for name in sorted(vars(cls)):
         value = vars(cls)[name]
         if name in ("__dict__", "__weakref__", "__module__", "__qualname__", "__doc__",
-                    "_param_defs", "_outputs", "_defaults", "__annotations__", "__firstlineno__",
+                    "_param_defs", "_outputs", "_defaults", "_significant", "_name_bytes", "__annotations__", "__firstlineno__",
                     "__static_attributes__"):
             continue
         func = _unwrap_callable(value)

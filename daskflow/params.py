@@ -96,7 +96,11 @@ class Parameter:
                 and _same(self.default, other.default))
 
     def check(self, value, task_name: str):
-        """Normalise ``value`` or raise a ParameterError naming the task and parameter."""
+        """Normalise ``value`` or raise a ParameterError naming the task and parameter.
+
+        ``None`` is accepted where the default is ``None`` (an optional parameter, as in luigi)."""
+        if value is None and self.default is None:
+            return None
         try:
             return self.normalize(value)
         except (TypeError, ValueError) as exc:

@@ -131,6 +131,8 @@ class Task:
     resources: dict | None = None
     _param_defs: dict[str, Parameter] = {}
     _defaults: dict = {}
+    _significant: tuple = ()
+    _name_bytes: dict = {}
     _outputs: dict[str, Format] = {}
 
     def __init_subclass__(cls, **kwargs):
@@ -148,6 +150,8 @@ class Task:
                 elif name in params:
                     del params[name]
         cls._param_defs = params
+        cls._significant = tuple(n for n, p in params.items() if p.significant)
+        cls._name_bytes = {name: canonical.encode(name) for name in params}
         # defaults are checked once, when the class is defined (a bad default fails here)
         cls._defaults = {name: p.check(p.default, cls.__name__) for name, p in params.items()
                          if p.has_default}
@@ -208,8 +212,7 @@ class Task:
         return dict(self._params)
 
     def significant_params(self) -> dict:
-        defs = type(self)._param_defs
-        return {k: v for k, v in self._params.items() if defs[k].significant}
+        return {k: self._params[k] for k in type(self)._significant}
 
     @property
     def param_bytes(self) -> bytes:
@@ -217,9 +220,11 @@ class Task:
         cached = self.__dict__.get("_param_bytes")
         if cached is None:
             parts = []
-            for name, value in self.significant_params().items():
+            names, params = type(self)._name_bytes, self._params
+            for name in type(self)._significant:
+                value = params[name]
                 try:
-                    parts.append(canonical.encode(name) + canonical.encode(value))
+                    parts.append(names[name] + canonical.encode(value))
                 except TypeError as exc:
                     raise FingerprintError(f"{self!r}: parameter {name!r} cannot be fingerprinted "
                                            f"deterministically: {exc}") from exc

@@ -98,3 +98,20 @@ def test_positional_parameters_follow_declaration_order():
     assert (t.i, t.f) == (5, 1.5)
     with pytest.raises(ParameterError, match="given twice"):
         P(5, i=6)
+
+
+def test_none_default_makes_a_typed_parameter_optional():
+    class Opt(daskflow.tasks.TaskPickle):
+        day = daskflow.DateParameter(default=None)
+        n = daskflow.IntParameter(default=None)
+
+    assert Opt().day is None and Opt(day="2024-01-02").day == datetime.date(2024, 1, 2)
+    assert Opt(n=None).n is None and Opt(n="4").n == 4
+    with pytest.raises(ParameterError):
+        P(i=None)  # i's default is 1: None is not an int
+
+
+def test_bad_default_fails_at_class_definition():
+    with pytest.raises(ParameterError, match=r"Bad: parameter 'n' \(int\) cannot take 'x'"):
+        class Bad(daskflow.tasks.TaskPickle):
+            n = daskflow.IntParameter(default="x")
