@@ -30,6 +30,7 @@ from .task import RunContext, Task, _map, _shape
 __all__ = ["Spec", "Outcome", "execute", "spec_for", "known_outcome"]
 
 logger = logging.getLogger("daskflow")
+_UNKNOWN = "requires() not seen by the plan"
 
 
 @dataclass
@@ -60,13 +61,13 @@ class Spec:
     cutoff: dict  # inputs id -> (build path, result)
     body: dict  # static part of the marker
     deps: list  # upstream tasks, in requires() order
-    struct: object = None  # what requires() returned, as the plan saw it
+    struct: object = _UNKNOWN  # what requires() returned, as the plan saw it
 
 
 def spec_for(node: Node, store: Store) -> Spec:
     return Spec(node.task, node.key, store, node.param_dir, node.version, node.forced, node.aggregate,
                 {i: (c.path, c.result) for i, c in node.cutoff.items()}, static_body(node),
-                [d.task for d in node.deps], node.task.__dict__.get("_requires"))
+                [d.task for d in node.deps], node.task.__dict__.get("_requires", _UNKNOWN))
 
 
 def known_outcome(node: Node) -> Outcome:
@@ -126,7 +127,8 @@ def _bind(spec: Spec, deps: list):
         return _shape(dep, {n: Target(spec.store, f"{outcome.path}/{n}.{f.ext}", f, dep)
                             for n, f in type(dep)._outputs.items()})
 
-    return _map(spec.struct if spec.struct is not None else spec.task.requires(), target)
+    struct = spec.struct if spec.struct is not _UNKNOWN else spec.task.requires()
+    return None if struct is None else _map(struct, target)
 
 
 def _build(spec: Spec, deps: list, inputs: str, start: float) -> tuple[str, str]:

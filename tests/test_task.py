@@ -175,3 +175,16 @@ def test_tasks_pickle_by_value_of_their_parameters():
     t = Train(model="x", n_jobs=3)
     back = pickle.loads(pickle.dumps(t))
     assert back == t and back.n_jobs == 3
+
+
+def test_requires_returning_none_means_no_inputs(root):
+    class Alone(daskflow.tasks.TaskJson):
+        def requires(self):
+            return None
+
+        def run(self):
+            assert self.input() is None
+            self.save({"ok": True})
+
+    daskflow.run(Alone(), scheduler="sync")
+    assert Alone().outputLoad() == {"ok": True}
