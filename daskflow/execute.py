@@ -127,7 +127,7 @@ def _bind(spec: Spec, deps: list):
         return _shape(dep, {n: Target(spec.store, f"{outcome.path}/{n}.{f.ext}", f, dep)
                             for n, f in type(dep)._outputs.items()})
 
-    struct = spec.struct if spec.struct is not _UNKNOWN else spec.task.requires()
+    struct = spec.task.requires() if spec.struct == _UNKNOWN else spec.struct  # == survives pickling
     return None if struct is None else _map(struct, target)
 
 
