@@ -272,16 +272,14 @@ def _check_resources(client, nodes) -> None:
 
 def _user_modules(nodes) -> dict[str, list]:
     """Modules defining the task classes (and their bases) outside daskflow, with their tasks."""
-    found: dict[str, list] = {}
+    found: dict[str, dict] = {}
     for node in nodes:
         for klass in type(node.task).__mro__:
             mod = klass.__module__
             if mod in ("builtins", "__main__") or mod == "daskflow" or mod.startswith("daskflow."):
                 continue
-            tasks = found.setdefault(mod, [])
-            if node.task not in tasks:
-                tasks.append(node.task)
-    return found
+            found.setdefault(mod, {})[node.task] = None  # a dict: ordered, and no quadratic scan
+    return {mod: list(tasks) for mod, tasks in found.items()}
 
 
 @contextlib.contextmanager
