@@ -13,13 +13,14 @@ from __future__ import annotations
 import datetime
 import enum
 import json
+import numbers
 from collections.abc import Mapping
-from types import MappingProxyType
 
 from .errors import ParameterError
 
 __all__ = [
     "NODEFAULT",
+    "FrozenDict",
     "Parameter",
     "IntParameter",
     "FloatParameter",
@@ -114,7 +115,14 @@ class Parameter:
 
     def serialize(self, value) -> str:
         """Short, human-readable text of a value, for previews and paths."""
+        return "None" if value is None else self._text(value)
+
+    def _text(self, value) -> str:
         return str(value)
+
+
+def _is_numpy_bool(value) -> bool:
+    return type(value).__module__ == "numpy" and type(value).__name__ in ("bool_", "bool")
 
 
 def _same(a, b) -> bool:
@@ -130,13 +138,13 @@ class IntParameter(Parameter):
     type_name = "int"
 
     def normalize(self, value):
-        if isinstance(value, bool):
+        if isinstance(value, bool) or _is_numpy_bool(value):
             raise TypeError("expected an int, got a bool")
         if isinstance(value, str):
             return int(value.strip())
-        if isinstance(value, int):
+        if isinstance(value, numbers.Integral):  # int, numpy integers
             return int(value)
-        if isinstance(value, float) and value.is_integer():
+        if isinstance(value, numbers.Real) and float(value).is_integer():
             return int(value)
         raise TypeError(f"expected an int, got {type(value).__name__}")
 
@@ -147,9 +155,9 @@ class FloatParameter(Parameter):
     type_name = "float"
 
     def normalize(self, value):
-        if isinstance(value, bool):
+        if isinstance(value, bool) or _is_numpy_bool(value):
             raise TypeError("expected a float, got a bool")
-        if isinstance(value, (int, float, str)):
+        if isinstance(value, (numbers.Real, str)):  # int, float, numpy numbers, text
             return float(value)
         raise TypeError(f"expected a float, got {type(value).__name__}")
 
@@ -164,6 +172,8 @@ class BoolParameter(Parameter):
     def normalize(self, value):
         if isinstance(value, bool):
             return value
+        if _is_numpy_bool(value):
+            return bool(value)
         if isinstance(value, str) and value.strip().lower() in self._TEXT:
             return self._TEXT[value.strip().lower()]
         if isinstance(value, int) and value in (0, 1):
@@ -177,15 +187,17 @@ class DateParameter(Parameter):
     type_name = "date"
 
     def normalize(self, value):
-        if isinstance(value, datetime.datetime):
-            raise TypeError("expected a date, got a datetime")
+        if isinstance(value, datetime.datetime):  # also pandas.Timestamp
+            if value.time() != datetime.time(0) or value.tzinfo is not None:
+                raise TypeError(f"expected a date, got a datetime with a time of day: {value}")
+            return datetime.date(value.year, value.month, value.day)
         if isinstance(value, datetime.date):
             return value
         if isinstance(value, str):
             return datetime.date.fromisoformat(value.strip())
         raise TypeError(f"expected a date, got {type(value).__name__}")
 
-    def serialize(self, value) -> str:
+    def _text(self, value) -> str:
         return value.isoformat()
 
 
@@ -201,7 +213,7 @@ class ListParameter(Parameter):
             raise TypeError(f"expected a list, got {type(value).__name__}")
         return tuple(_freeze(v) for v in value)
 
-    def serialize(self, value) -> str:
+    def _text(self, value) -> str:
         return json.dumps(_thaw(value), default=str)
 
 
@@ -217,13 +229,27 @@ class DictParameter(Parameter):
             raise TypeError(f"expected a dict, got {type(value).__name__}")
         return _freeze(value)
 
-    def serialize(self, value) -> str:
+    def _text(self, value) -> str:
         return json.dumps(_thaw(value), sort_keys=True, default=str)
+
+
+class FrozenDict(dict):
+    """A read-only dict: a DictParameter's value.  Picklable, JSON-serialisable, and a dict
+    to pandas, json and user code; changing it raises TypeError (tasks are values)."""
+
+    def _refuse(self, *args, **kwargs):
+        raise TypeError("a DictParameter value is read-only; use task.clone(name={...}) for another")
+
+    __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = _refuse
+    __ior__ = _refuse
+
+    def __reduce__(self):
+        return (FrozenDict, (dict(self),))
 
 
 def _freeze(value):
     if isinstance(value, Mapping):
-        return MappingProxyType({k: _freeze(v) for k, v in value.items()})
+        return FrozenDict({k: _freeze(v) for k, v in value.items()})
     if isinstance(value, list):
         return tuple(_freeze(v) for v in value)
     return value
@@ -254,7 +280,7 @@ class EnumParameter(Parameter):
         names = ", ".join(self.enum.__members__)
         raise ValueError(f"expected a member of {self.enum.__name__} ({names})")
 
-    def serialize(self, value) -> str:
+    def _text(self, value) -> str:
         return value.name
 
     def same_declaration(self, other) -> bool:

@@ -45,14 +45,6 @@ def _map(struct, fn):
     return fn(struct)
 
 
-def _thaw(value):
-    if isinstance(value, MappingProxyType):
-        return {k: _thaw(v) for k, v in value.items()}
-    if isinstance(value, tuple):
-        return [_thaw(v) for v in value]
-    return value
-
-
 def _rebuild(cls, params):
     return cls(**params)
 
@@ -243,13 +235,11 @@ class Task:
         return hash((self.task_family, self.param_bytes))
 
     def __repr__(self) -> str:
-        defs = type(self)._param_defs
-        shown = ", ".join(f"{k}={defs[k].serialize(v) if isinstance(v, MappingProxyType) else v!r}"
-                          for k, v in self._params.items())
+        shown = ", ".join(f"{k}={v!r}" for k, v in self._params.items())
         return f"{self.task_family}({shown})"
 
     def __reduce__(self):
-        return (_rebuild, (type(self), {k: _thaw(v) for k, v in self._params.items()}))
+        return (_rebuild, (type(self), dict(self._params)))
 
     def clone(self, cls=None, **kwargs) -> "Task":
         """A task of class ``cls`` (default: this one) with the parameters of this task that
@@ -257,7 +247,7 @@ class Task:
         cls = cls or type(self)
         params = {k: v for k, v in self._params.items() if k in cls._param_defs}
         params.update(kwargs)
-        return cls(**{k: _thaw(v) for k, v in params.items()})
+        return cls(**params)  # normalised values normalise to themselves
 
     # -- the user's side ------------------------------------------------------------
     def requires(self):

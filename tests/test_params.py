@@ -115,3 +115,66 @@ def test_bad_default_fails_at_class_definition():
     with pytest.raises(ParameterError, match=r"Bad: parameter 'n' \(int\) cannot take 'x'"):
         class Bad(daskflow.tasks.TaskPickle):
             n = daskflow.IntParameter(default="x")
+
+
+def test_optional_typed_parameters_plan_and_show(root):
+    class OptDay(daskflow.tasks.TaskJson):
+        day = daskflow.DateParameter(default=None)
+        color = daskflow.EnumParameter(enum=Color, default=None)
+
+        def run(self):
+            self.save({"day": str(self.day)})
+
+    daskflow.run(OptDay(), scheduler="sync")
+    assert OptDay().outputLoad() == {"day": "None"}
+    assert "day=None" in OptDay().output().path
+
+
+def test_numpy_and_pandas_scalars_are_accepted():
+    import numpy as np
+    import pandas as pd
+
+    t = P(i=np.int64(3), f=np.float32(0.5), b=np.bool_(True), d=pd.Timestamp("2024-03-01"))
+    assert (t.i, t.f, t.b, t.d) == (3, 0.5, True, datetime.date(2024, 3, 1))
+    assert type(t.i) is int and type(t.f) is float and type(t.b) is bool
+    assert P(i=np.int64(3)) == P(i=3)
+    with pytest.raises(ParameterError):
+        P(i=np.bool_(True))
+    with pytest.raises(ParameterError, match="time of day"):
+        P(d=datetime.datetime(2024, 1, 1, 12, 0))
+
+
+def test_dict_values_are_read_only_dicts_that_save_and_pickle(root):
+    import pickle
+
+    class Cfg(daskflow.tasks.TaskJson):
+        cfg = daskflow.DictParameter(default={"a": 1, "b": [1, 2]})
+
+        def run(self):
+            self.save(self.cfg)
+
+    t = Cfg()
+    assert isinstance(t.cfg, dict) and t.cfg == {"a": 1, "b": (1, 2)}
+    with pytest.raises(TypeError, match="read-only"):
+        t.cfg["a"] = 2
+    import cloudpickle
+
+    assert pickle.loads(cloudpickle.dumps(t)) == t
+    daskflow.run(t, scheduler="sync")
+    assert t.outputLoad() == {"a": 1, "b": [1, 2]}
+
+
+def test_clone_keeps_identity_of_plain_parameter_tuples():
+    class A(daskflow.tasks.TaskPickle):
+        cols = daskflow.Parameter(default=("a", "b"))
+
+    @daskflow.requires(A)
+    class B(daskflow.tasks.TaskPickle):
+        pass
+
+    assert B().requires() == A()
+    import pickle
+
+    import cloudpickle
+
+    assert pickle.loads(cloudpickle.dumps(A())) == A()
