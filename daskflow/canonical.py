@@ -86,7 +86,8 @@ def _encode_other(value) -> bytes:
         return _frame(b"datetime", value.isoformat().encode())
     if isinstance(value, enum.Enum):
         cls = type(value)
-        return _frame(b"enum", f"{cls.__module__}.{cls.__qualname__}.{value.name}".encode())
+        # by qualified name only: a script's __main__ and its module name must agree
+        return _frame(b"enum", f"{cls.__qualname__}.{value.name}".encode())
     if isinstance(value, bool):
         return _EXACT[bool](value)
     if isinstance(value, (pathlib.PurePath,)):

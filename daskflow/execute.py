@@ -45,6 +45,7 @@ class Outcome:
     error: BaseException | None = None
     traceback: str = ""
     blocked_by: list = field(default_factory=list)
+    members: list = field(default_factory=list)  # an aggregator's upstream outcomes
 
 
 @dataclass
@@ -73,7 +74,8 @@ def spec_for(node: Node, store: Store) -> Spec:
 def known_outcome(node: Node) -> Outcome:
     """The outcome of a task that does not run (fresh or external): known at plan time."""
     path = node.commit.path if node.commit is not None else None
-    return Outcome(node.key, "fresh", node.result, path)
+    members = [known_outcome(d) for d in node.deps] if node.aggregate else []
+    return Outcome(node.key, "fresh", node.result, path, members=members)
 
 
 def execute(spec: Spec, deps: list) -> Outcome:
@@ -84,7 +86,7 @@ def execute(spec: Spec, deps: list) -> Outcome:
         return Outcome(spec.key, "upstream_failed", blocked_by=blocked)
     inputs = inputs_id(d.result for d in deps)
     if spec.aggregate:
-        return Outcome(spec.key, "ran", inputs)
+        return Outcome(spec.key, "ran", inputs, members=list(deps))
     if not spec.forced and inputs in spec.cutoff:
         path, result = spec.cutoff[inputs]
         logger.info("%r skipped: upstream rebuilt identical outputs (early cutoff)", spec.task)
@@ -120,12 +122,14 @@ def _bind(spec: Spec, deps: list):
     """The inputs structure of the task, with targets on the builds its upstream committed."""
     by_task = dict(zip(spec.deps, deps))
 
-    def target(dep: Task):
-        outcome = by_task[dep]
-        if outcome.path is None:  # an aggregator: its own upstream outputs
-            return dep.output()
+    def targets(dep: Task, outcome: Outcome):
+        if outcome.path is None:  # an aggregator: the outputs of what it groups
+            return [targets(t, o) for t, o in zip(dep.deps(), outcome.members)]
         return _shape(dep, {n: Target(spec.store, f"{outcome.path}/{n}.{f.ext}", f, dep)
                             for n, f in type(dep)._outputs.items()})
+
+    def target(dep: Task):
+        return targets(dep, by_task[dep])
 
     struct = spec.task.requires() if spec.struct == _UNKNOWN else spec.struct  # == survives pickling
     return None if struct is None else _map(struct, target)

@@ -111,7 +111,7 @@ def code_fingerprint(cls: type) -> CodeFingerprint:
 
 
 def _fingerprint_class(cls: type) -> CodeFingerprint:
-    version = cls.__dict__.get("version") or getattr(cls, "version", None)
+    version = cls.__dict__.get("version")  # a base class's version does not cover a subclass's code
     if version is not None:
         digest = canonical.digest(_SCHEMA.encode(), b"version", canonical.encode(str(version)))
         return CodeFingerprint(digest, {}, [])

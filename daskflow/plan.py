@@ -28,7 +28,8 @@ import weakref
 from dataclasses import dataclass, field
 
 from . import canonical
-from .errors import CycleError, MissingExternalError, NotBuiltError, ParameterError
+from .errors import (CycleError, MissingExternalError, NotBuiltError, ParameterError,
+                     TaskDefinitionError)
 from .fingerprint import code_fingerprint
 from .storage import META_NAME, Commit, Store, Target, default_store
 from .task import Task, TaskAggregator
@@ -63,7 +64,7 @@ class Node:
         self.task = task
         self.family = task.task_family
         self.deps = deps
-        self.aggregate = isinstance(task, TaskAggregator) or not type(task)._outputs
+        self.aggregate = isinstance(task, TaskAggregator)  # a task without outputs still runs
         self.reasons: list[Reason] = []
         self.commit: Commit | None = None
         self.result: str | None = None
@@ -106,6 +107,16 @@ def _no_gc():
     finally:
         if enabled:
             gc.enable()
+
+
+def _same_class(a: Task, b: Task) -> None:
+    """Two different classes of one name in one graph would share outputs: refuse."""
+    ca, cb = type(a), type(b)
+    if ca is not cb and not (ca.external or cb.external):
+        raise TaskDefinitionError(
+            f"two task classes named {a.task_family} in one graph: {ca.__module__}.{ca.__qualname__} and "
+            f"{cb.__module__}.{cb.__qualname__}; a family is its class name, so they would share "
+            f"outputs: rename one (or mark the reader external = True)")
 
 
 def param_dir(task: Task) -> str:
@@ -165,6 +176,7 @@ class Plan:
         nodes = self.nodes
         for root in self.targets_tasks:
             if root in nodes:
+                _same_class(nodes[root].task, root)
                 continue
             stack = [(root, root.deps(), 0)]
             on_path = {root: 0}
@@ -179,6 +191,8 @@ class Plan:
                     if dep not in nodes:
                         on_path[dep] = len(stack)
                         stack.append((dep, dep.deps(), 0))
+                    else:
+                        _same_class(nodes[dep].task, dep)
                 else:
                     stack.pop()
                     del on_path[task]
@@ -209,6 +223,10 @@ class Plan:
         if forced_all:
             for n in self.targets:
                 n.forced = True
+        for node in reversed(list(self.nodes.values())):  # an aggregate forces what it groups
+            if node.forced and node.aggregate:
+                for d in node.deps:
+                    d.forced = True
         for node in self.nodes.values():  # downstream of a forced task: forced too (no cutoff)
             if forced_all_upstream or any(d.forced for d in node.deps):
                 node.forced = True
@@ -265,15 +283,19 @@ class Plan:
         self._own_reasons(node, names)
 
     def _decide_external(self, node: Node) -> None:
-        if node.commits:
-            node.status, node.commit = "external", node.commits[-1]
-            node.result = node.commit.identity()
+        where = f"{self.store.display}/{node.family}/{node.param_dir}"
+        if not node.commits:
+            why = f"external data missing: nothing committed under {where}@..."
         else:
-            node.status = "missing"
-            node.reasons.append(Reason("missing-external", (
-                f"external data missing: nothing committed under "
-                f"{self.store.display}/{node.family}/{node.param_dir}@..."),
-                {"path": f"{self.store.display}/{node.family}/{node.param_dir}"}))
+            names = [f"{n}.{f.ext}" for n, f in type(node.task)._outputs.items()]
+            broken = node.commits[-1].intact(names)
+            if broken is None or broken.endswith("modified"):  # republished in place: still present
+                node.status, node.commit = "external", node.commits[-1]
+                node.result = node.commit.identity()
+                return
+            why = f"external data missing: {broken} in {node.commits[-1].path}"
+        node.status = "missing"
+        node.reasons.append(Reason("missing-external", why, {"path": where}))
 
     def _own_reasons(self, node: Node, names: list) -> None:
         commits = node.commits
@@ -417,9 +439,9 @@ def static_body(node: Node) -> dict:
 
 
 # -- the driver-side helpers behind Task.output() and friends -------------------------------
-def resolve_targets(task: Task, strict: bool = False) -> dict:
+def resolve_targets(task: Task, strict: bool = False, store: Store | None = None) -> dict:
     """Targets of a task's current build (or unbuilt targets saying why)."""
-    plan = Plan(task)
+    plan = Plan(task, store)
     node = plan.nodes[task]
     outputs = type(task)._outputs
     if node.commit is not None:

@@ -13,6 +13,7 @@ this module.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from types import MappingProxyType
 
 from . import canonical
@@ -74,13 +75,20 @@ class RunContext:
                             f"{type(obj).__module__}.{type(obj).__qualname__}: {exc}") from exc
         self.saved[name] = self.store.write(self.path(name, fmt), data)
 
-    def save_meta(self, data: dict) -> None:
+    def save_meta(self, task, data: dict) -> None:
         import json
 
+        def plain(obj):  # numpy scalars and arrays, read-only dicts: their plain values
+            if hasattr(obj, "tolist"):
+                return obj.tolist()
+            if isinstance(obj, Mapping):
+                return dict(obj)
+            raise TypeError(f"{type(obj).__module__}.{type(obj).__qualname__} is not JSON-serialisable")
+
         try:
-            payload = json.dumps(data, sort_keys=True, default=str).encode()
+            payload = json.dumps(data, sort_keys=True, default=plain).encode()
         except (TypeError, ValueError) as exc:
-            raise SaveError(f"saveMeta() needs a JSON-serialisable dict: {exc}") from exc
+            raise SaveError(f"{task!r}.saveMeta() needs a JSON-serialisable dict: {exc}") from exc
         self.store.write(f"{self.build_path}/{META_NAME}", payload)
         self.meta = data
 
@@ -285,8 +293,9 @@ class Task:
         outputs = type(self)._outputs
         if not outputs:
             raise SaveError(f"{self!r} declares no outputs (persist is empty); nothing to save")
-        if len(outputs) == 1 and not (isinstance(data, dict) and set(data) == set(outputs)):
-            data = {next(iter(outputs)): data}
+        (name,) = outputs if len(outputs) == 1 else (None,)
+        if name == "data" or (name and not (isinstance(data, dict) and set(data) == {name})):
+            data = {name: data}  # one output: the object whole (a dict too, for the default name)
         if not isinstance(data, dict) or set(data) != set(outputs):
             given = sorted(data) if isinstance(data, dict) else type(data).__name__
             raise SaveError(f"{self!r}.save() needs a dict with exactly the outputs "
@@ -296,7 +305,7 @@ class Task:
 
     def saveMeta(self, data: dict) -> None:
         """Store a small JSON-serialisable dict next to the outputs."""
-        self._context("saveMeta").save_meta(data)
+        self._context("saveMeta").save_meta(self, data)
 
     def input(self):
         """Targets of the upstream tasks, in the shape ``requires()`` returns."""

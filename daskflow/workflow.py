@@ -165,7 +165,8 @@ class WorkflowMulti:
         """Run one experiment, or all of them in one graph (shared tasks run once)."""
         flows = [self.workflows[flow]] if flow is not None else list(self.workflows.values())
         targets = [t for w in flows for t in w._tasks(tasks)]
-        force = [w.get_task(forced) for w in flows] if isinstance(forced, type) else forced
+        wanted = forced if isinstance(forced, (list, tuple)) else [forced] if forced is not None else []
+        force = [w.get_task(f) if isinstance(f, type) else f for f in wanted for w in flows] or None
         return _run(targets, force=force, forced_all=forced_all,
                     forced_all_upstream=forced_all_upstream, **kwargs)
 

@@ -134,3 +134,17 @@ class CycleB(daskflow.tasks.TaskPickle):
 
     def run(self):
         self.save(2)
+
+
+class Both(daskflow.tasks.TaskAggregator):
+    def run(self):
+        yield GetData()
+        yield GetData(n=6)
+
+
+class AfterAll(daskflow.tasks.TaskJson):
+    def requires(self):
+        return Both()
+
+    def run(self):
+        self.save([len(df) for df in self.inputLoad()])

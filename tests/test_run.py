@@ -3,6 +3,7 @@
 import pytest
 
 import daskflow
+import flows as flows_mod
 from flows import (CALLS, BadSave, CycleA, GetData, Leaf, Mixed, NoSave, Preprocess, Raw, Split, Sum,
                    Train, UsesRaw, WrongNames)
 
@@ -249,3 +250,44 @@ def test_task_may_write_its_output_path_itself():
     daskflow.run(Writes(), scheduler="sync")
     assert Writes().outputLoad().to_dict("records") == [{"a": 1, "b": 2}]
     assert daskflow.run(Writes(), scheduler="sync").ran == []
+
+
+def test_external_with_deleted_files_is_missing_before_anything_runs(root):
+    import os
+
+    import pandas as pd
+
+    class Raw(daskflow.tasks.TaskCSVPandas):  # the producer's class of the same name
+        day = daskflow.Parameter(default="2024-01-01")
+
+        def run(self):
+            self.save(pd.DataFrame({"a": [1]}))
+
+    daskflow.run(Raw(), scheduler="sync")
+    os.remove(Raw().output().path)
+    CALLS.clear()
+    with pytest.raises(daskflow.MissingExternalError, match=r"data.csv missing"):
+        daskflow.run([GetData(), UsesRaw()], scheduler="sync")
+    assert CALLS == {}
+
+
+def test_aggregator_inputs_come_from_the_runs_store_in_other_processes(root):
+    result = daskflow.run(flows_mod.AfterAll(), scheduler="processes")
+    assert flows_mod.AfterAll() in result.ran
+    assert flows_mod.AfterAll().outputLoad() == [10, 6]
+
+
+def test_a_base_class_version_does_not_hide_a_subclass_edit():
+    from daskflow.fingerprint import code_fingerprint
+
+    class Base(daskflow.tasks.TaskJson):
+        version = "1"
+
+        def run(self):
+            self.save(1)
+
+    class Child(Base):
+        def run(self):
+            self.save(2)
+
+    assert "Child.run" in " ".join(code_fingerprint(Child).parts)

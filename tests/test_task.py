@@ -188,3 +188,82 @@ def test_requires_returning_none_means_no_inputs(root):
 
     daskflow.run(Alone(), scheduler="sync")
     assert Alone().outputLoad() == {"ok": True}
+
+
+def test_single_default_output_saves_a_dict_whole(root):
+    class Api(daskflow.tasks.TaskJson):
+        def run(self):
+            self.save({"data": [1, 2, 3]})
+
+    daskflow.run(Api(), scheduler="sync")
+    assert Api().outputLoad() == {"data": [1, 2, 3]}
+
+
+def test_task_without_outputs_runs_once_then_is_fresh(root):
+    calls = []
+
+    class Export(daskflow.tasks.Task):
+        persist = []
+
+        def requires(self):
+            return GetData()
+
+        def run(self):
+            calls.append(len(self.inputLoad()))
+
+    assert set(daskflow.run(Export(), scheduler="sync").ran) == {GetData(), Export()}
+    assert calls == [10]
+    assert daskflow.run(Export(), scheduler="sync").ran == [] and calls == [10]
+
+
+def test_two_classes_of_one_name_in_a_graph_are_refused():
+    import types
+
+    a = types.new_class("Clean", (daskflow.tasks.TaskJson,), exec_body=lambda ns: ns.update(
+        __module__="sales", run=lambda self: self.save(1)))
+    b = types.new_class("Clean", (daskflow.tasks.TaskJson,), exec_body=lambda ns: ns.update(
+        __module__="customers", run=lambda self: self.save(2)))
+
+    class Join(daskflow.tasks.TaskJson):
+        def requires(self):
+            return [a(), b()]
+
+    with pytest.raises(daskflow.TaskDefinitionError, match="two task classes named Clean.*sales.*customers"):
+        daskflow.why(Join())
+
+
+def test_forcing_an_aggregator_reruns_what_it_groups(root):
+    class All(daskflow.tasks.TaskAggregator):
+        def run(self):
+            yield GetData()
+            yield GetData(n=4)
+
+    daskflow.run(All(), scheduler="sync")
+    CALLS.clear()
+    daskflow.run(All(), forced_all=True, scheduler="sync")
+    assert CALLS == {"GetData": 2}
+
+
+def test_workflow_multi_forced_list_of_classes(root):
+    flows = daskflow.WorkflowMulti(Preprocess, {"a": {"do_preprocess": True}, "b": {"do_preprocess": False}})
+    flows.run()
+    CALLS.clear()
+    flows.run(forced=[GetData])
+    assert CALLS == {"GetData": 1, "Preprocess": 2}
+
+
+def test_save_meta_takes_numpy_values_and_names_the_task_otherwise(root):
+    import numpy as np
+
+    class Meta(daskflow.tasks.TaskJson):
+        bad = daskflow.BoolParameter(default=False)
+
+        def run(self):
+            self.saveMeta({"total": np.int64(6), "weights": np.array([0.5, 0.5]),
+                           **({"obj": object()} if self.bad else {})})
+            self.save({})
+
+    daskflow.run(Meta(), scheduler="sync")
+    assert Meta().outputLoadMeta() == {"total": 6, "weights": [0.5, 0.5]}
+    with pytest.raises(daskflow.RunError, match=r"Meta\(bad=True\).saveMeta\(\) needs a JSON-serialisable"):
+        daskflow.run(Meta(bad=True), scheduler="sync")
