@@ -243,7 +243,9 @@ def _function_part(func):
     cached = _FUNC_CACHE.get(key)
     if cached is None:
         cached = _FUNC_CACHE[key] = _walk_function(func)
-    part, values, incomplete = cached
+    part, names, incomplete = cached  # the syntax walk is cached; values are read now, for
+    values, unresolved = _resolve_globals(func, names)  # closures of one code object differ
+    incomplete = incomplete + unresolved
     refs: list = []
     tokens = [part.digest]
     used = {}
@@ -264,7 +266,7 @@ def _walk_function(func):
         file = _relative(inspect.getsourcefile(func) or "")
     except (OSError, TypeError, SyntaxError, StopIteration):
         part = Part(key, hashlib.sha256(f"nosource {key}".encode()).hexdigest())
-        return part, [], [f"{key}: source code not available"]
+        return part, (), [f"{key}: source code not available"]
     walker = _Walker(node, first - 1)
     tokens = walker.tokens(node)
     statements = []
@@ -276,9 +278,8 @@ def _walk_function(func):
                            hashlib.sha256("\0".join(walker.tokens(stmt)).encode()).hexdigest()[:16],
                            text.splitlines()[0][:200] if text else ""])
     digest = hashlib.sha256("\0".join(tokens).encode()).hexdigest()
-    values, incomplete = _resolve_globals(func, walker)
-    incomplete += [f"{key}: {why}" for why in walker.dynamic]
-    return Part(key, digest, file, first, statements), values, incomplete
+    incomplete = [f"{key}: {why}" for why in walker.dynamic]
+    return Part(key, digest, file, first, statements), tuple(sorted(walker.globals)), incomplete
 
 
 def _strip_docstring(body: list) -> list:
@@ -288,7 +289,7 @@ def _strip_docstring(body: list) -> list:
     return body
 
 
-def _resolve_globals(func, walker) -> tuple[list, list]:
+def _resolve_globals(func, names) -> tuple[list, list]:
     """Values of the free names a function reads: closure cells first, then module globals."""
     namespace = dict(func.__globals__)
     if func.__closure__:
@@ -298,7 +299,7 @@ def _resolve_globals(func, walker) -> tuple[list, list]:
             except ValueError:  # an empty cell
                 pass
     values, incomplete = [], []
-    for dotted in sorted(walker.globals):
+    for dotted in names:
         head, *rest = dotted.split(".")
         if head.startswith("__") and head.endswith("__"):
             continue  # __file__, __name__...: where the code lives, not what it does

@@ -175,3 +175,17 @@ def test_library_objects_count_by_name_not_by_value(tmp_path, monkeypatch):
     before = fingerprint._fingerprint_class(env_tasks.ReadsEnv).digest
     monkeypatch.setenv("DASKFLOW_SOME_NEW_VARIABLE", "changes the environment")
     assert fingerprint._fingerprint_class(env_tasks.ReadsEnv).digest == before
+
+
+def test_closures_of_one_factory_differ(tmp_path, monkeypatch):
+    (tmp_path / "closure_tasks.py").write_text(
+        "import daskflow\n\n"
+        "def make_run(k):\n    def run(self):\n        self.save(k)\n    return run\n\n"
+        "class Two(daskflow.tasks.TaskJson):\n    run = make_run(2)\n\n"
+        "class Three(daskflow.tasks.TaskJson):\n    run = make_run(3)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import closure_tasks as m
+
+    two = code_fingerprint(m.Two).parts["closure_tasks:make_run.<locals>.run"]
+    three = code_fingerprint(m.Three).parts["closure_tasks:make_run.<locals>.run"]
+    assert two.digest != three.digest
