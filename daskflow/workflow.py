@@ -59,18 +59,25 @@ class Workflow:
         return cls
 
     def _check_params(self, cls) -> None:
-        known, todo, seen = set(), [self._instance(cls)], set()
+        """Every parameter must be one the workflow's task takes (and passes up as it will);
+        one that only an upstream class declares would be silently ignored by the run."""
+        unknown = sorted(set(self.params) - set(cls._param_defs))
+        if not unknown:
+            return
+        where, todo, seen = {}, [self._instance(cls)], set()
         while todo:
             t = todo.pop()
-            if t in seen:
-                continue
-            seen.add(t)
-            known |= set(type(t)._param_defs)
-            todo.extend(t.deps())
-        unknown = sorted(set(self.params) - known)
-        if unknown:
-            raise ParameterError(f"workflow of {cls.__name__}: unknown parameter(s) {unknown}; "
-                                 f"the tasks of this workflow take: {sorted(known)}")
+            if t not in seen:
+                seen.add(t)
+                for name in unknown:
+                    if name in type(t)._param_defs:
+                        where.setdefault(name, set()).add(t.task_family)
+                todo.extend(t.deps())
+        detail = "; ".join(f"{n!r} is declared only by {', '.join(sorted(where[n]))}" if n in where
+                           else f"{n!r} is declared by no task of this workflow" for n in unknown)
+        raise ParameterError(f"workflow of {cls.__name__}: parameter(s) {unknown} would be ignored "
+                             f"({detail}); {cls.__name__} takes: {sorted(cls._param_defs)}. Declare "
+                             f"them on {cls.__name__} (e.g. with @daskflow.requires) to pass them up")
 
     def _instance(self, cls) -> Task:
         return cls(**{k: v for k, v in self.params.items() if k in cls._param_defs})

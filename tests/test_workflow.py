@@ -31,7 +31,7 @@ def test_workflow_runs_loads_and_resets():
 def test_d6tflow_argument_order_and_unknown_parameters():
     flow = daskflow.Workflow({"model": "x"}, task=Train)
     assert flow.get_task().model == "x"
-    with pytest.raises(daskflow.ParameterError, match="unknown parameter.*'modle'"):
+    with pytest.raises(daskflow.ParameterError, match="'modle' is declared by no task"):
         daskflow.Workflow(Train, {"modle": "x"})
 
 
@@ -59,3 +59,8 @@ def test_workflow_multi_grid_and_list():
     assert {k: len(v) for k, v in listed.outputLoad().items()} == {0: 4, 1: 6}
     with pytest.raises(daskflow.ParameterError):
         daskflow.WorkflowMulti(Train)
+
+
+def test_parameter_only_an_upstream_class_declares_is_refused():
+    with pytest.raises(daskflow.ParameterError, match=r"'n' is declared only by GetData"):
+        daskflow.Workflow(Train, {"n": 5})
