@@ -31,6 +31,7 @@ import functools
 import hashlib
 import inspect
 import os
+import re
 import sys
 import sysconfig
 import textwrap
@@ -154,6 +155,8 @@ def _class_part(cls: type):
         func = _unwrap_callable(value)
         if func is not None:
             tokens.append(f"def {name}")
+            if func.__code__.co_filename.startswith("<") and hasattr(cls, "__dataclass_fields__"):
+                continue  # made by @dataclass from the fields, which count as attributes
             if is_user_module(getattr(func, "__module__", "") or ""):
                 refs.append(("func", func))
             else:
@@ -181,7 +184,7 @@ def _unwrap_callable(value):
     return None
 
 
-def _describe_value(value, refs: list) -> str:
+def _describe_value(value, refs: list, depth: int = 0) -> str:
     """A token for a referenced value; queues user code in ``refs`` to be walked."""
     from .params import Parameter
 
@@ -219,8 +222,21 @@ def _describe_value(value, refs: list) -> str:
             return "const " + hashlib.sha256(canonical.encode(value)).hexdigest()
         except TypeError:
             pass
+    if depth < 4 and isinstance(value, (dict, list, tuple, set, frozenset)):
+        items = sorted(value.items(), key=lambda kv: repr(kv[0])) if isinstance(value, dict) else \
+            (sorted(value, key=repr) if isinstance(value, (set, frozenset)) else value)
+        parts = ([f"{_describe_value(k, refs, depth + 1)}:{_describe_value(v, refs, depth + 1)}"
+                  for k, v in items] if isinstance(value, dict)
+                 else [_describe_value(v, refs, depth + 1) for v in items])
+        return f"{kind.__name__}[" + "|".join(parts) + "]"  # e.g. MODELS = {"ols": fit_ols}
+    if isinstance(value, re.Pattern):
+        return f"pattern {value.pattern!r} {value.flags}"
     if is_user_module(kind.__module__):
         refs.append(("class", kind))
+        if depth < 4 and hasattr(value, "__dict__"):  # a config object: its attributes count
+            state = sorted(vars(value).items())
+            return f"object {_key(kind)} " + "|".join(
+                f"{k}={_describe_value(v, refs, depth + 1)}" for k, v in state)
     return f"object {_key(kind)}"  # a library's object (os.environ, a logger): by type only
 
 

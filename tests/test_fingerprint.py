@@ -189,3 +189,24 @@ def test_closures_of_one_factory_differ(tmp_path, monkeypatch):
     two = code_fingerprint(m.Two).parts["closure_tasks:make_run.<locals>.run"]
     three = code_fingerprint(m.Three).parts["closure_tasks:make_run.<locals>.run"]
     assert two.digest != three.digest
+
+
+def test_constants_holding_functions_config_objects_and_patterns_count(tmp_path, monkeypatch):
+    import importlib
+
+    source = ("import dataclasses, re\nimport daskflow\n\n"
+              "def fit_ols(x):\n    return x + {ols}\n\n"
+              "MODELS = {{'ols': fit_ols}}\n\n"
+              "@dataclasses.dataclass\nclass Config:\n    alpha: float = 0.5\n\n"
+              "CONFIG = Config(alpha={alpha})\nWORD = re.compile({pattern!r})\n\n"
+              "class UsesThem(daskflow.tasks.TaskJson):\n    def run(self):\n"
+              "        self.save([MODELS['ols'](1), CONFIG.alpha, bool(WORD.match('ab'))])\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    digests = []
+    for i, values in enumerate([dict(ols=1, alpha=0.5, pattern="a"), dict(ols=2, alpha=0.5, pattern="a"),
+                                dict(ols=1, alpha=0.7, pattern="a"), dict(ols=1, alpha=0.5, pattern="b")]):
+        (tmp_path / f"consts_{i}.py").write_text(source.format(**values))
+        fp = code_fingerprint(importlib.import_module(f"consts_{i}").UsesThem)
+        assert not fp.incomplete, fp.incomplete
+        digests.append({k.split(":", 1)[1]: p.digest for k, p in fp.parts.items()}["UsesThem.run"])
+    assert len(set(digests)) == 4
