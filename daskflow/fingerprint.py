@@ -72,6 +72,8 @@ _SYSTEM_DIRS = tuple(
     os.path.realpath(p) + os.sep
     for p in {sysconfig.get_paths().get(k) for k in ("stdlib", "platstdlib", "purelib", "platlib")}
     if p) + (os.path.dirname(os.path.realpath(__file__)) + os.sep,)
+_INSTALLED = f"{os.sep}site-packages{os.sep}"  # any environment's, the user site's too
+_DEBIAN = f"{os.sep}dist-packages{os.sep}"
 _USER_MODULES: dict = {}
 
 
@@ -86,7 +88,8 @@ def is_user_module(name: str) -> bool:
         elif path is None:
             known = name == "__main__"
         else:
-            known = not os.path.realpath(path).startswith(_SYSTEM_DIRS)
+            real = os.path.realpath(path)
+            known = not (real.startswith(_SYSTEM_DIRS) or _INSTALLED in real or _DEBIAN in real)
         _USER_MODULES[name] = known
     return known
 
@@ -118,7 +121,9 @@ def _fingerprint_class(cls: type) -> CodeFingerprint:
         return CodeFingerprint(digest, {}, [])
     parts: dict[str, Part] = {}
     incomplete: list[str] = []
-    todo = [("class", c) for c in reversed(cls.__mro__) if _is_user_class(c)]
+    # the task class and its bases count even when installed in site-packages (a cluster image)
+    todo = [("task-class", c) for c in reversed(cls.__mro__) if c is not object
+            and not c.__module__.startswith("daskflow") and c.__module__ != "builtins"]
     seen: set = set()
     while todo:
         kind, obj = todo.pop()
@@ -126,8 +131,8 @@ def _fingerprint_class(cls: type) -> CodeFingerprint:
         if ident in seen:
             continue
         seen.add(ident)
-        if kind == "class":
-            part, refs = _class_part(obj)
+        if kind in ("class", "task-class"):
+            part, refs = _class_part(obj, own=kind == "task-class")
         else:
             part, refs, why = _function_part(obj)
             incomplete.extend(why)
@@ -139,11 +144,7 @@ def _fingerprint_class(cls: type) -> CodeFingerprint:
     return CodeFingerprint(h.hexdigest(), parts, sorted(set(incomplete)))
 
 
-def _is_user_class(c) -> bool:
-    return isinstance(c, type) and c is not object and is_user_module(c.__module__)
-
-
-def _class_part(cls: type):
+def _class_part(cls: type, own: bool = False):
     """A class: its attributes (by name and canonical value) and the methods it defines."""
     tokens, refs = [], []
     for name in sorted(vars(cls)):
@@ -157,7 +158,7 @@ def _class_part(cls: type):
             tokens.append(f"def {name}")
             if func.__code__.co_filename.startswith("<") and hasattr(cls, "__dataclass_fields__"):
                 continue  # made by @dataclass from the fields, which count as attributes
-            if is_user_module(getattr(func, "__module__", "") or ""):
+            if own or is_user_module(getattr(func, "__module__", "") or ""):
                 refs.append(("func", func))
             else:
                 tokens.append(f"ext {_key(func)}")
