@@ -23,6 +23,7 @@ import traceback
 from dataclasses import dataclass, field
 
 from .errors import MissingOutputError
+from .listing import sizes_token
 from .plan import Node, inputs_id, static_body
 from .storage import Store, Target
 from .task import RunContext, Task, _map, _shape
@@ -144,8 +145,8 @@ def _build(spec: Spec, deps: list, inputs: str, start: float) -> tuple[str, str]
     runner.run()
     outputs = type(task)._outputs
     for name, fmt in outputs.items():  # written by the task itself at self.output()[name].path
-        if name not in ctx.saved and (digest := store.checksum(ctx.path(name, fmt))) is not None:
-            ctx.saved[name] = digest
+        if name not in ctx.saved and (found := store.checksum(ctx.path(name, fmt))) is not None:
+            ctx.saved[name], ctx.sizes[name] = found
     missing = [n for n in outputs if n not in ctx.saved]
     if missing:
         raise MissingOutputError(f"{task!r} finished without saving output(s) {missing}; "
@@ -160,6 +161,7 @@ def _build(spec: Spec, deps: list, inputs: str, start: float) -> tuple[str, str]
                 outputs={n: {"file": f"{n}.{f.ext}", "format": f.name, "sha256": ctx.saved[n]}
                          for n, f in outputs.items()})
     text = json.dumps(body, sort_keys=True, default=str)  # the C encoder: no indent
-    store.commit(build, spec.version, inputs, result,
+    sizes = sizes_token({f"{n}.{outputs[n].ext}": size for n, size in ctx.sizes.items()})
+    store.commit(build, spec.version, inputs, result, sizes,
                  f'{text[:-1]},"code_parts":{spec.body["code_parts"]}}}'.encode())
     return result, build

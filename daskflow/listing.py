@@ -15,12 +15,12 @@ import os
 import re
 from dataclasses import dataclass, field
 
-__all__ = ["Commit", "BUILD_SEP", "MARKER_PREFIX", "PARTS_PREFIX", "parts_digest", "parse_listing", "scan_local",
+__all__ = ["Commit", "BUILD_SEP", "MARKER_PREFIX", "sizes_token", "PARTS_PREFIX", "parts_digest", "parse_listing", "scan_local",
            "info_mtime", "info_stamp"]
 
 MARKER_PREFIX = "_commit."
 BUILD_SEP = "@"  # a build folder is {params}@{build}: parameters never contain "@"
-_MARKER = re.compile(r"_commit\.([0-9a-f]{16})\.([0-9a-f]{16})\.([0-9a-f]{16})\.json")
+_MARKER = re.compile(r"_commit\.([0-9a-f]{16})\.([0-9a-f]{16})\.([0-9a-f]{16})\.([0-9a-f]{16})\.json")
 
 
 @dataclass
@@ -35,6 +35,7 @@ class Commit:
     marker: str
     mtime: float
     files: dict = field(default_factory=dict)  # name inside the build -> (size, stamp, mtime)
+    sizes: str = ""  # parts_digest of the file outputs' sizes at commit (see sizes_token)
 
     @property
     def path(self) -> str:
@@ -49,6 +50,8 @@ class Commit:
                 return f"{name} missing"
             if info[2] > self.mtime + 1e-6:
                 return f"{name} modified"
+        if self.sizes and sizes_token({n: self.files[n][0] for n in names if n in self.files}) != self.sizes:
+            return "an output's size changed"  # replaced keeping an older mtime (cp -p, rsync -a)
         return None
 
     def _dir_info(self, name):
@@ -87,6 +90,11 @@ def parts_digest(sizes: dict) -> str:
     for name in sorted(sizes):
         h.update(f"{name}\0{sizes[name]}\n".encode())
     return h.hexdigest()[:16]
+
+
+def sizes_token(sizes: dict) -> str:
+    """What a marker's name records of its file outputs: a digest of their names and sizes."""
+    return parts_digest(sizes)
 
 
 def info_mtime(info: dict) -> float:
@@ -164,8 +172,8 @@ def parse_listing(base: str, found: dict) -> dict[str, list[Commit]]:
 
             warnings.warn(f"corrupt or foreign commit marker {path}; its build is treated as stale")
             continue
-        version, inputs, result = match.groups()
+        version, inputs, result, sizes = match.groups()
         out.setdefault(param_dir, []).append(Commit(
             param_dir, build, version, inputs, result, path, info_mtime(info),
-            builds.get((param_dir, build), {})))
+            builds.get((param_dir, build), {}), sizes))
     return out

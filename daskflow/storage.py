@@ -5,7 +5,7 @@ into :class:`Commit` objects).  Layout under a root (any fsspec URL)::
 
     {root}/{Family}/{params}@{build}/{output}.{ext}       outputs, never rewritten
     {root}/{Family}/{params}@{build}/_meta.json           saveMeta()
-    {root}/{Family}/{params}@{build}/_commit.{V}.{I}.{R}.json   the commit marker
+    {root}/{Family}/{params}@{build}/_commit.{V}.{I}.{R}.{S}.json   the commit marker
 
 ``{params}`` is readable (``model=ols,n=3``) and ends with a hash of the
 canonical parameters, so two parameter sets never share a folder.  ``{build}``
@@ -13,7 +13,8 @@ is a fresh name per build (UTC time plus random), so two writers of one task
 never touch each other's files.  The marker is written last, atomically
 (temp file and rename on local disk; a single PUT elsewhere), and its *name*
 holds all that freshness needs: the task version ``V`` (code and parameters),
-the identity of its inputs ``I`` and of its outputs ``R``.  One recursive
+the identity of its inputs ``I`` and of its outputs ``R``, and the sizes of
+its output files ``S``.  One recursive
 listing per family is therefore enough to decide freshness; marker bodies are
 read only to explain.
 
@@ -267,11 +268,12 @@ class Store:
             raise self._error("writing", path, exc) from exc
         return hashlib.sha256(data).hexdigest()
 
-    def commit(self, build_path: str, version: str, inputs: str, result: str, body) -> str:
+    def commit(self, build_path: str, version: str, inputs: str, result: str, sizes: str, body) -> str:
         """Write the commit marker of a build last and atomically; return its path.
 
-        ``body`` is the marker's JSON, as bytes or as a dict to serialise."""
-        marker = f"{build_path}/{MARKER_PREFIX}{version}.{inputs}.{result}.json"
+        ``sizes`` is :func:`daskflow.listing.sizes_token` of the file outputs; ``body`` is the
+        marker's JSON, as bytes or as a dict to serialise."""
+        marker = f"{build_path}/{MARKER_PREFIX}{version}.{inputs}.{result}.{sizes}.json"
         data = body if isinstance(body, bytes) else json.dumps(body, sort_keys=True, default=str).encode()
         try:
             if self.local:  # a temp file in the same folder, then an atomic rename
@@ -324,18 +326,20 @@ class Store:
         except Exception as exc:
             raise self._error("opening", path, exc) from exc
 
-    def checksum(self, path: str) -> str | None:
-        """sha256 of a file written outside ``write`` (e.g. through ``output().path``), or None if absent."""
-        h = hashlib.sha256()
+    def checksum(self, path: str) -> tuple[str, int] | None:
+        """sha256 and size of a file written outside ``write`` (e.g. through ``output().path``),
+        or None if absent."""
+        h, size = hashlib.sha256(), 0
         try:
             with self.fs.open(path, "rb") as f:
                 for block in iter(lambda: f.read(1 << 20), b""):
                     h.update(block)
+                    size += len(block)
         except FileNotFoundError:
             return None
         except Exception as exc:
             raise self._error("reading", path, exc) from exc
-        return h.hexdigest()
+        return h.hexdigest(), size
 
     def read_json(self, path: str):
         try:

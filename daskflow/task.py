@@ -58,6 +58,7 @@ class RunContext:
         self.build_path = build_path
         self.inputs = inputs
         self.saved: dict[str, str] = {}  # output name -> sha256 of its bytes
+        self.sizes: dict[str, int] = {}  # file outputs: name -> size in bytes
         self.meta = None
 
     def path(self, name: str, fmt: Format) -> str:
@@ -74,6 +75,7 @@ class RunContext:
             raise SaveError(f"{task!r}: output {name!r} ({fmt.name}) cannot take a "
                             f"{type(obj).__module__}.{type(obj).__qualname__}: {exc}") from exc
         self.saved[name] = self.store.write(self.path(name, fmt), data)
+        self.sizes[name] = len(data)
 
     def save_meta(self, task, data: dict) -> None:
         import json

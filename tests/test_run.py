@@ -291,3 +291,16 @@ def test_a_base_class_version_does_not_hide_a_subclass_edit():
             self.save(2)
 
     assert "Child.run" in " ".join(code_fingerprint(Child).parts)
+
+
+def test_output_replaced_with_an_older_mtime_is_stale(root):
+    import os
+
+    daskflow.run(GetData(), scheduler="sync")
+    path = GetData().output().path
+    before = os.stat(path).st_mtime
+    with open(path, "ab") as f:
+        f.write(b"appended by someone else")
+    os.utime(path, (before - 60, before - 60))  # as cp -p or rsync -a would leave it
+    (reason,) = daskflow.why(GetData())[GetData()].reasons
+    assert reason.kind == "output-modified" and "size changed" in reason.message
