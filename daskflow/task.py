@@ -13,6 +13,7 @@ this module.
 
 from __future__ import annotations
 
+import types
 from collections.abc import Mapping
 from types import MappingProxyType
 
@@ -71,7 +72,7 @@ class RunContext:
                 self.saved[name] = fmt.write(obj, self.store.fs, self.path(name, fmt))
                 return
             data = fmt.dumps(obj)
-        except (TypeError, ValueError) as exc:
+        except Exception as exc:  # pyarrow and friends raise their own types: one error naming the output
             raise SaveError(f"{task!r}: output {name!r} ({fmt.name}) cannot take a "
                             f"{type(obj).__module__}.{type(obj).__qualname__}: {exc}") from exc
         self.saved[name] = self.store.write(self.path(name, fmt), data)
@@ -272,6 +273,8 @@ class Task:
         """The upstream tasks, flattened, checked to be tasks."""
         try:
             struct = self.requires()
+            if isinstance(struct, types.GeneratorType):  # luigi takes any iterable: a generator too
+                struct = list(struct)
             deps = flatten(struct)
         except Exception as exc:
             raise TaskDefinitionError(f"{self!r}.requires() raised {type(exc).__name__}: {exc}") from exc
@@ -281,6 +284,12 @@ class Task:
                                           f"return a task instance, a list or a dict of them")
         self.__dict__["_requires"] = struct  # derived state: the executor binds inputs to it
         return deps
+
+    def _struct(self):
+        """What requires() returns (a generator made a list), as the plan saw it."""
+        if "_requires" not in self.__dict__:
+            self.deps()
+        return self.__dict__["_requires"]
 
     # -- inside run() ----------------------------------------------------------------
     def _context(self, what: str) -> RunContext:
@@ -313,11 +322,11 @@ class Task:
         """Targets of the upstream tasks, in the shape ``requires()`` returns."""
         if self._ctx is not None:
             return self._ctx.inputs
-        return _map(self.requires(), lambda t: t.output())
+        return _map(self._struct(), lambda t: t.output())
 
     def inputLoad(self, keys=None, task=None, cached=False, as_dict=False):
         """Load the inputs, in the shape of ``requires()``; ``task`` picks one key of a dict."""
-        inputs, req = self.input(), self.requires()
+        inputs, req = self.input(), self._struct()
         if task is not None:
             inputs, req = inputs[task], req[task]
         if isinstance(req, dict):

@@ -267,3 +267,30 @@ def test_save_meta_takes_numpy_values_and_names_the_task_otherwise(root):
     assert Meta().outputLoadMeta() == {"total": 6, "weights": [0.5, 0.5]}
     with pytest.raises(daskflow.RunError, match=r"Meta\(bad=True\).saveMeta\(\) needs a JSON-serialisable"):
         daskflow.run(Meta(bad=True), scheduler="sync")
+
+
+def test_requires_may_be_a_generator(root):
+    class Gen(daskflow.tasks.TaskJson):
+        def requires(self):
+            yield GetData(n=2)
+            yield GetData(n=3)
+
+        def run(self):
+            self.save([len(df) for df in self.inputLoad()])
+
+    daskflow.run(Gen(), scheduler="sync")
+    assert Gen().outputLoad() == [2, 3]
+
+
+def test_a_value_pyarrow_cannot_write_is_a_save_error_naming_the_output(root):
+    import pandas as pd
+
+    class Odd(daskflow.tasks.TaskPqPandas):
+        def run(self):
+            self.save(pd.DataFrame({"x": [object(), object()]}))
+
+    with pytest.raises(daskflow.RunError) as err:
+        daskflow.run(Odd(), scheduler="sync")
+    (failure,) = err.value.failures
+    assert isinstance(failure.exception, daskflow.SaveError)
+    assert "Odd(): output 'data' (parquet) cannot take" in str(failure.exception)
