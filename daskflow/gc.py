@@ -88,5 +88,5 @@ def gc(tasks=None, dry_run: bool = True, store: Store | None = None, grace: floa
             report.removed.append(path)
             report.bytes += size
             if not dry_run:
-                store.remove_folder(path, marker)
+                store.remove_build(path, marker)
     return report

@@ -354,9 +354,7 @@ class Plan:
 
     def _param_changes(self, node: Node) -> list[Reason]:
         """Compare with the newest build of the family under other parameters (explain only)."""
-        family = self._listings.get(node.family, {})
-        if len(family) <= 1 and node.param_dir in family:
-            family = self.store.list_family(node.family)
+        family = self._listings.get(node.family, {})  # explaining lists whole families
         others = [c for d, cs in family.items() if d != node.param_dir for c in cs]
         if not others:
             return []
@@ -475,19 +473,27 @@ def invalidate(tasks, store: Store | None = None) -> int:
     if not tasks:
         return 0
     plan = Plan(tasks, store)
+    return _remove_current(plan, [plan.nodes[t] for t in tasks])
+
+
+def _remove_current(plan: Plan, nodes) -> int:
+    """Remove the builds of today's version of ``nodes`` (external ones excepted), from the
+    plan's own listing: one listing serves the whole invalidation."""
     removed = 0
-    for task in tasks:
-        node = plan.nodes[task]
+    for node in nodes:
+        if node.task.external:
+            continue
         for commit in node.commits:
             if commit.version == node.version:
-                plan.store.remove_build(commit)
+                plan.store.remove_build(commit.path, commit.marker)
                 removed += 1
     return removed
 
 
 def invalidate_upstream(task: Task, store: Store | None = None) -> int:
     """Make ``task`` and every task upstream of it stale (never prompts)."""
-    return invalidate(list(Plan(task, store).nodes), store)
+    plan = Plan(task, store)
+    return _remove_current(plan, plan.nodes.values())
 
 
 def invalidate_downstream(task: Task, target: Task, store: Store | None = None) -> int:
@@ -496,4 +502,4 @@ def invalidate_downstream(task: Task, target: Task, store: Store | None = None) 
     if task not in plan.nodes:
         raise ParameterError(f"{task!r} is not upstream of {target!r}")
     start = plan.nodes[task]
-    return invalidate([start.task] + [n.task for n in plan.downstream(start)], store)
+    return _remove_current(plan, [start, *plan.downstream(start)])

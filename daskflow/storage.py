@@ -208,8 +208,9 @@ class Store:
             groups[key] = (size + (info.get("size") or 0), max(mtime, _mtime(info)), marker)
         return [(d, p, size, mtime, marker) for (d, p), (size, mtime, marker) in sorted(groups.items())]
 
-    def remove_folder(self, path: str, marker: str | None = None) -> None:
-        """Remove a build folder, its marker (if any) first."""
+    def remove_build(self, path: str, marker: str | None = None) -> None:
+        """Remove a build folder, its marker (if any) first, so a half-removed build never
+        looks fresh."""
         try:
             if marker:
                 self.fs.rm_file(marker)
@@ -298,16 +299,6 @@ class Store:
         except Exception as exc:
             raise StorageError(f"storage root {self.display} is not writable: "
                                f"{type(exc).__name__}: {self.scrub(exc)}{_hint(self, exc)}") from exc
-
-    def remove_build(self, commit: Commit) -> None:
-        """Remove a build: its marker first, so a half-removed build never looks fresh."""
-        try:
-            self.fs.rm_file(commit.marker)
-            self.fs.rm(commit.path, recursive=True)
-        except FileNotFoundError:
-            pass
-        except Exception as exc:
-            raise self._error("removing", commit.path, exc) from exc
 
     # -- reading ------------------------------------------------------------------
     def open(self, path: str):

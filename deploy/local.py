@@ -58,8 +58,9 @@ def free_ports(n: int) -> list[int]:
             s = socket.socket()
             s.bind(("127.0.0.1", 0))
             socks.append(s)
-            if s.getsockname()[1] < 55536:
-                ports.append(s.getsockname()[1])
+            port = s.getsockname()[1]
+            if port < 55536 and port not in ports:
+                ports.append(port)
     finally:
         for s in socks:
             s.close()

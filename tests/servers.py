@@ -25,7 +25,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -37,6 +36,20 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
+
+
+def _deploy_local():
+    """deploy/local.py (a script, not a package): the free-port picker the topology uses."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parent.parent / "deploy" / "local.py"
+    spec = importlib.util.spec_from_file_location("daskflow_deploy_local", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+free_ports = _deploy_local().free_ports  # ``n`` distinct free ports on 127.0.0.1 below 55536
 
 __all__ = ["S3Server", "start_seaweedfs", "start_moto", "from_env", "free_ports", "weed_binary",
            "CountingProxy", "make_bucket"]
@@ -91,23 +104,6 @@ class S3Server:
         if self.workdir and self.kind != "external":
             shutil.rmtree(self.workdir, ignore_errors=True)
             self.workdir = None
-
-
-def free_ports(n: int) -> list[int]:
-    """``n`` distinct free TCP ports on 127.0.0.1 below 55536 (so port+10000 stays valid)."""
-    socks, ports = [], []
-    try:
-        while len(ports) < n:
-            s = socket.socket()
-            s.bind(("127.0.0.1", 0))
-            socks.append(s)
-            port = s.getsockname()[1]
-            if port < 55536 and port not in ports:
-                ports.append(port)
-    finally:
-        for s in socks:
-            s.close()
-    return ports
 
 
 def weed_binary() -> str:
