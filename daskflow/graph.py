@@ -19,8 +19,10 @@ On a dask.distributed cluster (``client=``, ``scheduler="tcp://..."``):
   :class:`ClusterError` naming the task, and nothing is submitted;
 - results are gathered as they complete, so independent branches finish; a
   task whose worker died (``KilledWorker``) is a failed task, its downstream
-  tasks are "not run"; every future is released after the run, so the next
-  run re-plans and recomputes its keys.
+  tasks are "not run"; every future is released after the run;
+- each run's keys carry a token of their own, ``Family-<fingerprint>-<run>``
+  (:func:`run_token`): a rerun never meets the previous run's keys while the
+  scheduler is still forgetting them.
 
 Cluster-level ``retries`` are not used: ``execute`` already retries a failing
 ``run()`` inside the node (nodes never raise, so dask's retries would never
@@ -41,27 +43,55 @@ from .execute import Outcome, execute, known_outcome, spec_for
 from .plan import Plan
 from .result import RunResult
 
-__all__ = ["run", "build_graph"]
+__all__ = ["run", "build_graph", "graph_key", "run_token"]
 
 
-def build_graph(plan: Plan, shipped: bool = False) -> dict:
+def build_graph(plan: Plan, shipped: bool = False, run: str | None = None) -> dict:
     """A dask graph (a dict) of the tasks that will run.
 
     With ``shipped`` each spec is cloudpickled bytes (for a distributed cluster).
+    With ``run`` (a token from :func:`run_token`) every key is
+    ``Family-<fingerprint>-<run>`` (see :func:`graph_key`); the outcomes keep
+    the plan's keys.
     """
     dsk = {}
     if shipped:
         import cloudpickle
 
     for node in plan.to_run():
-        deps = [d.key if d.runs else known_outcome(d) for d in node.deps]
+        deps = [graph_key(d.key, run) if d.runs else known_outcome(d) for d in node.deps]
         spec = spec_for(node, plan.store)
+        key = graph_key(node.key, run)
         if shipped:
             # the key as bytes: a str equal to a key would be read as a dependency
-            dsk[node.key] = (_execute_shipped, node.key.encode(), cloudpickle.dumps(spec), deps)
+            dsk[key] = (_execute_shipped, node.key.encode(), cloudpickle.dumps(spec), deps)
         else:
-            dsk[node.key] = (execute, spec, deps)
+            dsk[key] = (execute, spec, deps)
     return dsk
+
+
+def run_token() -> str:
+    """A fresh token naming one run (or one collection) on a cluster.
+
+    A cluster remembers a key until every client has released it, and a
+    release is asynchronous: a rerun that submitted the same keys right after
+    cancelling the previous run's futures could receive the scheduler's late
+    "cancelled" report for them (``FutureCancelledError ... reason: unknown``).
+    A token per run makes each run's keys its own.  It is a name, not a hash:
+    what a task's build depends on is in its fingerprint.
+    """
+    import secrets
+
+    return secrets.token_hex(4)
+
+
+def graph_key(key: str, run: str | None) -> str:
+    """The graph key of the plan key ``Family-<fingerprint>`` in run ``run``.
+
+    ``Family-<fingerprint>-<run>``: dask's ``key_split`` (the dashboard, the
+    progress bar) still reads ``Family``.
+    """
+    return key if run is None else f"{key}-{run}"
 
 
 def _execute_shipped(key: bytes, blob: bytes, deps: list) -> Outcome:
@@ -207,20 +237,23 @@ def _run_cluster(client, plan: Plan, progress, ship_code) -> dict:
     nodes = plan.to_run()
     _check_store(client, plan.store)
     _check_resources(client, nodes)
+    token = run_token()  # this run's keys are its own: see run_token
+    keys = {n.key: graph_key(n.key, token) for n in nodes}
     with _shipping(nodes, ship_code) as shipped:
         _check_imports(client, nodes, shipped)
-        dsk = build_graph(plan, shipped=True)
-        futures = client.get(_annotated(dsk, nodes), list(dsk), sync=False)
+        dsk = build_graph(plan, shipped=True, run=token)
+        futures = client.get(_annotated(dsk, nodes, keys), list(dsk), sync=False)
     try:
-        return _gather(client, nodes, futures, _show_progress(progress))
+        outcomes = _gather(client, nodes, futures, _show_progress(progress), keys)
+        return {key: outcomes[keys[key]] for key in keys}
     finally:
-        client.cancel(futures)  # release: the next run recomputes these keys
+        client.cancel(futures)  # release: the next run has keys of its own anyway
         del futures
 
 
-def _annotated(dsk: dict, nodes):
+def _annotated(dsk: dict, nodes, keys: dict):
     """The graph, with each task's ``resources`` as a per-key annotation when any has one."""
-    resources = {n.key: dict(type(n.task).resources) for n in nodes if type(n.task).resources}
+    resources = {keys[n.key]: dict(type(n.task).resources) for n in nodes if type(n.task).resources}
     if not resources:
         return dsk
     from dask.highlevelgraph import HighLevelGraph, MaterializedLayer
@@ -342,13 +375,13 @@ def _check_imports(client, nodes, shipped: set) -> None:
                            "on their PYTHONPATH, or pass ship_code=True to send the modules by value")
 
 
-def _gather(client, nodes, futures, show: bool) -> dict:
-    """Collect outcomes as futures finish (errors included), updating the display."""
+def _gather(client, nodes, futures, show: bool, keys: dict) -> dict:
+    """Collect outcomes by graph key as futures finish (errors included), updating the display."""
     from distributed import as_completed
 
     outcomes: dict = {}
     done = as_completed(futures, loop=client.loop)
-    display = _ClusterProgress(client, nodes) if show else None
+    display = _ClusterProgress(client, nodes, keys) if show else None
     try:
         while len(outcomes) < len(futures):
             batch = done.next_batch(block=display is None)
@@ -391,12 +424,12 @@ def _outcome(fut) -> Outcome:
 class _ClusterProgress:
     """A live table (rich) of done / running / failed / to-do tasks by family, with the dashboard."""
 
-    def __init__(self, client, nodes):
+    def __init__(self, client, nodes, keys):
         from rich.console import Console
         from rich.live import Live
 
         self.client = client
-        self.family = {n.key: n.family for n in nodes}
+        self.family = {keys[n.key]: n.family for n in nodes}
         self.families = list(dict.fromkeys(n.family for n in nodes))
         self.title = f"daskflow on {client.scheduler.address}"
         info = client.scheduler_info(n_workers=0)

@@ -194,3 +194,16 @@ def test_retries_happen_inside_the_node_on_a_worker(client, root, tmp_path):
     assert result.ran == [Flaky(flag=flag)]
     assert os.path.exists(flag)  # the first attempt ran and failed
     assert Flaky(flag=flag).outputLoad()["pid"] in _worker_pids(client)
+
+
+def test_thirty_reruns_on_one_client_never_see_a_cancelled_future(client, root):
+    """A rerun right after the previous run's release gets fresh keys, never its cancelled futures."""
+    pids = set()
+    for i in range(30):
+        result = daskflow.run(Collect(n=2), client=client, progress=False,
+                              forced_all_upstream=i % 3 != 2, forced_all=i % 3 == 2)
+        assert result.ok
+        assert len(result.ran) == (3 if i % 3 != 2 else 1)
+        pids.add(Collect(n=2).outputLoad()[-1]["pid"])
+    assert pids <= _worker_pids(client)
+    assert not [k for k in client.futures if str(k).startswith(("WhereRan-", "Collect-"))]
