@@ -1,6 +1,7 @@
 """The only module that imports dask's schedulers: plan -> dask graph -> run.
 
-Imports ``config``, ``errors``, ``plan``, ``execute`` and ``result``.  Only the
+Imports ``errors``, ``plan``, ``execute``, ``result``, ``scheduling`` (which
+scheduler, in dask's order) and ``progress`` (the display).  Only the
 tasks the plan says will run become graph nodes, keyed ``Family-<fingerprint>``
 so the dashboard groups them by task class and a key is a cache identity on a
 cluster.  Each node is ``(execute, spec, [upstream keys or known outcomes])``:
@@ -37,13 +38,14 @@ import importlib
 import sys
 import time
 
-from . import config
 from .errors import ClusterError, ParameterError, RunError
 from .execute import Outcome, execute, known_outcome, spec_for
 from .plan import Plan
+from .progress import TOPIC, Display, LocalFeed, enabled
 from .result import RunResult
+from .scheduling import Choice, choose
 
-__all__ = ["run", "build_graph", "graph_key", "run_token"]
+__all__ = ["run", "execute_plan", "build_graph", "graph_key", "run_token"]
 
 
 def build_graph(plan: Plan, shipped: bool = False, run: str | None = None) -> dict:
@@ -110,33 +112,6 @@ def _execute_shipped(key: bytes, blob: bytes, deps: list) -> Outcome:
     return execute(spec, deps)
 
 
-def _getter(scheduler, workers):
-    """The ``get`` function of a local scheduler, or a ``tcp://`` address to connect to."""
-    name = scheduler or config.default_scheduler()
-    if name in ("threads", "threading", "threaded"):
-        from dask.threaded import get
-
-        return lambda dsk, keys: get(dsk, keys, num_workers=workers)
-    if name in ("sync", "synchronous", "single-threaded"):
-        from dask.local import get_sync
-
-        return get_sync
-    if name in ("processes", "multiprocessing"):
-        from dask.multiprocessing import get
-
-        return lambda dsk, keys: get(dsk, keys, num_workers=workers)
-    if "://" in name:
-        return name
-    raise ParameterError(f"scheduler {name!r} is not one of 'threads', 'sync', 'processes' "
-                         f"or a 'tcp://host:port' address")
-
-
-def _show_progress(progress) -> bool:
-    if progress is None:
-        return sys.stdout.isatty() or "ipykernel" in sys.modules
-    return bool(progress)
-
-
 def run(tasks, force=None, forced=None, forced_all=False, forced_all_upstream=False, *,
         scheduler=None, client=None, workers=None, progress=None, confirm=None,
         store=None, ship_code=False, abort=None, execution_summary=None) -> RunResult:
@@ -152,17 +127,20 @@ def run(tasks, force=None, forced=None, forced_all=False, forced_all_upstream=Fa
         Rerun ``tasks`` themselves.
     forced_all_upstream : bool
         Rerun ``tasks`` and everything upstream.
-    scheduler : str, optional
-        ``"threads"`` (default, or ``DASKFLOW_SCHEDULER``), ``"sync"``,
-        ``"processes"`` or a ``"tcp://host:port"`` scheduler address.
+    scheduler : str or distributed.Client, optional
+        ``"threads"``, ``"sync"``, ``"processes"``, ``"distributed"`` (the
+        default client), a ``"tcp://host:port"`` scheduler address or a Client.
+        Without it (and without ``client``), dask's order: ``dask.config``'s
+        ``scheduler``, then the default distributed Client if one exists, then
+        ``DASKFLOW_SCHEDULER``, then ``"threads"`` (see ``daskflow.scheduling``).
     client : distributed.Client, optional
         Run on this cluster.
     workers : int, optional
         Threads or processes for the local schedulers.
     progress : bool, optional
-        Show progress (default: in a terminal or notebook).  On a cluster, a
-        live table of done / running / failed / to-do tasks by family and the
-        dashboard link.
+        Show a live table of done / running / failed / to-do tasks by family,
+        the elapsed time and, on a cluster, the dashboard link (default: in a
+        terminal or notebook, once a local run has lasted a second).
     confirm, abort, execution_summary : ignored
         d6tflow's keywords, accepted so its scripts run: daskflow never
         prompts, always lets independent branches finish, and returns the
@@ -197,38 +175,46 @@ def run(tasks, force=None, forced=None, forced_all=False, forced_all_upstream=Fa
     """
     if force is not None and forced is not None:
         raise ParameterError("give force= or forced= (d6tflow's spelling), not both")
+    choice = choose(scheduler, client, workers)
     plan = Plan(tasks, store, force=force if force is not None else forced,
                 forced_all=forced_all, forced_all_upstream=forced_all_upstream)
     plan.check_externals()
-    get = None if client is not None else _getter(scheduler, workers)
-    outcomes = {}
-    if plan.to_run():
-        plan.store.check_writable()
-        if client is None and isinstance(get, str):
-            from distributed import Client
-
-            with Client(get, set_as_default=False) as own:
-                outcomes = _run_cluster(own, plan, progress, ship_code)
-        elif client is not None:
-            outcomes = _run_cluster(client, plan, progress, ship_code)
-        else:
-            dsk = build_graph(plan)
-            keys = list(dsk)
-            with _local_progress(progress):
-                outcomes = dict(zip(keys, get(dsk, keys)))
+    outcomes = execute_plan(plan, choice, progress=progress, ship_code=ship_code)
     result = RunResult(plan.nodes.values(), outcomes)
     if result.failed:
         raise RunError(result.failed, result) from result.failed[0].exception
     return result
 
 
-def _local_progress(progress):
-    """dask's progress bar on local-scheduler runs over a second, or a no-op."""
-    if not _show_progress(progress):
-        return contextlib.nullcontext()
-    from dask.diagnostics import ProgressBar
+def execute_plan(plan: Plan, choice: Choice, progress=None, ship_code=False) -> dict:
+    """One stage: build the graph of ``plan``'s stale tasks, run it, return outcomes by plan key.
 
-    return ProgressBar(minimum=1.0)
+    Nothing is written when nothing is stale.  A caller may plan again and
+    call this again (a fan-out known only after a stage ran).
+    """
+    if not plan.to_run():
+        return {}
+    plan.store.check_writable()
+    if choice.address is not None:
+        from distributed import Client
+
+        with Client(choice.address, set_as_default=False) as own:
+            return _run_cluster(own, plan, progress, ship_code)
+    if choice.client is not None:
+        return _run_cluster(choice.client, plan, progress, ship_code)
+    return _run_local(plan, choice, progress)
+
+
+def _run_local(plan: Plan, choice: Choice, progress) -> dict:
+    """Run the graph on a local scheduler (threads, sync, processes) with the progress display."""
+    dsk = build_graph(plan)
+    keys = list(dsk)
+    display = None
+    if enabled(progress):
+        display = Display({n.key: n.family for n in plan.to_run()}, choice.name,
+                          delay=1.0 if progress is None else 0.0)
+    with LocalFeed(display):
+        return dict(zip(keys, choice.get(dsk, keys)))
 
 
 # -- on a dask.distributed cluster ------------------------------------------------------------
@@ -244,7 +230,7 @@ def _run_cluster(client, plan: Plan, progress, ship_code) -> dict:
         dsk = build_graph(plan, shipped=True, run=token)
         futures = client.get(_annotated(dsk, nodes, keys), list(dsk), sync=False)
     try:
-        outcomes = _gather(client, nodes, futures, _show_progress(progress), keys)
+        outcomes = _gather(client, nodes, futures, enabled(progress), keys)
         return {key: outcomes[keys[key]] for key in keys}
     finally:
         client.cancel(futures)  # release: the next run has keys of its own anyway
@@ -381,7 +367,8 @@ def _gather(client, nodes, futures, show: bool, keys: dict) -> dict:
 
     outcomes: dict = {}
     done = as_completed(futures, loop=client.loop)
-    display = _ClusterProgress(client, nodes, keys) if show else None
+    display = _cluster_display(client, nodes, keys) if show else None
+    last = 0.0
     try:
         while len(outcomes) < len(futures):
             batch = done.next_batch(block=display is None)
@@ -393,14 +380,37 @@ def _gather(client, nodes, futures, show: bool, keys: dict) -> dict:
             for fut in batch:
                 if fut.key not in outcomes:
                     outcomes[fut.key] = _outcome(fut)
-            if display is not None:
-                display.update(outcomes)
-                if not batch:
-                    time.sleep(0.1)
+                if display is not None:
+                    display.finished(fut.key, outcomes[fut.key])
+            if display is not None and time.monotonic() - last > 0.5:
+                last = time.monotonic()
+                display.set_running(_processing(client))
+            if display is not None and not batch:
+                time.sleep(0.1)
     finally:
         if display is not None:
-            display.close(outcomes)
+            with contextlib.suppress(Exception):  # a display never breaks a run
+                client.unsubscribe_topic(TOPIC)
+            display.close()
     return outcomes
+
+
+def _cluster_display(client, nodes, keys) -> Display:
+    """The progress display of a cluster run, with the dashboard link and the waiting events."""
+    info = client.scheduler_info(n_workers=0)
+    link = client.dashboard_link if "dashboard" in info.get("services", {}) else None
+    display = Display({keys[n.key]: n.family for n in nodes}, client.scheduler.address, link)
+    with contextlib.suppress(Exception):
+        client.subscribe_topic(TOPIC, lambda event: display.set_waiting(**event[1]))
+    return display
+
+
+def _processing(client) -> set:
+    """The keys the workers are running now (empty if the scheduler does not answer)."""
+    try:
+        return {k for keys in client.processing().values() for k in keys}
+    except Exception:  # a display must never break a run
+        return set()
 
 
 def _outcome(fut) -> Outcome:
@@ -419,59 +429,3 @@ def _outcome(fut) -> Outcome:
         text = ("the worker process running this task died (os._exit, a crash or the memory limit); "
                 "dask retried it on other workers and they died too\n" + text)
     return Outcome(fut.key, "failed", error=exc, traceback=text)
-
-
-class _ClusterProgress:
-    """A live table (rich) of done / running / failed / to-do tasks by family, with the dashboard."""
-
-    def __init__(self, client, nodes, keys):
-        from rich.console import Console
-        from rich.live import Live
-
-        self.client = client
-        self.family = {keys[n.key]: n.family for n in nodes}
-        self.families = list(dict.fromkeys(n.family for n in nodes))
-        self.title = f"daskflow on {client.scheduler.address}"
-        info = client.scheduler_info(n_workers=0)
-        if "dashboard" in info.get("services", {}):
-            self.title += f" · dashboard {client.dashboard_link}"
-        self.last = 0.0
-        self.console = Console()
-        self.live = Live(self.render({}, set()), console=self.console, auto_refresh=False, transient=False)
-        self.live.start()
-
-    def running(self, outcomes) -> set:
-        try:
-            processing = self.client.processing()
-        except Exception:  # a display must never break a run
-            return set()
-        return {k for keys in processing.values() for k in keys if k in self.family and k not in outcomes}
-
-    def render(self, outcomes, running):
-        from rich.table import Table
-
-        table = Table(title=self.title, title_justify="left")
-        for col in ("family", "done", "running", "failed", "to do"):
-            table.add_column(col, justify="left" if col == "family" else "right")
-        counts = {f: [0, 0, 0, 0] for f in self.families}
-        for key, fam in self.family.items():
-            o = outcomes.get(key)
-            col = 1 if key in running else 3
-            if o is not None:
-                col = 0 if o.status in ("ran", "cutoff") else 2
-            counts[fam][col] += 1
-        for fam in self.families:
-            done, run, failed, todo = counts[fam]
-            table.add_row(fam, str(done), str(run), f"[red]{failed}[/]" if failed else "0", str(todo))
-        return table
-
-    def update(self, outcomes) -> None:
-        now = time.monotonic()
-        if now - self.last < 0.5:
-            return
-        self.last = now
-        self.live.update(self.render(outcomes, self.running(outcomes)), refresh=True)
-
-    def close(self, outcomes) -> None:
-        self.live.update(self.render(outcomes, set()), refresh=True)
-        self.live.stop()

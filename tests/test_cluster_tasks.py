@@ -27,6 +27,15 @@ class WhereRan(daskflow.tasks.TaskJson):
         self.save({"pid": os.getpid(), "host": socket.gethostname(), "n": self.n})
 
 
+class WhereThread(daskflow.tasks.TaskJson):
+    """Saves the pid and the name of the thread its run() executed in."""
+
+    n = daskflow.IntParameter(default=0)
+
+    def run(self):
+        self.save({"pid": os.getpid(), "thread": threading.current_thread().name})
+
+
 class Collect(daskflow.tasks.TaskJson):
     """Gathers the WhereRan records of ``n`` upstream tasks."""
 

@@ -304,3 +304,85 @@ def test_output_replaced_with_an_older_mtime_is_stale(root):
     os.utime(path, (before - 60, before - 60))  # as cp -p or rsync -a would leave it
     (reason,) = daskflow.why(GetData())[GetData()].reasons
     assert reason.kind == "output-modified" and "size changed" in reason.message
+
+
+_SCRIPT = '''
+import daskflow
+
+class Part(daskflow.tasks.TaskJson):
+    i = daskflow.IntParameter(default=0)
+    def run(self):
+        self.save({"i": self.i})
+
+class Whole(daskflow.tasks.TaskJson):
+    def requires(self):
+        return [Part(i=i) for i in range(3)]
+    def run(self):
+        self.save({"n": len(self.inputLoad())})
+
+def main():
+    daskflow.set_root(ROOT)
+    print(daskflow.run(Whole(), scheduler="processes", progress=False).summary())
+'''
+
+
+@pytest.mark.parametrize("guarded", [False, True])
+def test_processes_scheduler_in_a_script_without_main_guard(tmp_path, guarded):
+    import os
+    import subprocess
+    import sys
+
+    body = _SCRIPT.replace("ROOT", repr(str(tmp_path / "store")))
+    body += 'if __name__ == "__main__":\n    main()\n' if guarded else "main()\n"
+    script = tmp_path / "flow.py"
+    script.write_text(body)
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(daskflow.__file__)))
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env,
+                          timeout=120, cwd=tmp_path)
+    if guarded:
+        assert proc.returncode == 0, proc.stderr
+        assert "4 ran" in proc.stdout
+        return
+    assert proc.returncode == 1
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("daskflow.scheduling.SpawnGuardError: ")
+    assert 'put the code that runs tasks under `if __name__ == "__main__":`' in last
+    assert "bootstrapping phase" not in proc.stderr  # the children left quietly
+    assert proc.stderr.count("Traceback") == 1
+
+
+def test_local_progress_shows_families_counts_and_elapsed_time(capsys):
+    daskflow.run(Sum(upto=3), scheduler="sync", progress=True)
+    out = capsys.readouterr().out
+    assert "daskflow on sync" in out
+    assert "4 of 4 tasks" in out and "s elapsed" in out
+    rows = {line.split("│")[1].strip(): line.split("│")[2:] for line in out.splitlines()
+            if line.count("│") > 4}
+    assert rows["Leaf"][0].strip() == "3" and rows["Sum"][0].strip() == "1"  # done
+    assert [c.strip() for c in rows["Leaf"][1:4]] == ["0", "0", "0"]  # running, failed, to do
+    daskflow.run(Sum(upto=3), scheduler="sync", progress=False)
+    daskflow.run(Sum(upto=3), scheduler="sync")  # not a terminal: no display
+    assert capsys.readouterr().out == ""
+
+
+def test_progress_waiting_hook_shows_a_line_until_cleared():
+    import io
+
+    from rich.console import Console
+
+    from daskflow import progress
+
+    buf = io.StringIO()
+    display = progress.Display({"Train-ab12-r1": "Train", "Prep-cd34-r1": "Prep"}, "threads",
+                               console=Console(file=buf, width=100), delay=3600)
+    try:
+        progress.waiting("Train-ab12", "alice@laptop", "Train(model='ols')")
+        Console(file=buf, width=100).print(display.render())
+        assert "waiting for alice@laptop: Train(model='ols')" in buf.getvalue()
+        progress.waiting("Train-ab12", None)
+        buf.truncate(0)
+        Console(file=buf, width=100).print(display.render())
+        assert "waiting for" not in buf.getvalue() and "Train" in buf.getvalue()
+    finally:
+        display.close()
+    assert display.live is None  # closed before its delay: it never showed
