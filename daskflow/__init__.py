@@ -9,6 +9,7 @@ whose outputs match today's code, parameters and upstream results is skipped.
 """
 
 from . import tasks
+from .collection import Flow, delayed
 from .config import set_dir, set_root
 from .errors import (ClusterError, CycleError, DaskflowError, FingerprintError, MissingExternalError,
                      MissingOutputError, NotBuiltError, ParameterError, RunError, SaveError,
@@ -29,7 +30,7 @@ from .workflow import Workflow, WorkflowMulti
 __version__ = "0.1.0"
 
 __all__ = [
-    "tasks", "Task", "run", "preview", "why", "set_root", "set_dir",
+    "tasks", "Task", "run", "delayed", "Flow", "preview", "why", "set_root", "set_dir",
     "draw", "graph_html", "Drawing",
     "invalidate_downstream", "invalidate_upstream", "gc", "GcReport",
     "requires", "inherits", "Workflow", "WorkflowMulti", "RunResult",

@@ -29,7 +29,7 @@ from typing import Callable
 from . import config
 from .errors import DaskflowError, ParameterError
 
-__all__ = ["Choice", "choose", "local_get", "in_spawn_bootstrap", "GUARD_HINT", "SpawnGuardError"]
+__all__ = ["Choice", "choose", "default_get", "local_get", "in_spawn_bootstrap", "GUARD_HINT", "SpawnGuardError"]
 
 GUARD_HINT = ('scheduler="processes" starts worker processes that re-import your script: put the '
               'code that runs tasks under `if __name__ == "__main__":`')
@@ -134,7 +134,7 @@ def local_get(name: str, workers=None) -> Callable:
     if name == "threads":
         from dask.threaded import get
 
-        return lambda dsk, keys, **kw: get(dsk, keys, num_workers=workers, **kw)
+        return lambda dsk, keys, **kw: get(dsk, keys, **{"num_workers": workers, **kw})
     if name == "sync":
         from dask.local import get_sync
 
@@ -146,7 +146,7 @@ def local_get(name: str, workers=None) -> Callable:
             # a child re-running the unguarded script: leave quietly, the parent says why
             raise SystemExit(1)
         try:
-            return get(dsk, keys, num_workers=workers, **kw)
+            return get(dsk, keys, **{"num_workers": workers, **kw})
         except Exception as exc:  # a child that died re-running an unguarded script
             if _broken_by_unguarded_main(exc):
                 raise SpawnGuardError(f"{GUARD_HINT} (the worker processes exited: "
@@ -177,3 +177,19 @@ def _broken_by_unguarded_main(exc: BaseException) -> bool:
     except OSError:
         return False
     return "__name__" not in source or "__main__" not in source
+
+
+def default_get(dsk, keys, **kwargs):
+    """The ``get`` of daskflow's collections when dask found no scheduler of its own.
+
+    dask tries ``scheduler=``, ``dask.config`` and the default Client first;
+    this is the last step: ``DASKFLOW_SCHEDULER`` (a local scheduler's name or a
+    ``tcp://`` address), else the local threaded scheduler.
+    """
+    choice = _read(config.default_scheduler(), kwargs.pop("num_workers", None), "DASKFLOW_SCHEDULER")
+    if choice.address is None:
+        return choice.get(dsk, keys, **kwargs)
+    from distributed import Client
+
+    with Client(choice.address, set_as_default=False) as client:
+        return client.get(dsk, keys, **kwargs)

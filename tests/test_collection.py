@@ -1,0 +1,149 @@
+"""daskflow.delayed(task): a workflow as a dask collection (sync, threads, a process-based cluster)."""
+
+from __future__ import annotations
+
+import os
+
+import dask
+import pandas as pd
+import pytest
+from dask.utils import key_split
+
+import daskflow
+from flows import CALLS, GetData, Leaf, Preprocess, Split, Sum, Train
+
+
+@pytest.fixture(autouse=True)
+def _reset_calls(root):
+    CALLS.clear()
+
+
+@pytest.fixture(params=["sync", "threads"])
+def local(request):
+    """dask's own scheduler setting: what dask.compute (and so the collection) uses."""
+    with dask.config.set(scheduler=request.param):
+        yield request.param
+
+
+def test_compute_builds_what_is_stale_and_returns_the_output(local):
+    value, = dask.compute(daskflow.delayed(Train()))
+    assert value == Train().outputLoad() and value["rows"] == 10
+    assert CALLS == {"GetData": 1, "Preprocess": 1, "Train": 1}
+    again = daskflow.delayed(Train())
+    assert again.compute() == value
+    assert CALLS == {"GetData": 1, "Preprocess": 1, "Train": 1}  # all fresh: nothing ran
+    assert list(dict(again.__dask_graph__())) == [again.key]  # no task nodes, only the gathering one
+
+
+def test_only_stale_tasks_are_nodes_keyed_by_family_and_fingerprint(local):
+    daskflow.run(GetData(), scheduler="sync")
+    CALLS.clear()
+    flow = daskflow.delayed(Train())
+    graph = dict(flow.__dask_graph__())
+    plan_keys = {n.task: n.key for n in flow.plan.nodes.values()}
+    stale = sorted(k for k in graph if k != flow.key)
+    assert [key_split(k) for k in stale] == ["Preprocess", "Train"]  # what the dashboard shows
+    assert {k.rsplit("-", 1)[0] for k in stale} == {plan_keys[Preprocess()], plan_keys[Train()]}
+    assert not [k for k in graph if k.startswith("GetData-")]  # fresh: not a node
+    # what dask.visualize draws: the same keys in the graph dask builds from the collection
+    drawn = dict(dask.base.collections_to_expr([flow]).__dask_graph__())
+    assert set(stale) <= set(drawn)
+    assert flow.compute()["rows"] == 10 and CALLS == {"Preprocess": 1, "Train": 1}
+
+
+def _evaluate(model, test):
+    return {"model": model["model"], "rows": model["rows"], "test_rows": len(test)}
+
+
+def test_composes_with_hand_written_dask_delayed(local):
+    test_df = pd.DataFrame({"x": [1, 2, 3]})
+    out = dask.delayed(_evaluate)(daskflow.delayed(Train()), test_df).compute()
+    assert out == {"model": "ols", "rows": 10, "test_rows": 3}
+    assert Train().complete()
+
+
+def test_several_flows_and_an_array_in_one_graph_share_upstream_tasks(local):
+    import dask.array as da
+
+    model, (train, test), total = dask.compute(daskflow.delayed(Train()), daskflow.delayed(Split()),
+                                               da.arange(5, chunks=2).sum())
+    assert model["rows"] == 10 and len(train) == 6 and len(test) == 4 and total == 10
+    assert CALLS == {"GetData": 1, "Preprocess": 1, "Train": 1, "Split": 1}  # GetData built once
+    many = daskflow.delayed([Train(model="a"), Train(model="b")]).compute()
+    assert [m["model"] for m in many] == ["a", "b"]
+
+
+def test_a_failure_raises_run_error_and_independent_branches_finish(local):
+    with pytest.raises(daskflow.RunError) as err:
+        dask.compute(daskflow.delayed([Sum(upto=5), Leaf(i=10)]))
+    assert isinstance(err.value.__cause__, ValueError)
+    assert "Leaf(i=3): ValueError: leaf 3 is broken" in str(err.value)
+    assert Leaf(i=10).complete() and Leaf(i=4).complete() and not Sum(upto=5).complete()
+
+
+def test_force_and_run_share_the_graph(local):
+    daskflow.run(Train(), scheduler="sync")
+    CALLS.clear()
+    flow = daskflow.delayed(Train(), force=Preprocess())
+    assert flow.compute()["rows"] == 10
+    assert CALLS == {"Preprocess": 1, "Train": 1}
+    assert "1 to run" not in repr(flow) and "2 to run" in repr(flow)
+
+
+def test_persist_then_compute_locally(local):
+    persisted, = dask.persist(daskflow.delayed(Train()))
+    assert CALLS["Train"] == 1
+    assert dask.compute(persisted)[0]["rows"] == 10
+    assert CALLS["Train"] == 1
+
+
+# -- on a process-based cluster ------------------------------------------------------------------
+distributed = pytest.importorskip("distributed")
+from test_cluster_tasks import Collect, WhereRan, acquire_cluster, release_cluster  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    cl = acquire_cluster()
+    yield cl
+    release_cluster()
+
+
+@pytest.fixture
+def client(cluster):
+    with distributed.Client(cluster) as c:  # the default client: dask.compute uses it
+        c.wait_for_workers(2, timeout=60)
+        yield c
+
+
+def _workers(client) -> set:
+    return set(client.run(os.getpid).values())
+
+
+def _where(records):
+    return {"pids": sorted({r["pid"] for r in records}), "loaded_in": os.getpid()}
+
+
+def test_dask_compute_uses_the_default_client(client, root):
+    records, = dask.compute(daskflow.delayed(Collect(n=2)))
+    assert records == Collect(n=2).outputLoad()
+    assert {r["pid"] for r in records} <= _workers(client)
+    where = dask.delayed(_where)(daskflow.delayed(Collect(n=2))).compute()
+    assert where["loaded_in"] in _workers(client)  # the output was loaded on a worker, not here
+
+
+def test_client_compute_and_persist_return_futures(client, root):
+    future = client.compute(daskflow.delayed(WhereRan(n=20)))
+    assert isinstance(future, distributed.Future)
+    assert future.result()["pid"] in _workers(client)
+    persisted = client.persist(daskflow.delayed(WhereRan(n=21)))
+    assert distributed.futures_of(persisted)
+    assert dask.compute(persisted)[0] == WhereRan(n=21).outputLoad()
+
+
+def test_forced_rebuilds_through_collections_on_one_client(client, root):
+    paths = set()
+    for _ in range(10):
+        assert daskflow.delayed(WhereRan(n=22), forced_all=True).compute()["n"] == 22
+        paths.add(WhereRan(n=22).output().path)
+    assert len(paths) == 10  # each a new build, none served from the cluster's memory
