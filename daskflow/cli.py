@@ -10,9 +10,15 @@ Imports the public API and, for the data they expose, ``plan``, ``report``,
 A task is named ``module:Task`` (imported from the current folder or the
 installed packages) or ``path/to/file.py:Task``; ``--param name=value`` is
 parsed by the parameter's own type (``Parameter.check``), so ``n=3`` gives an
-``IntParameter`` 3.  ``--root`` sets the storage root (``daskflow.set_root``),
-``--json`` prints data for scripts, ``-v`` logs one line per task to stderr
-through the ``daskflow`` logger (quiet otherwise).
+``IntParameter`` 3, and goes to each named task that declares it;
+``--param Class.name=value`` goes to every task of class ``Class`` upstream of
+them (``daskflow.task.class_overrides``: the value wins over what a
+``requires()`` passes).  ``--root`` sets the storage root
+(``daskflow.set_root``), ``--json`` prints data for scripts (tasks as
+``{"family", "params", "key", "task"}``; an error as one JSON object on
+stderr), ``-v`` logs one line per task to stderr through the ``daskflow``
+logger (quiet otherwise).  Text output is one line per task within the
+terminal's width (``COLUMNS``).
 
 Exit codes, what stays true: 0 done; 1 the work failed (a task failed, an
 external input is missing, the storage root is unreachable); 2 bad usage
@@ -39,10 +45,11 @@ import daskflow
 from . import plan as _plan
 from .errors import (CycleError, DaskflowError, FingerprintError, ParameterError, RunError,
                      TaskDefinitionError)
+from .lines import flat_lines, identity, table_lines, terminal_width, tree_lines
 from .params import Parameter
-from .report import WhyReport, tree_text
+from .report import WhyReport
 from .storage import default_store
-from .task import Task
+from .task import Task, class_overrides
 from .viz import Drawing, plan_data
 
 __all__ = ["main", "load_task_class", "make_task"]
@@ -132,21 +139,75 @@ def _from_text(p: Parameter, text: str):
     return text
 
 
-def make_task(classes: list[type[Task]], params: tuple[str, ...]) -> list[Task]:
-    """Instances of ``classes``, each given the ``name=value`` items it declares.
-
-    A name no class declares, an item without ``=``, a name given twice or a
-    value its parameter refuses is a usage error naming it.
-    """
+def _parse(params: tuple[str, ...]) -> tuple[dict, dict]:
+    """``name=value`` items for the named tasks, and ``Class.name=value`` items by class name."""
     given: dict[str, str] = {}
+    per_class: dict[str, dict[str, str]] = {}
     for item in params:
         name, sep, value = item.partition("=")
         name = name.strip().replace("-", "_")
-        if not sep or not name:
-            raise click.BadParameter(f"{item!r} is not NAME=VALUE", param_hint="'--param'")
-        if name in given:
-            raise click.BadParameter(f"parameter {name!r} given twice", param_hint="'--param'")
-        given[name] = value
+        owner, dot, name = name.rpartition(".")
+        if not sep or not name or (dot and not owner):
+            raise click.BadParameter(f"{item!r} is not NAME=VALUE or CLASS.NAME=VALUE", param_hint="'--param'")
+        into = per_class.setdefault(owner, {}) if dot else given
+        if name in into:
+            raise click.BadParameter(f"parameter {owner + dot}{name!r} given twice", param_hint="'--param'")
+        into[name] = value
+    return given, per_class
+
+
+def class_params(targets: list[Task], per_class: dict[str, dict[str, str]]) -> dict:
+    """``{Class: {name: value}}`` for ``-p Class.name=value``, checked against the targets' graph.
+
+    A class that is not among the targets and their upstream tasks, a
+    parameter that class does not declare, or a value it refuses is a usage
+    error naming it.
+    """
+    if not per_class:
+        return {}
+    found: dict[str, type] = {}
+    seen, todo = set(), list(targets)
+    while todo:
+        task = todo.pop()
+        if task in seen:
+            continue
+        seen.add(task)
+        found.setdefault(type(task).__name__, type(task))
+        todo.extend(task.deps())
+    out = {}
+    for owner, values in per_class.items():
+        cls = found.get(owner)
+        if cls is None:
+            raise click.BadParameter(f"no task of class {owner!r} among {', '.join(map(repr, targets))} and "
+                                     f"their upstream tasks; classes there: {', '.join(sorted(found))}",
+                                     param_hint="'--param'")
+        defs = cls._param_defs
+        unknown = [n for n in values if n not in defs]
+        if unknown:
+            raise click.BadParameter(f"unknown parameter {owner}.{unknown[0]}; valid parameters of {owner}: "
+                                     f"{', '.join(_describe(p) for p in defs.values()) or 'none'}",
+                                     param_hint="'--param'")
+        try:
+            out[cls] = {n: defs[n].check(_from_text(defs[n], v), owner) for n, v in values.items()}
+        except ParameterError as exc:
+            raise click.BadParameter(str(exc), param_hint="'--param'") from None
+    return out
+
+
+def make_task(classes: list[type[Task]], params) -> list[Task]:
+    """Instances of ``classes``, each given the ``name=value`` items it declares.
+
+    ``params`` is a tuple of ``name=value`` texts or a dict of them.  A name no
+    class declares, an item without ``=``, a name given twice or a value its
+    parameter refuses is a usage error naming it.
+    """
+    if isinstance(params, dict):
+        given = dict(params)
+    else:
+        given, per_class = _parse(params)
+        if per_class:
+            raise click.BadParameter("CLASS.NAME=VALUE needs the graph: use the daskflow command",
+                                     param_hint="'--param'")
     declared = {n for cls in classes for n in cls._param_defs}
     unknown = [n for n in given if n not in declared]
     if unknown:
@@ -196,9 +257,10 @@ def common(f):
 
 def tasks_argument(required: bool = True):
     def decorate(f):
-        f = click.option("-p", "--param", "params", multiple=True, metavar="NAME=VALUE",
-                         help="A task parameter, parsed by its type (repeatable); given to each "
-                              "task that declares it.")(f)
+        f = click.option("-p", "--param", "params", multiple=True, metavar="[CLASS.]NAME=VALUE",
+                         help="A task parameter, parsed by its type (repeatable): NAME=VALUE goes "
+                              "to each named task that declares it, CLASS.NAME=VALUE to every "
+                              "task of that class upstream of them.")(f)
         return click.argument("specs", nargs=-1, required=required, metavar="MODULE:TASK...")(f)
     return decorate
 
@@ -210,11 +272,38 @@ def force_options(f):
 
 
 def _tasks(specs, params) -> list[Task]:
-    return make_task([load_task_class(s) for s in specs], params)
+    """The named tasks; ``-p Class.name=value`` items stay in force for the whole command."""
+    classes = [load_task_class(s) for s in specs]
+    given, per_class = _parse(params)
+    overrides = class_params(make_task(classes, given), per_class)
+    if not overrides:
+        return make_task(classes, given)
+    click.get_current_context().with_resource(class_overrides(overrides))
+    return make_task(classes, given)  # made again under the overrides (a target may be of such a class)
 
 
-def _echo_json(data) -> None:
-    click.echo(json.dumps(data, indent=2, default=str))
+def _echo_json(data, err: bool = False) -> None:
+    click.echo(json.dumps(data, indent=2, default=str), err=err)
+
+
+def _result_json(result) -> dict:
+    """A RunResult as data, each task as its identity (``family``, ``params``, ``key``)."""
+    def ident(task):
+        return identity(task, result.keys.get(task))
+
+    return {
+        "ok": result.ok, "summary": result.summary(),
+        "ran": [ident(t) for t in result.ran], "skipped": [ident(t) for t in result.skipped],
+        "cutoff": [ident(t) for t in result.cutoff],
+        "failed": [dict(ident(f.task), error=type(f.exception).__name__, message=str(f.exception),
+                        traceback=f.traceback) for f in result.failed],
+        "upstream_failed": [ident(t) for t in result.upstream_failed],
+        "durations": {result.keys.get(t, repr(t)): round(d, 6) for t, d in result.durations.items()},
+    }
+
+
+def _error_json(exc: BaseException, exit_code: int) -> dict:
+    return {"ok": False, "error": type(exc).__name__, "message": str(exc), "exit_code": exit_code}
 
 
 class _Command(click.Command):
@@ -222,11 +311,26 @@ class _Command(click.Command):
 
     def invoke(self, ctx):
         try:
-            return super().invoke(ctx)
-        except _USAGE_ERRORS as exc:
-            raise click.UsageError(str(exc), ctx) from None
-        except DaskflowError as exc:
-            raise Failure(str(exc)) from None
+            try:
+                return super().invoke(ctx)
+            except _USAGE_ERRORS as exc:
+                raise click.UsageError(str(exc), ctx) from None
+            except DaskflowError as exc:
+                raise Failure(str(exc)) from None
+        except click.ClickException as exc:
+            if not ctx.params.get("as_json"):
+                raise
+            # under --json: the error once, as data, on stderr (nothing else there)
+            _echo_json(_error_json(exc, exc.exit_code) | {"error": _error_name(exc)}, err=True)
+            ctx.exit(exc.exit_code)
+
+
+def _error_name(exc: click.ClickException) -> str:
+    if isinstance(exc, click.BadParameter):
+        return "BadParameter"
+    if isinstance(exc, click.UsageError):
+        return "UsageError"
+    return "Failure"
 
 
 class _Group(click.Group):
@@ -252,9 +356,12 @@ def main():
 @tasks_argument()
 @common
 @force_options
-@click.option("--scheduler", metavar="NAME", help="threads (default), sync, processes or tcp://host:port.")
+@click.option("--scheduler", metavar="NAME",
+              help="threads, sync, processes, distributed or tcp://host:port (default: dask's order, "
+                   "then DASKFLOW_SCHEDULER, then threads).")
 @click.option("--workers", type=click.IntRange(1), help="Threads or processes for the local schedulers.")
-@click.option("--progress/--no-progress", default=None, help="Progress bar (default: in a terminal).")
+@click.option("--progress/--no-progress", default=None,
+              help="Live table of tasks by family (default: in a terminal, after a second).")
 @click.option("--graph", "graph_path", type=click.Path(dir_okay=False),
               help="After the run, write its picture (HTML, or SVG for *.svg) here.")
 def run(specs, params, as_json, force, force_upstream, scheduler, workers, progress, graph_path):
@@ -270,17 +377,20 @@ def run(specs, params, as_json, force, force_upstream, scheduler, workers, progr
     except DaskflowError as exc:  # nothing ran (missing external input, storage): still data
         if not as_json or isinstance(exc, _USAGE_ERRORS):
             raise
-        _echo_json({"ok": False, "error": type(exc).__name__, "message": str(exc)})
-        click.echo(f"Error: {exc}", err=True)
+        _echo_json(_error_json(exc, FAILED))
+        _echo_json(_error_json(exc, FAILED), err=True)
         sys.exit(FAILED)
     if graph_path:
         daskflow.draw(tasks, result=result).save(graph_path)
     if as_json:
-        _echo_json(result.to_dict())
+        _echo_json(_result_json(result))
     else:
         _print_result(result)
     if error is not None:
-        click.echo(f"Error: {str(error).splitlines()[0] if as_json else error}", err=True)
+        if as_json:
+            _echo_json(_error_json(error, FAILED), err=True)
+        else:
+            click.echo(f"Error: {error}", err=True)
         sys.exit(FAILED)
 
 
@@ -289,9 +399,10 @@ def _print_result(result) -> None:
     rows += [("not run", t, "an upstream task failed") for t in result.upstream_failed]
     rows += [("ran", t, f"{result.durations.get(t, 0):.3f}s") for t in result.ran]
     rows += [("skipped", t, "early cutoff" if t in result.cutoff else "fresh") for t in result.skipped]
-    width = max((len(repr(t)) for _, t, _ in rows), default=0)
-    for word, task, detail in rows:
-        click.echo(f"{word:<8} {task!r:<{width}}  {detail}")
+    table = [(word, repr(task), detail.splitlines()[0] if detail else "") for word, task, detail in rows]
+    if table:
+        for line in table_lines([("", "", "")] + table, terminal_width(), flexible=(1, 2))[1:]:
+            click.echo(line)
     click.echo(result.summary())
 
 
@@ -304,14 +415,17 @@ def _plan_for(specs, params, force=False, force_upstream=False) -> _plan.Plan:
 @tasks_argument()
 @common
 @force_options
-def preview(specs, params, as_json, force, force_upstream):
-    """Show the tasks as a tree with each one's status; run nothing."""
+@click.option("--tree/--flat", default=True,
+              help="A tree under each target (default), or one flat list, upstream first.")
+def preview(specs, params, as_json, force, force_upstream, tree):
+    """Show the tasks with each one's status, one line each; run nothing."""
     plan = _plan_for(specs, params, force, force_upstream)
     if as_json:
-        _echo_json({"root": plan.store.display, "targets": [n.key for n in plan.targets],
+        _echo_json({"root": plan.store.display, "targets": [identity(n.task, n.key) for n in plan.targets],
                     "tasks": plan_data(plan)})
-    else:
-        click.echo(tree_text(plan))
+        return
+    lines = (tree_lines if tree else flat_lines)(plan, terminal_width())
+    click.echo("\n".join(lines))
 
 
 @main.command()
@@ -320,9 +434,13 @@ def preview(specs, params, as_json, force, force_upstream):
 @force_options
 def why(specs, params, as_json, force, force_upstream):
     """Say, for each task, whether it will run and why."""
-    report = WhyReport(_plan_for(specs, params, force, force_upstream))
+    plan = _plan_for(specs, params, force, force_upstream)
+    report = WhyReport(plan)
     if as_json:
-        _echo_json(report.to_dict())
+        data = report.to_dict()
+        for entry, node in zip(data["tasks"], plan.nodes.values()):
+            entry.update(identity(node.task, node.key))
+        _echo_json(data)
     else:
         click.echo(str(report))
 
@@ -336,9 +454,10 @@ def invalidate(specs, params, as_json, upstream):
     tasks = _tasks(specs, params)
     if upstream:
         tasks = list(_plan.Plan(tasks).nodes)
+    keys = {n.task: n.key for n in _plan.Plan(tasks).nodes.values()} if as_json else {}
     removed = _plan.invalidate(tasks)
     if as_json:
-        _echo_json({"removed": removed, "tasks": [repr(t) for t in tasks]})
+        _echo_json({"removed": removed, "tasks": [identity(t, keys.get(t)) for t in tasks]})
     else:
         click.echo(f"removed {removed} build(s) of {len(tasks)} task(s): {', '.join(map(repr, tasks))}")
 
@@ -421,9 +540,8 @@ def status(families, modules, as_json):
         params = ",".join(f"{k}={v}" for k, v in r["params"].items()) or "-"
         table.append((r["family"], params, r["status"], str(r["builds"]), _size(r["bytes"]),
                       r["built"][:19].replace("T", " "), "; ".join(r["reasons"])))
-    widths = [max(len(row[i]) for row in table) for i in range(6)]
-    for row in table:
-        click.echo(("  ".join(c.ljust(w) for c, w in zip(row, widths)) + "  " + row[6]).rstrip())
+    for line in table_lines(table, terminal_width(), flexible=(0, 1, 6)):
+        click.echo(line)
 
 
 def _status_row(store, family, param_dir, commits, cls) -> dict:

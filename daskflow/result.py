@@ -26,12 +26,16 @@ class RunResult:
         Not run because an upstream task failed.
     durations : dict
         Seconds spent in each task that ran or failed.
+    keys : dict
+        Each task's key, ``Family-<fingerprint>``.
     """
 
     def __init__(self, nodes, outcomes: dict):
         self.ran, self.skipped, self.cutoff, self.failed, self.upstream_failed = [], [], [], [], []
         self.durations = {}
+        self.keys = {}  # task -> its key, Family-<fingerprint>
         for node in nodes:
+            self.keys[node.task] = node.key
             outcome = outcomes.get(node.key)
             if outcome is None:
                 self.skipped.append(node.task)

@@ -125,7 +125,8 @@ def _read(value, workers, source: str) -> Choice:
             return Choice(address=value, name=value, source=source)
     elif callable(value):
         return Choice(get=value, name=getattr(value, "__name__", "get"), source=source)
-    raise ParameterError(f"scheduler {value!r} (from {source}) is not one of 'threads', 'sync', "
+    where = "" if source == "argument" else f" (from {source})"
+    raise ParameterError(f"scheduler {value!r}{where} is not one of 'threads', 'sync', "
                          f"'processes', 'distributed', a 'tcp://host:port' address or a Client")
 
 

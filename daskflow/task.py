@@ -13,6 +13,8 @@ this module.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import types
 from collections.abc import Mapping
 from types import MappingProxyType
@@ -179,6 +181,9 @@ class Task:
     def __init__(self, *args, **kwargs):
         cls = type(self)
         defs = cls._param_defs
+        overrides = _OVERRIDES.get()
+        if overrides and cls in overrides:  # see class_overrides
+            kwargs = {**kwargs, **overrides[cls]}
         if len(args) > len(defs):
             raise ParameterError(f"{cls.__name__} takes at most {len(defs)} positional "
                                  f"parameter(s) ({', '.join(defs) or 'none'}), got {len(args)}")
@@ -372,6 +377,30 @@ class Task:
         invalidate([self])
 
     reset = invalidate
+
+
+_OVERRIDES: contextvars.ContextVar[dict] = contextvars.ContextVar("daskflow_class_overrides", default={})
+
+
+@contextlib.contextmanager
+def class_overrides(overrides: dict):
+    """Within the block, every instance of a class in ``overrides`` gets those parameter values.
+
+    ``overrides`` maps a task class to ``{name: value}``; the values win over the
+    arguments the caller gives (a ``requires()`` passing its own value
+    included), so an upstream class's parameter can be set for a whole graph
+    (``daskflow run flow:Compare -p Features.spend_bins=5``).
+
+    Examples
+    --------
+    >>> with class_overrides({Features: {"spend_bins": 5}}):   # doctest: +SKIP
+    ...     plan = Plan(Compare())
+    """
+    token = _OVERRIDES.set({**_OVERRIDES.get(), **overrides})
+    try:
+        yield
+    finally:
+        _OVERRIDES.reset(token)
 
 
 def _shape(task, targets: dict):

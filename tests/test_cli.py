@@ -6,6 +6,7 @@ Each test gets its own storage root (``--root``); runs use the sync scheduler.
 import datetime
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -45,6 +46,11 @@ def ok_json(*args, root, cwd=HERE):
     r = cli(*args, "--json", root=root, cwd=cwd)
     assert r.returncode == 0, r.stderr
     return json.loads(r.stdout)
+
+
+def names(identities) -> list:
+    """The reprs of the task identities in a --json answer."""
+    return [t["task"] for t in identities]
 
 
 def run_json(*args, root):
@@ -110,12 +116,16 @@ def test_bad_usage_exits_2_naming_what_was_wrong(case, bad_usage):
 def test_run_builds_then_skips_with_json(store):
     first = run_json(TRAIN, root=store)
     assert first["ok"] is True and first["failed"] == [] and first["upstream_failed"] == []
-    assert sorted(first["ran"]) == sorted(THREE) and first["skipped"] == []
-    assert set(first["durations"]) == set(THREE)
+    assert sorted(names(first["ran"])) == sorted(THREE) and first["skipped"] == []
+    assert set(first["durations"]) == {t["key"] for t in first["ran"]}
+    train = next(t for t in first["ran"] if t["family"] == "Train")
+    assert train["params"] == {"model": "ols", "do_preprocess": True}  # JSON values, not text
+    assert train["key"].startswith("Train-") and len(train["key"]) == len("Train-") + 32
     assert first["summary"] == "3 ran, 0 skipped"
     assert len(list((store / "Train").rglob("data.json"))) == 1
     second = run_json(TRAIN, root=store)
-    assert second["ran"] == [] and sorted(second["skipped"]) == sorted(THREE)
+    assert second["ran"] == [] and sorted(names(second["skipped"])) == sorted(THREE)
+    assert {t["key"] for t in second["skipped"]} == {t["key"] for t in first["ran"]}
 
 
 def test_text_output_one_line_per_task(store):
@@ -130,7 +140,8 @@ def test_text_output_one_line_per_task(store):
 
 def test_params_are_parsed_by_their_own_types(store):
     data = run_json(f"{FLOW}:Typed", "-p", "n=3", "-p", "day=2024-02-29", "-p", 'tags=["a", "b"]', root=store)
-    assert data["ran"] == ["Typed(n=3, day=datetime.date(2024, 2, 29), tags=('a', 'b'), label='<b>x</b> & y')"]
+    assert names(data["ran"]) == ["Typed(n=3, day=datetime.date(2024, 2, 29), tags=('a', 'b'), label='<b>x</b> & y')"]
+    assert data["ran"][0]["params"] == {"n": 3, "day": "2024-02-29", "tags": ["a", "b"], "label": "<b>x</b> & y"}
     from cli_project.flow import Typed
 
     daskflow.set_root(str(store))  # the task the CLI built is the one the API names
@@ -140,15 +151,15 @@ def test_params_are_parsed_by_their_own_types(store):
 
 def test_params_given_to_every_task_that_declares_them(store):
     data = run_json(TRAIN, f"{FLOW}:Preprocess", "-p", "do_preprocess=no", "-p", "model=mean", root=store)
-    assert sorted(data["ran"]) == ["GetData()", "Preprocess(do_preprocess=False)",
+    assert sorted(names(data["ran"])) == ["GetData()", "Preprocess(do_preprocess=False)",
                                    "Train(model='mean', do_preprocess=False)"]
 
 
 def test_task_named_by_file_path_from_another_folder(store, tmp_path):
     absolute = HERE / "cli_project" / "flow.py"
-    assert ok_json("run", f"{absolute}:GetData", "--scheduler", "sync", root=store)["ran"] == ["GetData()"]
+    assert ok_json("run", f"{absolute}:GetData", "--scheduler", "sync", root=store)["ran"][0]["task"] == "GetData()"
     relative = ok_json("run", "tests/cli_project/flow.py:GetData", root=store, cwd=HERE.parent)
-    assert relative["skipped"] == ["GetData()"]  # same module name, same task, already built
+    assert names(relative["skipped"]) == ["GetData()"]  # same module name, same task, already built
 
 
 def test_a_failed_task_exits_1_and_what_succeeded_stays_built(store, tmp_path):
@@ -160,9 +171,10 @@ def test_a_failed_task_exits_1_and_what_succeeded_stays_built(store, tmp_path):
     failure = data["failed"][0]
     assert (failure["error"], failure["message"]) == ("ValueError", "Flaky was told to fail")
     assert 'raise ValueError("Flaky was told to fail")' in failure["traceback"]
-    assert data["upstream_failed"] == ["Report(fail=True)"]
-    assert sorted(data["ran"]) == sorted(THREE)
-    assert "Error: 1 task(s) failed" in r.stderr
+    assert names(data["upstream_failed"]) == ["Report(fail=True)"]
+    assert sorted(names(data["ran"])) == sorted(THREE)
+    error = json.loads(r.stderr)  # the error once, as data, and nothing else on stderr
+    assert error["error"] == "RunError" and error["message"].startswith("1 task(s) failed")
 
     picture = tmp_path / "after.html"
     text = cli("run", f"{FLOW}:Report", "--scheduler", "sync", "--graph", picture, root=store)
@@ -195,7 +207,7 @@ def test_preview_and_why(store):
     status = {t["family"]: t["status"] for t in data["tasks"]}
     assert status == {"GetData": "fresh", "Preprocess": "run", "Train": "run"}
     train = next(t for t in data["tasks"] if t["family"] == "Train")
-    assert data["targets"] == [train["key"]] and train["params"] == {"model": "ols", "do_preprocess": "False"}
+    assert [t["key"] for t in data["targets"]] == [train["key"]] and train["params"] == {"model": "ols", "do_preprocess": "False"}
     assert len(train["deps"]) == 1
 
     why = ok_json("why", TRAIN, "-p", "do_preprocess=false", root=store)
@@ -210,9 +222,9 @@ def test_preview_and_why(store):
 def test_force_reruns_the_named_tasks_or_everything_upstream(store):
     run_json(TRAIN, root=store)
     forced = run_json(TRAIN, "--force", root=store)
-    assert forced["ran"] == [THREE[2]] and sorted(forced["skipped"]) == sorted(THREE[:2])
+    assert names(forced["ran"]) == [THREE[2]] and sorted(names(forced["skipped"])) == sorted(THREE[:2])
     everything = run_json(TRAIN, "--force-upstream", root=store)
-    assert sorted(everything["ran"]) == sorted(THREE)
+    assert sorted(names(everything["ran"])) == sorted(THREE)
 
 
 def test_invalidate_makes_tasks_stale(store):
@@ -222,7 +234,8 @@ def test_invalidate_makes_tasks_stale(store):
     assert [t["status"] for t in why["tasks"]] == ["fresh", "run", "run"]
     upstream = ok_json("invalidate", TRAIN, "--upstream", root=store)
     assert upstream["removed"] == 2  # GetData and Train; Preprocess had none left
-    assert sorted(upstream["tasks"]) == sorted(THREE)
+    assert sorted(names(upstream["tasks"])) == sorted(THREE)
+    assert all(t["key"].startswith(t["family"] + "-") for t in upstream["tasks"])
     assert run_json(TRAIN, root=store)["ran"] != []
 
 
@@ -319,3 +332,97 @@ def test_plain_parameters_take_their_defaults_type_from_text():
 def test_status_module_errors_name_the_option(store):
     r = cli("status", "-m", "no_such_module", root=store)
     assert r.returncode == 2 and "Invalid value for '--module'" in r.stderr
+
+
+SHAPES = "cli_project.shapes"
+
+
+def test_class_parameter_reaches_the_upstream_tasks_of_that_class(store):
+    data = run_json(f"{SHAPES}:Compare", "-p", "Features.spend_bins=5", root=store)
+    built = {t["family"]: t for t in data["ran"] if t["family"] == "Features"}
+    assert [t["params"] for t in data["ran"] if t["family"] == "Features"] == [{"spend_bins": 5}]
+    assert built["Features"]["key"].startswith("Features-")
+    daskflow.set_root(str(store))
+    from cli_project.shapes import Compare, Features
+
+    from daskflow.task import class_overrides
+
+    assert Features(spend_bins=5).complete() and not Features().complete()
+    with class_overrides({Features: {"spend_bins": 5}}):  # what the command did
+        assert Compare().output().load() == {"a": 5, "b": 5}  # both instances got it
+    without = run_json(f"{SHAPES}:Compare", root=store)  # the same command without it: the defaults
+    assert sorted(t["params"]["spend_bins"] for t in without["ran"] if t["family"] == "Features") == [2, 3]
+
+
+@pytest.mark.parametrize("item, words", [
+    ("Nope.spend_bins=5", ["no task of class 'Nope'", "classes there: Compare, Features, Spend"]),
+    ("Features.bins=5", ["unknown parameter Features.bins", "spend_bins (int, default 3)"]),
+    ("Features.spend_bins=many", ["Features: parameter 'spend_bins' (int) cannot take 'many'"]),
+    (".spend_bins=5", ["is not NAME=VALUE or CLASS.NAME=VALUE"]),
+])
+def test_bad_class_parameter_is_a_usage_error(store, item, words):
+    r = cli("run", f"{SHAPES}:Compare", "-p", item, root=store)
+    assert r.returncode == 2, r.stderr
+    for word in words:
+        assert word in r.stderr
+    assert stored_files(store) == []
+
+
+def test_python_dash_m_daskflow_is_the_same_command(store):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DASKFLOW_")}
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(daskflow.__file__).parent.parent), env.get("PYTHONPATH", "")])
+    r = subprocess.run([sys.executable, "-m", "daskflow", "run", TRAIN, "--scheduler", "sync", "--json",
+                        "--root", str(store)], cwd=HERE, env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert sorted(names(json.loads(r.stdout)["ran"])) == sorted(THREE)
+    usage = subprocess.run([sys.executable, "-m", "daskflow", "--help"], cwd=HERE, env=env,
+                           capture_output=True, text=True, timeout=60)
+    assert usage.returncode == 0 and usage.stdout.startswith("Usage: daskflow ")
+
+
+@pytest.mark.parametrize("args, code, kind", [
+    (["run", TRAIN, "-p", "bogus=1"], 2, "BadParameter"),
+    (["run", TRAIN, "--scheduler", "warp"], 2, "UsageError"),
+    (["run", f"{FLOW}:UsesVendor"], 1, "MissingExternalError"),
+])
+def test_errors_under_json_are_one_json_object_on_stderr(store, args, code, kind):
+    r = cli(*args, "--json", root=store)
+    assert r.returncode == code
+    error = json.loads(r.stderr)  # the whole of stderr is that one object
+    assert error["ok"] is False and error["error"] == kind and error["exit_code"] == code
+    assert error["message"]
+
+
+@pytest.mark.parametrize("task, n", [("Wide", 9), ("Wide -p n=199", 200), ("Chain", 8),
+                                     ("Chain -p depth=200", 200)])
+@pytest.mark.parametrize("shape", ["--tree", "--flat"])
+@pytest.mark.parametrize("columns", [60, 120])
+def test_preview_is_one_line_per_task_within_the_width(store, task, n, shape, columns, monkeypatch):
+    monkeypatch.setenv("COLUMNS", str(columns))
+    name, *more = task.split()
+    r = cli("preview", f"{SHAPES}:{name}", *more, shape, root=store)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert len(lines) == n
+    assert max(len(line) for line in lines) <= columns
+    assert all("PENDING" in line for line in lines)  # the status word always shows
+    own = [line for line in lines
+           if re.sub(r"^[\s└─\[\]\d]*(PENDING\s+)?", "", line).startswith("Part(" if name == "Wide" else "Chain(")]
+    assert len(own) == n - (name == "Wide")
+    if shape == "--flat":
+        assert all(line.startswith("PENDING") for line in lines)
+    if name == "Chain" and shape == "--tree" and n == 200:
+        assert "[199]" in lines[-1]  # deep levels are numbered, not indented off the screen
+
+
+def test_status_lines_fit_the_width(store, monkeypatch):
+    run_json(f"{SHAPES}:Wide", "-p", "n=12", root=store)
+    monkeypatch.setenv("COLUMNS", "70")
+    r = cli("status", "-m", SHAPES, root=store)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[1].split()[:3] == ["FAMILY", "PARAMETERS", "STATUS"]
+    assert len(lines) == 2 + 13 and max(map(len, lines[1:])) <= 70
+    assert sum("fresh" in line for line in lines) == 13
+    full = ok_json("status", "-m", SHAPES, root=store)  # the whole text stays in --json
+    assert any(len(e["params"].get("label", "")) > 70 for e in full["entries"])
