@@ -109,7 +109,7 @@ def tree_lines(plan: Plan, width: int) -> list[str]:
 
 def flat_lines(plan: Plan, width: int) -> list[str]:
     """One line per task, upstream first: the status word, then the task and its reasons."""
-    pad = max(len(w) for w in WORDS.values())
+    pad = max((len(WORDS[n.status]) for n in plan.nodes.values()), default=0)
     return [_describe(node, f"{WORDS[node.status]:<{pad}}  ", width, word=False)
             for node in plan.nodes.values()]
 

@@ -2,9 +2,12 @@
 
 Imports ``plan`` (and, in :func:`draw` only, nothing else: the Plan reads
 storage).  Everything else here is pure: plain data in, text out.  No I/O, no
-network, no script: a page is one self-contained HTML file (inline SVG and
-styles given as attributes, so it also reads where a notebook viewer strips
-``<style>``), and a person opens it in any browser.
+network: a page is one self-contained HTML file (inline SVG and styles given
+as attributes, so it also reads where a notebook viewer strips ``<style>``),
+and a person opens it in any browser.  The picture always fits what holds it:
+on a page, the window (scaled down to its width and height, with a small
+inline script for pan and zoom that the fit does not need); in a notebook, the
+cell's width.  It is never drawn larger than its natural size.
 
 The drawing is built from :func:`plan_data`, a list of plain dicts (one per
 task, upstream first) that ``daskflow preview --json`` also prints, so the
@@ -41,6 +44,7 @@ _SIZE, _LINE = 12, 16  # font size and line height (px)
 _CHAR, _CHAR_BOLD = 7.3, 8.0  # width of one character at 12px, and bold at 13px (monospace: 0.6em)
 _PAD, _MIN_CHARS, _MAX_CHARS = 10, 18, 44
 _COL_GAP, _ROW_GAP, _MARGIN, _VIRTUAL = 70, 22, 20, 6
+_SUB_GAP, _WRAP_FROM = 24, 12  # gap between the runs of a wrapped column; boxes before wrapping
 _MAX_PARAM_LINES, _MAX_REASON_LINES, _REASON_CHARS = 5, 5, 34
 
 
@@ -48,8 +52,11 @@ def plan_data(plan: Plan, result=None) -> list[dict]:
     """One dict per task of ``plan``, upstream first: what the picture and ``--json`` show.
 
     Keys: ``key``, ``task`` (repr), ``family``, ``params`` (name -> text, the
-    significant ones), ``status`` (a key of :data:`STATUSES`), ``reasons``
-    (dicts with ``kind`` and ``message``), ``deps`` (keys) and ``target``.
+    significant ones), ``inherited`` (the names among them passed up from the
+    task's own upstream by ``@requires``/``@inherits``: the same parameter as
+    a direct upstream task's), ``status`` (a key of :data:`STATUSES`),
+    ``reasons`` (dicts with ``kind`` and ``message``), ``deps`` (keys) and
+    ``target``.
     Given the :class:`~daskflow.RunResult` of a run, the tasks it built read
     ``ran``, those that failed ``failed`` (with the error as reason) and those
     not run ``blocked``.
@@ -66,9 +73,12 @@ def plan_data(plan: Plan, result=None) -> list[dict]:
             status, reasons = outcome[task]
         elif status != "run":
             reasons = [r for r in reasons if r["kind"] == "missing-external"]
+        params = task.significant_params()
+        upstream = [type(d.task)._param_defs for d in node.deps]
         out.append({
             "key": node.key, "task": repr(task), "family": node.family,
-            "params": {k: defs[k].serialize(v) for k, v in task.significant_params().items()},
+            "params": {k: defs[k].serialize(v) for k, v in params.items()},
+            "inherited": [k for k in params if any(u.get(k) is defs[k] for u in upstream)],
             "status": status, "reasons": reasons, "deps": [d.key for d in node.deps],
             "target": node.key in targets,
         })
@@ -110,9 +120,12 @@ def _wrap(text: str, width: int, lines: int) -> list[str]:
 
 def _box_lines(node: dict) -> list[tuple[str, str]]:
     """(role, text) of each line of a box: family, parameters, status, reasons."""
-    params = [f"{k}={v}" for k, v in node["params"].items()]
+    inherited = node.get("inherited", [])
+    params = [f"{k}={v}" for k, v in node["params"].items() if k not in inherited]
     if len(params) > _MAX_PARAM_LINES:
         params = params[:_MAX_PARAM_LINES - 1] + [f"… {len(params) - _MAX_PARAM_LINES + 1} more"]
+    if inherited:  # shown on the upstream box that declares them; the tooltip has them all
+        params.append(f"+ {len(inherited)} inherited: {', '.join(inherited)}")
     reasons = [r["message"] for r in node["reasons"]]
     natural = max([len(node["family"]) + 2, len(STATUSES[node["status"]][0]) + 2]
                   + [len(p) for p in params] + [min(len(r), _REASON_CHARS) for r in reasons])
@@ -175,13 +188,19 @@ def layout(nodes: list[dict]) -> dict:
             else:
                 sized[key] = (0, _VIRTUAL, None)
         width = max((w for w, _, _ in sized.values()), default=0)
-        heights.append(sum(h for _, h, _ in sized.values()) + _ROW_GAP * (len(col) - 1))
-        y = 0.0
-        for key in col:
-            w, h, lines = sized[key]
-            (boxes if lines is not None else gaps)[key] = [x, y, width, h, lines]
-            y += h + _ROW_GAP
-        x += width + _COL_GAP
+        wraps = _wraps([h for _, h, lines in sized.values() if lines is not None], width) \
+            if all(lines is not None for _, _, lines in sized.values()) else 1
+        rows = math.ceil(len(col) / wraps) if col else 0
+        tall = 0.0
+        for j in range(wraps):  # a tall column of tasks is set in several side by side
+            y = 0.0
+            for key in col[j * rows:(j + 1) * rows]:
+                w, h, lines = sized[key]
+                (boxes if lines is not None else gaps)[key] = [x + j * (width + _SUB_GAP), y, width, h, lines]
+                y += h + _ROW_GAP
+            tall = max(tall, y - _ROW_GAP)
+        heights.append(tall)
+        x += wraps * width + (wraps - 1) * _SUB_GAP + _COL_GAP
     tallest = max(heights, default=0)
     for col, height in zip(columns, heights):
         for key in col:  # centre each column vertically
@@ -196,6 +215,20 @@ def layout(nodes: list[dict]) -> dict:
     return {"boxes": {k: tuple(v) for k, v in boxes.items()}, "edges": edges,
             "width": math.ceil(x - _COL_GAP + _MARGIN) if columns else 2 * _MARGIN,
             "height": math.ceil(tallest + 2 * _MARGIN)}
+
+
+def _wraps(heights: list, width: float) -> int:
+    """How many side-by-side runs a column of boxes of these heights is set in.
+
+    One up to ``_WRAP_FROM`` boxes; beyond, as many as give the column the
+    shape of a landscape window (height about 0.6 of width), so a fan-in of
+    200 tasks is a block, not a strip 30,000 pixels tall.  The edges from the
+    runs on the left pass under the boxes on their right (drawn first).
+    """
+    if len(heights) <= _WRAP_FROM or width <= 0:
+        return 1
+    row = sum(heights) / len(heights) + _ROW_GAP
+    return max(1, min(len(heights), round(math.sqrt(len(heights) * row / (0.6 * (width + _SUB_GAP))))))
 
 
 def _mean(values, default):
@@ -213,14 +246,25 @@ def _tooltip(node: dict) -> str:
     return "\n".join(lines)
 
 
-def svg(nodes: list[dict], standalone: bool = False) -> str:
-    """The DAG as an ``<svg>`` element: one ``<g class="dfv-node dfv-<status>">`` per task."""
+def svg(nodes: list[dict], standalone: bool = False, fit: str = "width") -> str:
+    """The DAG as an ``<svg>`` element: one ``<g class="dfv-node dfv-<status>">`` per task.
+
+    ``fit="width"`` scales it down to the width of what holds it (a notebook
+    cell); ``fit="box"`` scales it down to fit both the width and the height of
+    what holds it (the page's view); never above its natural size.
+    """
     lay = layout(nodes)
     boxes = lay["boxes"]
     ns = ' xmlns="http://www.w3.org/2000/svg"' if standalone else ""
-    out = [f'<svg{ns} class="dfv-graph" width="{lay["width"]}" height="{lay["height"]}" '
-           f'viewBox="0 0 {lay["width"]} {lay["height"]}" role="img" '
-           f'font-family="{_FONT}" font-size="{_SIZE}">',
+    w, h = lay["width"], lay["height"]
+    if standalone:
+        size = f'width="{w}" height="{h}"'
+    elif fit == "box":
+        size = f'width="100%" height="100%" style="max-width:{w}px;max-height:{h}px;display:block;margin:auto"'
+    else:
+        size = f'width="{w}" height="{h}" style="max-width:100%;height:auto"'
+    out = [f'<svg{ns} class="dfv-graph" {size} viewBox="0 0 {w} {h}" preserveAspectRatio="xMidYMin meet" '
+           f'role="img" font-family="{_FONT}" font-size="{_SIZE}">',
            '<defs><marker id="dfv-arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" '
            'markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#666"/>'
            '</marker></defs>']
@@ -298,23 +342,73 @@ def _summary(nodes: list[dict]) -> str:
 
 
 def fragment(nodes: list[dict], table: bool = True) -> str:
-    """The picture for a notebook cell: legend, SVG (scrolls if wide) and the reasons table."""
+    """The picture for a notebook cell: legend, SVG (scaled to the cell's width) and the reasons table."""
     parts = ['<div class="dfv" style="color:#1a1a1a;background:#fff;padding:6px">',
              f'<div class="dfv-summary" style="font:bold 13px sans-serif">daskflow: {_e(_summary(nodes))}</div>',
-             _legend(nodes), f'<div style="overflow-x:auto">{svg(nodes)}</div>']
+             _legend(nodes), svg(nodes)]
     if table:
         parts.append(_reasons_table(nodes))
     parts.append("</div>")
     return "\n".join(parts)
 
 
+# Pan and zoom on the page's picture, by moving the SVG's viewBox: the wheel zooms at the
+# pointer, a drag pans, a double click (or the 0 key) fits the whole graph again.  Without
+# scripts the picture still fits its window (the viewBox and CSS do that); this only adds
+# a closer look.
+_PAN_ZOOM = """<script>
+(function () {
+  const svg = document.querySelector('.dfv-view svg.dfv-graph');
+  if (!svg) return;
+  const whole = svg.getAttribute('viewBox').split(' ').map(Number);
+  let box = whole.slice(), drag = null;
+  const show = () => svg.setAttribute('viewBox', box.join(' '));
+  const at = (e) => {
+    const m = svg.getScreenCTM().inverse(), p = svg.createSVGPoint();
+    p.x = e.clientX; p.y = e.clientY; return p.matrixTransform(m);
+  };
+  svg.addEventListener('wheel', (e) => {
+    e.preventDefault();
+    const p = at(e), k = Math.pow(1.0015, e.deltaY);
+    const w = Math.min(Math.max(box[2] * k, whole[2] / 50), whole[2] * 2);
+    const f = w / box[2];
+    box = [p.x - (p.x - box[0]) * f, p.y - (p.y - box[1]) * f, w, box[3] * f];
+    show();
+  }, {passive: false});
+  svg.addEventListener('pointerdown', (e) => { drag = at(e); svg.setPointerCapture(e.pointerId); });
+  svg.addEventListener('pointermove', (e) => {
+    if (!drag) return;
+    const p = at(e); box[0] -= p.x - drag.x; box[1] -= p.y - drag.y; show();
+  });
+  svg.addEventListener('pointerup', () => { drag = null; });
+  const fit = () => { box = whole.slice(); show(); };
+  svg.addEventListener('dblclick', fit);
+  document.addEventListener('keydown', (e) => { if (e.key === '0') fit(); });
+})();
+</script>"""
+
+
 def page(nodes: list[dict], title: str, subtitle: str = "") -> str:
-    """A self-contained HTML page of the DAG (no script, no network)."""
-    sub = f'<p style="font:13px sans-serif;color:#555">{_e(subtitle)}</p>' if subtitle else ""
+    """A self-contained HTML page of the DAG (no network): the whole graph fits the window.
+
+    The first screen holds the title, the legend and the picture scaled down to
+    fit the window (wheel to zoom, drag to pan, double click to fit again);
+    the table of reasons follows below.
+    """
+    sub = f'<p style="font:13px sans-serif;color:#555;margin:0 0 4px">{_e(subtitle)}</p>' if subtitle else ""
     return ('<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-            f'<title>{_e(title)}</title></head>\n<body style="margin:16px;background:#fff">'
-            f'<h1 style="font:bold 18px sans-serif;margin:0 0 4px">{_e(title)}</h1>{sub}\n'
-            f'{fragment(nodes)}\n</body></html>\n')
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f'<title>{_e(title)}</title></head>\n<body style="margin:0;background:#fff;color:#1a1a1a">'
+            '<div class="dfv" style="box-sizing:border-box;height:100vh;padding:12px 16px;display:flex;'
+            'flex-direction:column">'
+            f'<h1 style="font:bold 18px sans-serif;margin:0 0 4px">{_e(title)}</h1>{sub}'
+            f'<div class="dfv-summary" style="font:bold 13px sans-serif">daskflow: {_e(_summary(nodes))} '
+            '<span style="font-weight:normal;color:#666">(wheel: zoom, drag: pan, double click: fit)</span></div>'
+            f'{_legend(nodes)}'
+            '<div class="dfv-view" style="flex:1;min-height:0;overflow:hidden;cursor:grab;touch-action:none">'
+            f'{svg(nodes, fit="box")}</div></div>\n'
+            f'<div style="padding:0 16px 16px">{_reasons_table(nodes)}</div>\n'
+            f'{_PAN_ZOOM}\n</body></html>\n')
 
 
 class Drawing:
@@ -404,7 +498,7 @@ def why_html(report, nodes: list[dict] | None = None) -> str:
     return ('<div class="dfv dfv-why" style="color:#1a1a1a;background:#fff;padding:6px">'
             f'<div class="dfv-summary" style="font:bold 13px sans-serif">daskflow why: '
             f'{len(report.tasks)} tasks: {_e(summary)}</div>'
-            + (f'{_legend(nodes)}<div style="overflow-x:auto">{svg(nodes)}</div>' if nodes and len(nodes) <= 60 else "")
+            + (f'{_legend(nodes)}{svg(nodes)}' if nodes and len(nodes) <= 60 else "")
             + '<table class="dfv-table" style="border-collapse:collapse;font:13px sans-serif;text-align:left">'
             '<thead><tr><th style="padding:3px 8px">task</th><th style="padding:3px 8px">status</th>'
             f'<th style="padding:3px 8px">why</th></tr></thead><tbody>{"".join(rows)}</tbody></table></div>')

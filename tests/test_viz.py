@@ -79,7 +79,8 @@ def test_svg_has_one_labelled_box_per_task(drawing):
         assert lines[0] == node["family"]
         assert STATUSES[node["status"]][0] in lines
         for name, value in node["params"].items():
-            assert f"{name}={value}"[:40] in "\n".join(lines)
+            if name not in node["inherited"]:
+                assert f"{name}={value}"[:40] in "\n".join(lines)
         title = g.find_all("title")[0].text()
         assert title.splitlines()[0] == node["task"]
         for reason in node["reasons"]:
@@ -94,8 +95,9 @@ def test_svg_has_one_labelled_box_per_task(drawing):
 def test_page_is_self_contained(drawing):
     page = drawing.html()
     assert page.startswith("<!DOCTYPE html>")
-    for needle in ("<script", "<link", "src=", "http://", "https://", "@import", "url(http"):
-        assert needle not in page
+    assert page.count("<script>") == 1  # pan and zoom, inline; the fit itself needs no script
+    for needle in ("<link", "src=", "http://", "https://", "@import", "url(http", "fetch("):
+        assert needle not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")
     assert re.findall(r'href="([^"]*)"', page) == []
 
 
@@ -220,3 +222,69 @@ def test_screenshot_shows_the_status_colours(drawing, tmp_path):
     assert len(counts) > 50  # text, edges and anti-aliasing: not a blank page
     for status in EVERY_STATUS:  # each status's fill covers a box's worth of pixels
         assert counts.get(_rgb(STATUSES[status][1]), 0) > 2000, status
+
+
+FIT = """<script>
+const view = document.querySelector('.dfv-view svg');
+const before = view.getAttribute('viewBox');
+const nodes = [...document.querySelectorAll('.dfv-view g.dfv-node')].map(g => {
+  const b = g.querySelector('rect').getBoundingClientRect();
+  return {key: g.dataset.key, family: g.dataset.family, box: [b.left, b.top, b.right, b.bottom],
+          texts: [...g.querySelectorAll('text')].map(t => {
+            const r = t.getBoundingClientRect(); return [t.textContent, r.left, r.top, r.right, r.bottom]; })};
+});
+const r = view.getBoundingClientRect();
+view.dispatchEvent(new WheelEvent('wheel', {deltaY: -400, clientX: r.left + r.width / 2,
+                                             clientY: r.top + r.height / 2, bubbles: true, cancelable: true}));
+const pre = document.createElement('pre');
+pre.id = 'measured';
+pre.textContent = JSON.stringify({viewport: [innerWidth, innerHeight], nodes, before,
+                                  after: view.getAttribute('viewBox')});
+document.body.appendChild(pre);
+</script>"""
+
+
+@needs_chromium
+@pytest.mark.parametrize("n", [9, 199])
+def test_page_fits_a_1400x900_window_at_10_and_200_tasks(root, tmp_path, n):
+    from cli_project import shapes
+
+    drawing = daskflow.draw(shapes.Wide(n=n))
+    assert len(drawing.nodes) == n + 1
+    page = tmp_path / "graph.html"
+    page.write_text(drawing.html().replace("</body>", FIT + "</body>"))
+    r = chromium(tmp_path, "--window-size=1400,900", "--dump-dom", page.as_uri())
+    assert r.returncode == 0, r.stderr[-2000:]
+    shown = json.loads(html.unescape(re.search(r'<pre id="measured">(.*?)</pre>', r.stdout, re.S).group(1)))
+    width, height = shown["viewport"]  # the window's inner size (headless keeps some for its frame)
+    assert width == 1400 and 700 <= height <= 900
+    assert len(shown["nodes"]) == n + 1
+    for s in shown["nodes"]:  # every box, the target at the right edge included, inside the window
+        left, top, right, bottom = s["box"]
+        assert 0 <= left < right <= width and 0 <= top < bottom <= height, (s["family"], s["box"])
+        for text, tl, tt, tr, tb in s["texts"]:
+            assert left - 0.5 <= tl and tr <= right + 0.5, (text, s["box"])
+    target = next(s for s in shown["nodes"] if s["family"] == "Wide")
+    assert target["box"][2] - target["box"][0] > 20  # a box, not a speck
+    if n == 9:  # a small graph is drawn at its natural size: readable as it is
+        assert target["box"][2] - target["box"][0] > 100
+    zoomed = [float(v) for v in shown["after"].split()]
+    assert zoomed[2] < [float(v) for v in shown["before"].split()][2]  # the wheel zooms in
+
+
+def test_boxes_show_own_parameters_and_collapse_inherited_ones(root):
+    drawing = daskflow.draw(flow.Train(model="mean", do_preprocess=False))
+    train = next(n for n in drawing.nodes if n["family"] == "Train")
+    assert train["inherited"] == ["do_preprocess"] and train["params"]["do_preprocess"] == "False"
+    groups = {g.attrs["data-family"]: [t.text() for t in g.find_all("text")]
+              for g in parse(drawing.svg()).find_all("g", "dfv-node")}
+    assert "model=mean" in groups["Train"] and "+ 1 inherited: do_preprocess" in groups["Train"]
+    assert not [t for t in groups["Train"] if t.startswith("do_preprocess=")]
+    assert "do_preprocess=False" in groups["Preprocess"]  # shown where it is declared
+
+
+def test_notebook_picture_scales_to_the_cell_width(root):
+    fragment = daskflow.draw(flow.Train())._repr_html_()
+    svg_tag = re.search(r"<svg[^>]*>", fragment).group(0)
+    assert 'style="max-width:100%;height:auto"' in svg_tag and "viewBox=" in svg_tag
+    assert "overflow-x" not in fragment
