@@ -7,11 +7,15 @@ relative path is relative to that file's folder), else ``data/`` in the
 project's folder.  The project's folder is the nearest folder, from the current
 one upward, holding ``pyproject.toml`` or ``.git`` (else the current folder),
 so a notebook in a subfolder finds the same outputs as a script at the top.
+Where no folder is so marked, the root is ``data/`` in the current folder, and
+the first use of such a root that does not exist yet logs one line (a warning
+on the ``daskflow`` logger, shown by default) saying where outputs go.
 The default scheduler comes from ``DASKFLOW_SCHEDULER`` (else ``threads``).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from dataclasses import dataclass, field
@@ -25,6 +29,8 @@ else:  # pragma: no cover
 from .errors import DaskflowError
 
 __all__ = ["Settings", "settings", "set_root", "set_dir", "resolve_root", "project_dir"]
+
+logger = logging.getLogger("daskflow")
 
 
 @dataclass
@@ -56,11 +62,30 @@ set_dir = set_root  # d6tflow's name
 
 def project_dir(start: Path | None = None) -> Path:
     """The nearest folder from ``start`` (the current folder) upward with pyproject.toml or .git."""
+    return _find_project(start)[0]
+
+
+def _find_project(start: Path | None = None) -> tuple[Path, bool]:
+    """``(folder, found)``: the project's folder, and whether a pyproject.toml or .git marks it."""
     here = (start or Path.cwd()).resolve()
     for folder in (here, *here.parents):
         if (folder / "pyproject.toml").exists() or (folder / ".git").exists():
-            return folder
-    return here
+            return folder, True
+    return here, False
+
+
+_ANNOUNCED: set = set()  # default roots already announced in this process
+
+
+def _announce(root: Path) -> None:
+    """Say once, on the first use of a new unmarked place, where outputs will be stored."""
+    if root in _ANNOUNCED:
+        return
+    _ANNOUNCED.add(root)
+    if not root.exists():
+        logger.warning("daskflow: storing outputs in %s (no pyproject.toml or .git in %s or above; "
+                       "choose another place with daskflow.set_root(...) or DASKFLOW_ROOT)",
+                       root, root.parent)
 
 
 def resolve_root() -> tuple[str, dict]:
@@ -70,7 +95,10 @@ def resolve_root() -> tuple[str, dict]:
     env = os.environ.get("DASKFLOW_ROOT")
     if env:
         return env, {}
-    folder = project_dir()
+    folder, marked = _find_project()
+    if not marked:
+        _announce(folder / "data")
+        return str(folder / "data"), {}
     pyproject = folder / "pyproject.toml"
     if pyproject.exists():
         try:

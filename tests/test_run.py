@@ -386,3 +386,26 @@ def test_progress_waiting_hook_shows_a_line_until_cleared():
     finally:
         display.close()
     assert display.live is None  # closed before its delay: it never showed
+
+
+def test_a_new_unmarked_place_announces_its_root_once(tmp_path, monkeypatch, caplog):
+    from daskflow import config
+
+    place = tmp_path / "scratch"
+    place.mkdir()
+    monkeypatch.chdir(place)
+    monkeypatch.setattr(config.settings, "root", None)
+    assert config._find_project() == (place, False)  # nothing marks a project here or above
+    with caplog.at_level("WARNING", logger="daskflow"):
+        daskflow.run(GetData(), scheduler="sync", progress=False)
+        daskflow.run(GetData(), scheduler="sync", progress=False)
+    lines = [r.getMessage() for r in caplog.records if r.name == "daskflow"]
+    assert lines == [f"daskflow: storing outputs in {place / 'data'} (no pyproject.toml or .git in "
+                     f"{place} or above; choose another place with daskflow.set_root(...) or DASKFLOW_ROOT)"]
+    assert (place / "data" / "GetData").is_dir()
+    (tmp_path / "marked").mkdir()
+    (tmp_path / "marked" / "pyproject.toml").write_text("")
+    monkeypatch.chdir(tmp_path / "marked")
+    caplog.clear()
+    daskflow.run(GetData(), scheduler="sync", progress=False)
+    assert not [r for r in caplog.records if r.name == "daskflow"]  # a project's own data/: no line
