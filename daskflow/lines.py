@@ -65,7 +65,7 @@ def _params_text(node: Node, budget: int) -> str:
     defs = type(node.task)._param_defs
     items = [(k, defs[k].serialize(v)) for k, v in node.task.significant_params().items()]
     if not items:
-        return ""
+        return "()"
     full = "(" + ", ".join(f"{k}={v}" for k, v in items) + ")"
     if len(full) <= budget:
         return full
