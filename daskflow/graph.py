@@ -401,7 +401,7 @@ def _cluster_display(client, nodes, keys) -> Display:
     link = client.dashboard_link if "dashboard" in info.get("services", {}) else None
     display = Display({keys[n.key]: n.family for n in nodes}, client.scheduler.address, link)
     with contextlib.suppress(Exception):
-        client.subscribe_topic(TOPIC, lambda event: display.set_waiting(**event[1]))
+        client.subscribe_topic(TOPIC, display.on_event)
     return display
 
 

@@ -140,6 +140,11 @@ class Display:
         else:
             self.waits[match] = (owner, task or self.family[match])
 
+    def on_event(self, event) -> None:
+        """A ``(time, message)`` worker event of topic :data:`TOPIC` (sent by :func:`waiting`)."""
+        message = event[1]
+        self.set_waiting(message.get("key"), message.get("owner"), message.get("task"))
+
     def refresh(self) -> None:
         if self.live is not None:
             self.live.refresh()

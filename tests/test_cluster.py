@@ -207,3 +207,30 @@ def test_thirty_reruns_on_one_client_never_see_a_cancelled_future(client, root):
         pids.add(Collect(n=2).outputLoad()[-1]["pid"])
     assert pids <= _worker_pids(client)
     assert not [k for k in client.futures if str(k).startswith(("WhereRan-", "Collect-"))]
+
+
+def test_waiting_events_from_a_worker_reach_the_cluster_display(client, root, capsys):
+    """The hook for code that waits (leases): daskflow.progress.waiting called inside a task."""
+    import time
+
+    from daskflow import progress
+    from daskflow.graph import _cluster_display
+    from daskflow.plan import Plan
+
+    nodes = Plan(Collect(n=1)).to_run()
+    keys = {n.key: f"{n.key}-r1" for n in nodes}
+    display = _cluster_display(client, nodes, keys)
+    try:
+        target = next(n for n in nodes if n.family == "Collect")
+        on = client.submit(lambda: (progress.waiting(target.key, "bob@elsewhere", "Collect(n=1)"),
+                                    os.getpid())[1], pure=False).result()
+        assert on in _worker_pids(client)
+        for _ in range(200):  # the event travels worker -> scheduler -> this client
+            if display.waits:
+                break
+            time.sleep(0.05)
+        assert display.waits == {keys[target.key]: ("bob@elsewhere", "Collect(n=1)")}
+    finally:
+        display.close()
+    client.submit(progress.waiting, target.key, None, pure=False).result()
+    assert "daskflow on tcp://127.0.0.1:" in capsys.readouterr().out
