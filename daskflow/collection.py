@@ -17,8 +17,8 @@ What stays true:
   flow_b)`` builds a shared stale upstream task once;
 - the graph is :func:`daskflow.graph.build_graph`'s, the one ``daskflow.run``
   executes: only stale tasks are nodes, keyed ``Family-<fingerprint>-<run>``,
-  every spec shipped as cloudpickle bytes so a distributed scheduler never
-  needs the user's modules; one more node, ``daskflow-<run>``, gathers the
+  once ``distributed`` is imported, every spec is shipped as cloudpickle
+  bytes so a distributed scheduler never needs the user's modules; one more node, ``daskflow-<run>``, gathers the
   outcomes (small records, never data);
 - the postcompute raises :class:`~daskflow.errors.RunError` naming every
   failed task, or loads the target's output from the build just committed
@@ -32,6 +32,7 @@ checks before submitting (imports, resources) and the progress display.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 
 from dask.base import DaskMethodsMixin
@@ -108,6 +109,8 @@ class Flow(DaskMethodsMixin):
         self._options = dict(force=force, forced_all=forced_all, forced_all_upstream=forced_all_upstream)
         self._store = store
         self._plan = None
+        self._hlg = None
+        self._finish_blob = None
         self._token = _CURRENT[0]  # shared by the Flows made since the last planning: see _planned
         self.key = f"daskflow-{run_token()}"
 
@@ -126,21 +129,32 @@ class Flow(DaskMethodsMixin):
 
     def _graph(self) -> dict:
         plan = self.plan
-        dsk = build_graph(plan, shipped=True, run=self._token)
+        # specs travel as cloudpickle bytes when a distributed scheduler could run the graph (it
+        # unpickles graphs, and must not need the user's modules); none can before distributed
+        # is imported
+        dsk = build_graph(plan, shipped="distributed" in sys.modules, run=self._token)
         targets = [graph_key(n.key, self._token) if n.runs else known_outcome(n) for n in plan.targets]
         others = [graph_key(n.key, self._token) for n in plan.to_run()]
         dsk[self.key] = (_collect, targets, others)
         return dsk
 
     def _blob(self) -> bytes:
-        import cloudpickle
+        if self._finish_blob is None:
+            import cloudpickle
 
-        plan = self.plan
-        entries = [_Entry(n.key, n.task) for n in plan.to_run()]
-        return cloudpickle.dumps((entries, [n.task for n in plan.targets], plan.store, self._single))
+            plan = self.plan
+            entries = [_Entry(n.key, n.task) for n in plan.to_run()]
+            self._finish_blob = cloudpickle.dumps((entries, [n.task for n in plan.targets], plan.store,
+                                                   self._single))
+        return self._finish_blob
 
     # -- dask's collection protocol ---------------------------------------------------------------
     def __dask_graph__(self):
+        if self._hlg is None:  # dask asks more than once (is_dask_collection, then compute)
+            self._hlg = self._layers()
+        return self._hlg
+
+    def _layers(self):
         from dask.highlevelgraph import HighLevelGraph, MaterializedLayer
 
         dsk = self._graph()

@@ -97,6 +97,28 @@ def test_persist_then_compute_locally(local):
     assert CALLS["Train"] == 1
 
 
+def test_without_distributed_imported_specs_are_not_shipped(tmp_path):
+    """No Client can exist before distributed is imported: the graph holds the specs themselves."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "plain.py"
+    script.write_text(
+        "import sys, dask, daskflow\n"
+        f"sys.path.insert(0, {os.path.dirname(__file__)!r})\n"
+        "from flows import Train\n"
+        f"daskflow.set_root({str(tmp_path / 'store')!r})\n"
+        "flow = daskflow.delayed(Train())\n"
+        "fns = {v[0].__name__ for v in dict(flow.__dask_graph__()).values() if isinstance(v, tuple)}\n"
+        "before = 'distributed' in sys.modules\n"
+        "print(sorted(fns), dask.compute(flow)[0]['rows'], before)\n")
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(daskflow.__file__)))
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split("] ")[1].split() == ["10", "False"]
+    assert out.stdout.startswith("['_collect', 'execute']")
+
+
 # -- on a process-based cluster ------------------------------------------------------------------
 distributed = pytest.importorskip("distributed")
 from test_cluster_tasks import Collect, WhereRan, acquire_cluster, release_cluster  # noqa: E402
