@@ -8,7 +8,9 @@ from the driver's loop over completed futures (``daskflow.graph``).
 
 It is on when asked (``progress=True``), off when ``progress=False``; by
 default (``None``) it shows only in a terminal or a notebook, and only once a
-run has lasted ``delay`` seconds, so quick runs print nothing.
+run has lasted ``delay`` seconds, so quick runs print nothing.  In a notebook
+it updates in place with ``ipywidgets`` installed (rich's Live), else it
+shows the final table when the run ends.
 
 Hook for other parts of daskflow: :func:`waiting` adds (or clears) a line
 "waiting for <owner>: <task>" under the table, e.g. while a task waits for
@@ -20,11 +22,12 @@ subscribes to; elsewhere (a process-pool child) it does nothing.
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 import threading
 import time
 
-__all__ = ["Display", "LocalFeed", "enabled", "waiting", "TOPIC"]
+__all__ = ["Display", "LocalFeed", "enabled", "in_notebook", "waiting", "TOPIC"]
 
 TOPIC = "daskflow-waiting"
 _ACTIVE: list["Display"] = []  # displays showing now, in this process
@@ -35,8 +38,15 @@ _FAILED = ("failed", "upstream_failed")
 def enabled(progress) -> bool:
     """Whether to show progress: as asked, else in a terminal or a notebook."""
     if progress is None:
-        return sys.stdout.isatty() or "ipykernel" in sys.modules
+        return sys.stdout.isatty() or in_notebook()
     return bool(progress)
+
+
+def in_notebook() -> bool:
+    """True inside a Jupyter kernel (IPython's shell has a kernel), not merely with ipykernel imported."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None and hasattr(ipython, "get_ipython") else None
+    return getattr(shell, "kernel", None) is not None
 
 
 def waiting(key: str, owner: str | None, task: str | None = None) -> None:
@@ -97,6 +107,9 @@ class Display:
         self.waits: dict = {}  # key -> (owner, task)
         self.start = time.monotonic()
         self.live = None
+        # a notebook without ipywidgets: rich's Live cannot update a cell; show the final table
+        self.static = self.console.is_jupyter and importlib.util.find_spec("ipywidgets") is None
+        self.shown = False
         self._lock = threading.Lock()
         self._timer = None
         _ACTIVE.append(self)
@@ -111,7 +124,9 @@ class Display:
         from rich.live import Live
 
         with self._lock:
-            if self.live is None and self in _ACTIVE:
+            if self.static:
+                self.shown = self in _ACTIVE
+            elif self.live is None and self in _ACTIVE:
                 self.live = Live(get_renderable=self.render, console=self.console,
                                  refresh_per_second=4, transient=False)
                 self.live.start()
@@ -156,10 +171,12 @@ class Display:
         with self._lock:
             if self in _ACTIVE:
                 _ACTIVE.remove(self)
+            self.running.clear()
             if self.live is not None:
-                self.running.clear()
                 self.live.refresh()
                 self.live.stop()
+            elif self.shown:
+                self.console.print(self.render())
 
     # -- what it shows --------------------------------------------------------------------------
     def counts(self) -> dict:

@@ -93,3 +93,47 @@ def test_graph_shows_boxes_legend_and_table(root):
     assert "Typed(n=2," in typed.find_all("title")[0].text()
     assert not doc.find_all("b") and not doc.find_all("script")  # parameter text is escaped
     assert len(rows(doc)) == 4
+
+
+def test_progress_in_a_real_notebook_kernel(tmp_path):
+    """A kernel (ipykernel via nbclient) runs tasks: the table shows when asked or when a run is long."""
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    import os
+    import sys
+    from pathlib import Path
+
+    tests = str(Path(__file__).parent)
+    cells = [
+        f"import sys, time\nsys.path.insert(0, {tests!r})\nimport daskflow\n"
+        f"daskflow.set_root({str(tmp_path / 'store')!r})\nfrom flows import Leaf, Sum\n"
+        "class Slow(daskflow.tasks.TaskJson):\n"
+        "    def run(self):\n        time.sleep(1.5)\n        self.save(1)\n",
+        "daskflow.run(Sum(upto=3), scheduler='sync', progress=True).summary()",
+        "daskflow.run(Leaf(i=5), scheduler='sync').summary()",  # quick: nothing shown
+        "daskflow.run(Slow(), scheduler='sync').summary()",  # over a second: shown
+    ]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    env_path = os.pathsep.join([str(Path(daskflow.__file__).parent.parent), os.environ.get("PYTHONPATH", "")])
+    os.environ["PYTHONPATH"], saved = env_path, os.environ.get("PYTHONPATH")
+    try:
+        nbclient.NotebookClient(nb, timeout=120, kernel_name="python3").execute()
+    finally:
+        if saved is None:
+            del os.environ["PYTHONPATH"]
+        else:
+            os.environ["PYTHONPATH"] = saved
+
+    def shown(cell):
+        return "\n".join(o.get("data", {}).get("text/plain", "") + o.get("text", "") for o in cell.outputs)
+
+    asked, quick, slow = (shown(c) for c in nb.cells[1:])
+    assert "daskflow on sync" in asked and "4 of 4 tasks" in asked and "'4 ran, 0 skipped'" in asked
+    assert "Leaf" in asked and "Sum" in asked
+    assert "daskflow on sync" not in quick and "'1 ran, 0 skipped'" in quick
+    assert "daskflow on sync" in slow and "Slow" in slow and "1 of 1 tasks" in slow
+    assert "ipywidgets" not in asked + quick + slow  # no warning from rich
+    from daskflow import progress
+
+    assert "ipykernel" in sys.modules  # nbclient imported it here, yet this process is no notebook:
+    assert not progress.in_notebook() and not progress.enabled(None)
