@@ -409,3 +409,25 @@ def test_a_new_unmarked_place_announces_its_root_once(tmp_path, monkeypatch, cap
     caplog.clear()
     daskflow.run(GetData(), scheduler="sync", progress=False)
     assert not [r for r in caplog.records if r.name == "daskflow"]  # a project's own data/: no line
+
+
+class _SeesTheDisplay(daskflow.tasks.TaskJson):
+    """Records, from inside its run(), what the active progress display counts."""
+
+    def requires(self):
+        return [Leaf(i=0), Leaf(i=1)]
+
+    def run(self):
+        from daskflow import progress
+
+        display = progress._ACTIVE[-1]
+        self.save({"running": sorted(display.family[k] for k in display.running), "counts": display.counts()})
+
+
+@pytest.mark.parametrize("scheduler", ["sync", "threads"])
+def test_the_local_display_is_fed_by_the_scheduler_as_tasks_start_and_finish(scheduler, capsys):
+    daskflow.run(_SeesTheDisplay(), scheduler=scheduler, progress=True)
+    seen = _SeesTheDisplay().outputLoad()
+    assert seen["running"] == ["_SeesTheDisplay"]  # itself, while it runs
+    assert seen["counts"] == {"Leaf": [2, 0, 0, 0], "_SeesTheDisplay": [0, 1, 0, 0]}  # done, running, failed, to do
+    assert "3 of 3 tasks" in capsys.readouterr().out
