@@ -364,6 +364,17 @@ class Task:
 
         return load_meta(self)
 
+    def to_delayed(self, **kwargs):
+        """This task as a dask collection, ``daskflow.delayed(self, **kwargs)``.
+
+        Examples
+        --------
+        >>> model, = dask.compute(Train().to_delayed())   # doctest: +SKIP
+        """
+        from .collection import delayed
+
+        return delayed(self, **kwargs)
+
     def complete(self) -> bool:
         """True when the outputs are built for today's code, parameters and inputs."""
         from .plan import is_complete
