@@ -22,6 +22,7 @@ and the run is refused in one line that says what to add.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import sys
 from dataclasses import dataclass
 from typing import Callable
@@ -90,8 +91,6 @@ def choose(scheduler=None, client=None, workers=None) -> Choice:
     found = default_client()
     if found is not None:
         return Choice(client=found, name="client", source="default client")
-    import os
-
     source = "DASKFLOW_SCHEDULER" if os.environ.get("DASKFLOW_SCHEDULER") else "default"
     return _read(config.default_scheduler(), workers, source)
 
