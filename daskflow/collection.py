@@ -17,8 +17,9 @@ What stays true:
   flow_b)`` builds a shared stale upstream task once;
 - the graph is :func:`daskflow.graph.build_graph`'s, the one ``daskflow.run``
   executes: only stale tasks are nodes, keyed ``Family-<fingerprint>-<run>``,
-  once ``distributed`` is imported, every spec is shipped as cloudpickle
-  bytes so a distributed scheduler never needs the user's modules; one more node, ``daskflow-<run>``, gathers the
+  while a ``distributed.Client`` is open in the process, every spec is
+  shipped as cloudpickle bytes so a distributed scheduler never needs the
+  user's modules (local schedulers get the specs themselves: cheaper); one more node, ``daskflow-<run>``, gathers the
   outcomes (small records, never data);
 - the postcompute raises :class:`~daskflow.errors.RunError` naming every
   failed task, or loads the target's output from the build just committed
@@ -130,9 +131,8 @@ class Flow(DaskMethodsMixin):
     def _graph(self) -> dict:
         plan = self.plan
         # specs travel as cloudpickle bytes when a distributed scheduler could run the graph (it
-        # unpickles graphs, and must not need the user's modules); none can before distributed
-        # is imported
-        dsk = build_graph(plan, shipped="distributed" in sys.modules, run=self._token)
+        # unpickles graphs, and must not need the user's modules): when some Client is open
+        dsk = build_graph(plan, shipped=_clients_open(), run=self._token)
         targets = [graph_key(n.key, self._token) if n.runs else known_outcome(n) for n in plan.targets]
         others = [graph_key(n.key, self._token) for n in plan.to_run()]
         dsk[self.key] = (_collect, targets, others)
@@ -225,6 +225,18 @@ class _Persisted(DaskMethodsMixin):
     @staticmethod
     def __dask_optimize__(dsk, keys, **kwargs):
         return dsk
+
+
+def _clients_open() -> bool:
+    """Whether this process has an open ``distributed.Client`` (default or not)."""
+    if "distributed" not in sys.modules:
+        return False
+    from distributed import Client
+
+    instances = getattr(Client, "_instances", None)
+    if instances is None:  # a distributed without the registry: ship, to be safe
+        return True
+    return any(getattr(c, "status", "closed") not in ("closed", "closing") for c in list(instances))
 
 
 def _collect(targets: list, others: list) -> tuple:

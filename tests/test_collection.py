@@ -175,3 +175,15 @@ def test_forced_rebuilds_through_collections_on_one_client(client, root):
         assert daskflow.delayed(WhereRan(n=22), forced_all=True).compute()["n"] == 22
         paths.add(WhereRan(n=22).output().path)
     assert len(paths) == 10  # each a new build, none served from the cluster's memory
+
+
+def test_specs_are_shipped_only_while_a_client_is_open(cluster, root):
+    def functions(flow):
+        return {v[0].__name__ for v in dict(flow.__dask_graph__()).values() if isinstance(v, tuple)}
+
+    assert functions(daskflow.delayed(Train())) == {"execute", "_collect"}
+    with distributed.Client(cluster, set_as_default=False) as c:  # not the default: still shipped
+        flow = daskflow.delayed(Train())
+        assert functions(flow) == {"_execute_shipped", "_collect"}
+        assert c.compute(flow).result()["rows"] == 10
+    assert functions(daskflow.delayed(Train(model="b"))) == {"execute", "_collect"}
