@@ -164,9 +164,23 @@ def test_client_compute_and_persist_return_futures(client, root):
     future = client.compute(daskflow.delayed(WhereRan(n=20)))
     assert isinstance(future, distributed.Future)
     assert future.result()["pid"] in _workers(client)
-    persisted = client.persist(daskflow.delayed(WhereRan(n=21)))
+    persisted = client.persist(daskflow.delayed([WhereRan(n=21), Collect(n=2)]))
     assert distributed.futures_of(persisted)
-    assert dask.compute(persisted)[0] == WhereRan(n=21).outputLoad()
+    prefixes = client.run_on_scheduler(lambda dask_scheduler: sorted(dask_scheduler.task_prefixes))
+    assert {"WhereRan", "Collect"} <= set(prefixes)  # what the dashboard groups by: the family
+    assert dask.compute(persisted)[0] == [WhereRan(n=21).outputLoad(), Collect(n=2).outputLoad()]
+
+
+def test_several_flows_and_an_array_in_one_graph_on_the_cluster(client, root):
+    import dask.array as da
+
+    flows = daskflow.delayed(Collect(n=2)), daskflow.delayed(Collect(n=3))
+    one, two, total = dask.compute(*flows, da.arange(5, chunks=2).sum())
+    assert total == 10 and [r["n"] for r in one] == [0, 1, -1] and [r["n"] for r in two] == [0, 1, 2, -1]
+    shared = [{k for k in dict(f.__dask_graph__()) if k.startswith("WhereRan-")} for f in flows]
+    assert len(shared[0] & shared[1]) == 2  # WhereRan(n=0) and (n=1): one key each, built once
+    assert one[:2] == two[:2]
+    assert {r["pid"] for r in one + two} <= _workers(client)
 
 
 def test_forced_rebuilds_through_collections_on_one_client(client, root):
