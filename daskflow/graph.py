@@ -425,7 +425,7 @@ class _ClusterProgress:
             o = outcomes.get(key)
             col = 1 if key in running else 3
             if o is not None:
-                col = 0 if o.status in ("ran", "cutoff") else 2
+                col = 0 if o.status in ("ran", "cutoff", "shared") else 2
             counts[fam][col] += 1
         for fam in self.families:
             done, run, failed, todo = counts[fam]

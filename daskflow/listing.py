@@ -1,10 +1,23 @@
-"""Reading listings: committed builds from key names, sizes and ETags or mtimes.
+"""Reading listings: committed builds and leases from key names, sizes and ETags or mtimes.
 
-Imports only the standard library.  A recursive listing of a task family
-(``{Family}/{params}@{build}/{file}``) is grouped here into :class:`Commit`
-objects; a build counts only when its marker ``_commit.{V}.{I}.{R}.json`` is
-listed, and the marker's *name* holds what freshness needs, so nothing is read
-but the listing.  ``daskflow.storage`` does the listing itself.
+Imports only the standard library.  A listing of a task family folder is
+grouped here into :class:`Commit` objects.  Two layouts are read:
+
+* today's, every file of a build directly in the family folder, named by build
+  (``{params}@{build}.{file}``, e.g. ``n=3__ab12@20261202T0730180001-9f3c2a1b.data.pkl``);
+  a folder output is ``{params}@{build}.{output}.{ext}/...``;
+* the layout of daskflow before 0.4, one folder per build
+  (``{params}@{build}/{file}``), whose build names hold a dot
+  (``20260101T000000.000000-dead``).  Those roots load and count as fresh as
+  they are: nothing to migrate.
+
+A build id of today's layout never holds a dot, so the first dot after ``@``
+ends it; :func:`build_file` names a file of either kind of build.  A build
+counts only when its marker ``_commit.{V}.{I}.{R}.{S}.json`` is listed, and
+the marker's *name* holds what freshness needs, so nothing is read but the
+listing.  Lease files (``{params}@_lease.{V}.{I}.{G}.json``, see
+``daskflow.lease``) are returned by :func:`parse_leases`.  ``daskflow.storage``
+does the listing itself.
 """
 
 from __future__ import annotations
@@ -15,11 +28,36 @@ import os
 import re
 from dataclasses import dataclass, field
 
-__all__ = ["Commit", "BUILD_SEP", "MARKER_PREFIX", "sizes_token", "PARTS_PREFIX", "parts_digest", "parse_listing", "scan_local",
+__all__ = ["Commit", "BUILD_SEP", "MARKER_PREFIX", "LEASE_PREFIX", "sizes_token", "PARTS_PREFIX",
+           "parts_digest", "parse_listing", "parse_leases", "split_entry", "build_file", "scan_local",
            "info_mtime", "info_stamp"]
 
 MARKER_PREFIX = "_commit."
-BUILD_SEP = "@"  # a build folder is {params}@{build}: parameters never contain "@"
+LEASE_PREFIX = "_lease."
+BUILD_SEP = "@"  # a build is {params}@{build}: parameters never contain "@"
+_LEASE = re.compile(r"_lease\.([0-9a-f]{16})\.([0-9a-f]{16})\.([0-9]{6})\.json")
+
+
+def build_file(build: str, name: str) -> str:
+    """The path of file ``name`` (``data.pkl``, ``_meta.json``, a marker) of build ``build``
+    (``{family folder}/{params}@{id}``): beside it, or inside it for a folder build of the
+    old layout (an id with a dot)."""
+    return f"{build}{'/' if '.' in build.rpartition(BUILD_SEP)[2] else '.'}{name}"
+
+
+def split_entry(rel: str):
+    """``(param_dir, build id, name inside the build)`` of a path relative to the family
+    folder, in either layout; None for what is not part of a build (temp files, leases)."""
+    top, slash, inner = rel.partition("/")
+    param_dir, sep, rest = top.partition(BUILD_SEP)
+    if not sep or top.startswith(".") or rest.startswith(LEASE_PREFIX):
+        return None
+    build, dot, name = rest.partition(".")
+    if slash and "." not in name:  # an old folder build: {params}@{stamp.micro-rand}/{file}
+        return param_dir, rest, inner
+    if not dot or not build:
+        return None
+    return param_dir, build, f"{name}/{inner}" if slash else name
 _MARKER = re.compile(r"_commit\.([0-9a-f]{16})\.([0-9a-f]{16})\.([0-9a-f]{16})\.([0-9a-f]{16})\.json")
 
 
@@ -39,7 +77,12 @@ class Commit:
 
     @property
     def path(self) -> str:
-        return self.marker.rsplit("/", 1)[0]
+        """The build: ``{family folder}/{params}@{build}`` (see :func:`build_file`)."""
+        return self.marker[:self.marker.rindex(MARKER_PREFIX) - 1]
+
+    def file(self, name: str) -> str:
+        """The path of file ``name`` of this build (``data.pkl``, ``_meta.json``)."""
+        return build_file(self.path, name)
 
     def intact(self, names) -> str | None:
         """None if every output in ``names`` is present and unchanged since the commit,
@@ -146,18 +189,16 @@ def scan_local(path: str, prefix: str = "") -> dict:
 
 
 def parse_listing(base: str, found: dict) -> dict[str, list[Commit]]:
-    """Group a recursive listing of a family folder into committed builds."""
+    """Group a listing of a family folder (``{path: info}``, recursive into folders) into
+    committed builds by parameter folder, oldest first."""
     builds: dict[tuple[str, str], dict] = {}
     markers: dict[tuple[str, str], tuple[str, dict]] = {}
     cut = len(base) + 1
     for path, info in found.items():
-        parts = path[cut:].split("/", 1)
-        if len(parts) < 2:
+        entry = split_entry(path[cut:])
+        if entry is None:
             continue
-        folder, name = parts
-        param_dir, sep, build = folder.partition(BUILD_SEP)
-        if not sep:
-            continue
+        param_dir, build, name = entry
         if name.startswith(MARKER_PREFIX):
             markers[(param_dir, build)] = (path, info)
         elif not name.startswith(".tmp-"):
@@ -166,7 +207,7 @@ def parse_listing(base: str, found: dict) -> dict[str, list[Commit]]:
                                                                mtime)
     out: dict[str, list[Commit]] = {}
     for (param_dir, build), (path, info) in sorted(markers.items()):
-        match = _MARKER.fullmatch(path, path.rfind("/") + 1)
+        match = _MARKER.fullmatch(path, path.rindex(MARKER_PREFIX))
         if match is None:
             import warnings
 
@@ -176,4 +217,19 @@ def parse_listing(base: str, found: dict) -> dict[str, list[Commit]]:
         out.setdefault(param_dir, []).append(Commit(
             param_dir, build, version, inputs, result, path, info_mtime(info),
             builds.get((param_dir, build), {}), sizes))
+    return out
+
+
+def parse_leases(base: str, found: dict) -> dict[str, list[tuple]]:
+    """Lease files of a family listing by parameter folder:
+    ``(version, inputs, generation, path, mtime)``, in generation order."""
+    out: dict[str, list[tuple]] = {}
+    cut = len(base) + 1
+    for path, info in found.items():
+        param_dir, sep, rest = path[cut:].partition(BUILD_SEP)
+        if sep and "/" not in rest and (match := _LEASE.fullmatch(rest)):
+            version, inputs, gen = match.groups()
+            out.setdefault(param_dir, []).append((version, inputs, int(gen), path, info_mtime(info)))
+    for leases in out.values():
+        leases.sort()
     return out

@@ -26,11 +26,14 @@ class RunResult:
         Not run because an upstream task failed.
     durations : dict
         Seconds spent in each task that ran or failed.
+    shared : dict
+        Tasks another builder built while this run needed them (team-build leases,
+        ``daskflow.lease``), reused from its commit: task -> the builder waited for.
     """
 
     def __init__(self, nodes, outcomes: dict):
         self.ran, self.skipped, self.cutoff, self.failed, self.upstream_failed = [], [], [], [], []
-        self.durations = {}
+        self.durations, self.shared = {}, {}
         for node in nodes:
             outcome = outcomes.get(node.key)
             if outcome is None:
@@ -42,6 +45,9 @@ class RunResult:
             elif status == "cutoff":
                 self.skipped.append(node.task)
                 self.cutoff.append(node.task)
+            elif status == "shared":  # built by another builder meanwhile (team-build lease)
+                self.skipped.append(node.task)
+                self.shared[node.task] = outcome.waited_for
             elif status == "failed":
                 self.failed.append(TaskFailure(node.task, outcome.error, outcome.traceback))
             else:
@@ -60,6 +66,8 @@ class RunResult:
         parts = [f"{len(self.ran)} ran", f"{len(self.skipped)} skipped"]
         if self.cutoff:
             parts.append(f"({len(self.cutoff)} by early cutoff)")
+        if self.shared:
+            parts.append(f"({len(self.shared)} built by another builder)")
         if self.failed:
             parts.append(f"{len(self.failed)} failed")
         if self.upstream_failed:
@@ -75,6 +83,7 @@ class RunResult:
             "ok": self.ok, "summary": self.summary(),
             "ran": [repr(t) for t in self.ran], "skipped": [repr(t) for t in self.skipped],
             "cutoff": [repr(t) for t in self.cutoff],
+            "shared": {repr(t): who for t, who in self.shared.items()},
             "failed": [{"task": repr(f.task), "error": type(f.exception).__name__,
                         "message": str(f.exception), "traceback": f.traceback} for f in self.failed],
             "upstream_failed": [repr(t) for t in self.upstream_failed],

@@ -1,22 +1,30 @@
 """The only module that talks to fsspec: layout, listing, atomic commits, targets.
 
 Imports ``config``, ``errors``, ``formats`` and ``listing`` (which turns a listing
-into :class:`Commit` objects).  Layout under a root (any fsspec URL)::
+into :class:`Commit` objects).  Layout under a root (any fsspec URL): no folder
+per build, every file of a build directly in its family folder, named by build::
 
-    {root}/{Family}/{params}@{build}/{output}.{ext}       outputs, never rewritten
-    {root}/{Family}/{params}@{build}/_meta.json           saveMeta()
-    {root}/{Family}/{params}@{build}/_commit.{V}.{I}.{R}.{S}.json   the commit marker
+    {root}/{Family}/{params}@{build}.{output}.{ext}       outputs, never rewritten
+    {root}/{Family}/{params}@{build}.{output}.{ext}/...   a folder output (TaskPqDask)
+    {root}/{Family}/{params}@{build}._meta.json           saveMeta()
+    {root}/{Family}/{params}@{build}._commit.{V}.{I}.{R}.{S}.json   the commit marker
 
 ``{params}`` is readable (``model=ols,n=3``) and ends with a hash of the
-canonical parameters, so two parameter sets never share a folder.  ``{build}``
-is a fresh name per build (UTC time plus random), so two writers of one task
-never touch each other's files.  The marker is written last, atomically
-(temp file and rename on local disk; a single PUT elsewhere), and its *name*
-holds all that freshness needs: the task version ``V`` (code and parameters),
-the identity of its inputs ``I`` and of its outputs ``R``, and the sizes of
-its output files ``S``.  One recursive
-listing per family is therefore enough to decide freshness; marker bodies are
-read only to explain.
+canonical parameters, so two parameter sets never share a name.  ``{build}``
+is a fresh id per build (UTC time plus random, no dot), so two writers of one
+task never touch each other's files.  A build costs one file creation per
+output plus one for the marker and no folder (the family folder is made once);
+on S3 one PUT per output plus one for the marker, no HEAD or LIST.  The marker
+is written last, atomically (a temp file in the family folder and
+``os.replace`` on local disk; a single PUT elsewhere), and its *name* holds
+all that freshness needs: the task version ``V`` (code and parameters), the
+identity of its inputs ``I`` and of its outputs ``R``, and the sizes of its
+output files ``S``.  One listing per family (one ``os.scandir``, or one
+``ListObjectsV2`` per 1000 keys) is therefore enough to decide freshness;
+marker bodies are read only to explain.  Roots written in the old layout (a
+folder per build) still load and count as fresh (see ``daskflow.listing``).
+With ``fsync`` on (:func:`daskflow.config.set_root`), a local build's files
+and the family folder reach the disk before the marker is renamed in place.
 
 What stays true: a build without a marker is never used; existence checks
 treat only "not found" as missing, any other failure is a StorageError naming
@@ -43,11 +51,11 @@ import secrets
 import fsspec
 
 from . import config
-from .errors import NotBuiltError, StorageError
+from .errors import LoadError, NotBuiltError, StorageError
 from .formats import Format
-from .listing import (BUILD_SEP, MARKER_PREFIX, PARTS_PREFIX, Commit, parts_digest,  # noqa: F401
-                      info_mtime as _mtime, parse_listing as _parse_listing,
-                      scan_local as _scan_local)
+from .listing import (BUILD_SEP, MARKER_PREFIX, PARTS_PREFIX, Commit, build_file, parts_digest,  # noqa: F401
+                      info_mtime as _mtime, parse_leases as _parse_leases,
+                      parse_listing as _parse_listing, scan_local as _scan_local, split_entry)
 
 __all__ = ["Store", "Commit", "Target", "default_store", "MARKER_PREFIX", "META_NAME"]
 
@@ -69,9 +77,13 @@ class Store:
         Any fsspec URL or local path.
     storage_options : dict, optional
         Passed to the filesystem (``key``, ``secret``, ``client_kwargs``...).
+    leases, fsync : bool, optional
+        Team-build leases (``daskflow.lease``) and fsync before the marker; None: the
+        settings in force (:func:`daskflow.config.lease_setting`).
     """
 
-    def __init__(self, url: str, storage_options: dict | None = None):
+    def __init__(self, url: str, storage_options: dict | None = None, leases: bool | None = None,
+                 fsync: bool | None = None):
         self.url = str(url)
         self.storage_options = dict(storage_options or {})
         options = dict(self.storage_options)
@@ -87,9 +99,12 @@ class Store:
         self.root = root.rstrip("/")
         self.local = "file" in _protocols(self.fs)
         self.s3 = bool(set(_protocols(self.fs)) & set(_S3))
+        self.leases = config.lease_setting(self.s3) if leases is None else bool(leases)
+        self.fsync = config.fsync_setting() if fsync is None else bool(fsync)
+        self._families: set = set()  # family folders known to exist (local)
 
-    def __reduce__(self):
-        return (Store, (self.url, self.storage_options))
+    def __reduce__(self):  # the settings resolved here travel to the workers as they are
+        return (Store, (self.url, self.storage_options, self.leases, self.fsync))
 
     def __eq__(self, other) -> bool:
         return isinstance(other, Store) and (self.url, self.storage_options) == (other.url, other.storage_options)
@@ -137,22 +152,37 @@ class Store:
         return f"{self.root}/{family}"
 
     def task_path(self, family: str, param_dir: str) -> str:
-        """Where a task's builds live: the prefix of its build folders (``{this}@{build}``)."""
+        """Where a task's builds live: the prefix of their names (``{this}@{build}.{file}``)."""
         return f"{self.root}/{family}/{param_dir}"
 
     def new_build(self, family: str, param_dir: str) -> str:
-        stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%S.%f")
-        path = f"{self.task_path(family, param_dir)}{BUILD_SEP}{stamp}-{secrets.token_hex(4)}"
-        if self.local:
-            try:
-                try:
-                    os.mkdir(path)  # one system call in the common case
-                except FileNotFoundError:
-                    os.makedirs(self.family_path(family), exist_ok=True)
-                    os.mkdir(path)
+        """A fresh build ``{family folder}/{params}@{id}``: a name only, nothing is created
+        but the family folder, once (files are named with :func:`daskflow.listing.build_file`)."""
+        if self.local and family not in self._families:  # once per family and process, so a
+            try:                                           # task may open its output path itself
+                os.makedirs(self.family_path(family), exist_ok=True)
             except OSError as exc:
-                raise self._error("creating", path, exc) from exc
-        return path
+                raise self._error("creating", self.family_path(family), exc) from exc
+            self._families.add(family)
+        stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%S%f")
+        return f"{self.task_path(family, param_dir)}{BUILD_SEP}{stamp}-{secrets.token_hex(4)}"
+
+    def _local_create(self, path: str, data: bytes, flags: int) -> None:
+        """Create ``path`` (``os.open`` flags) with ``data``; make the family folder the
+        first time one is missing; fsync the file when asked."""
+        try:
+            fd = os.open(path, flags, 0o666)
+        except FileNotFoundError:
+            os.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
+            fd = os.open(path, flags, 0o666)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            if self.fsync:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
 
     # -- listing ------------------------------------------------------------------
     def _find(self, path: str, prefix: str = "") -> dict:
@@ -193,30 +223,52 @@ class Store:
         return _parse_listing(base, found).get(param_dir, [])
 
     def list_builds(self, family: str) -> list[tuple]:
-        """Every build folder of a family, committed or not, from one listing:
+        """Every build of a family, committed or not, from one listing:
         ``(param_dir, build path, bytes, newest mtime, marker path or None)``."""
         base = self.family_path(family)
         groups: dict = {}
         for path, info in self._find(base).items():
-            parts = path[len(base) + 1:].split("/", 1)
-            if len(parts) < 2 or BUILD_SEP not in parts[0]:
+            entry = split_entry(path[len(base) + 1:])
+            if entry is None:
                 continue
-            key = (parts[0].partition(BUILD_SEP)[0], f"{base}/{parts[0]}")
+            param_dir, build, name = entry
+            key = (param_dir, f"{base}/{param_dir}{BUILD_SEP}{build}")
             size, mtime, marker = groups.get(key, (0, 0.0, None))
-            if parts[1].startswith(MARKER_PREFIX):
+            if name.startswith(MARKER_PREFIX):
                 marker = path
             groups[key] = (size + (info.get("size") or 0), max(mtime, _mtime(info)), marker)
         return [(d, p, size, mtime, marker) for (d, p), (size, mtime, marker) in sorted(groups.items())]
 
+    def list_leases(self, family: str, param_dir: str | None = None) -> dict[str, list[tuple]]:
+        """Lease files of a family (or of one task) by parameter folder, from one listing
+        (see :func:`daskflow.listing.parse_leases`)."""
+        base = self.family_path(family)
+        return _parse_leases(base, self._find(base, f"{param_dir}{BUILD_SEP}" if param_dir else ""))
+
+    def list_task_all(self, family: str, param_dir: str) -> tuple[list[Commit], list[tuple]]:
+        """Commits and leases of one task from one listing (what a lease holder checks)."""
+        base = self.family_path(family)
+        found = self._find(base, param_dir + BUILD_SEP)
+        return _parse_listing(base, found).get(param_dir, []), _parse_leases(base, found).get(param_dir, [])
+
     def remove_build(self, path: str, marker: str | None = None) -> None:
-        """Remove a build folder, its marker (if any) first, so a half-removed build never
-        looks fresh."""
+        """Remove a build, its marker (if any) first, so a half-removed build never looks
+        fresh: a folder of the old layout, or the files (and folder outputs) named by it."""
         try:
             if marker:
                 self.fs.rm_file(marker)
-            self.fs.rm(path, recursive=True)
+            if build_file(path, "x").startswith(path + "/"):
+                self.fs.rm(path, recursive=True)
+                return
+            folder, _, leaf = path.rpartition("/")
+            files = sorted({f"{folder}/{k[len(folder) + 1:].split('/', 1)[0]}"
+                            for k in self._find(folder, leaf + ".")})
+            if files:
+                self.fs.rm(files, recursive=True)
         except FileNotFoundError:
             pass
+        except StorageError:
+            raise
         except Exception as exc:
             raise self._error("removing", path, exc) from exc
 
@@ -258,30 +310,37 @@ class Store:
 
     # -- writing ------------------------------------------------------------------
     def write(self, path: str, data: bytes) -> str:
-        """Write ``data`` whole (one PUT on object stores); return its sha256."""
+        """Write ``data`` whole to a new file (one create locally, one PUT on object stores);
+        return its sha256.  Build file names are private to their build: never rewritten."""
         try:
-            if self.local:  # the build folder is private to this build: a plain write
-                with open(path, "wb") as f:
-                    f.write(data)
+            if self.local:
+                self._local_create(path, data, _CREATE)
             else:
                 self.fs.pipe_file(path, data)
         except Exception as exc:
             raise self._error("writing", path, exc) from exc
         return hashlib.sha256(data).hexdigest()
 
-    def commit(self, build_path: str, version: str, inputs: str, result: str, sizes: str, body) -> str:
+    def commit(self, build_path: str, version: str, inputs: str, result: str, sizes: str, body,
+               folders: tuple = ()) -> str:
         """Write the commit marker of a build last and atomically; return its path.
 
         ``sizes`` is :func:`daskflow.listing.sizes_token` of the file outputs; ``body`` is the
-        marker's JSON, as bytes or as a dict to serialise."""
-        marker = f"{build_path}/{MARKER_PREFIX}{version}.{inputs}.{result}.{sizes}.json"
+        marker's JSON, as bytes or as a dict to serialise; ``folders`` are the build's folder
+        outputs (their files are fsynced too when ``fsync`` is on)."""
+        marker = build_file(build_path, f"{MARKER_PREFIX}{version}.{inputs}.{result}.{sizes}.json")
         data = body if isinstance(body, bytes) else json.dumps(body, sort_keys=True, default=str).encode()
         try:
-            if self.local:  # a temp file in the same folder, then an atomic rename
-                tmp = f"{build_path}/.tmp-{secrets.token_hex(4)}"
-                with open(tmp, "wb") as f:
-                    f.write(data)
+            if self.local:  # a temp file beside it (same folder, same disk), then an atomic rename
+                folder = marker.rsplit("/", 1)[0]
+                tmp = f"{folder}/.tmp-{secrets.token_hex(4)}"
+                self._local_create(tmp, data, _CREATE)
+                if self.fsync:
+                    _fsync_tree(folders)
+                    _fsync_dir(folder)  # the outputs' names are on disk before the marker's
                 os.replace(tmp, marker)
+                if self.fsync:
+                    _fsync_dir(folder)
             else:
                 self.fs.pipe_file(marker, data)
         except Exception as exc:
@@ -350,6 +409,30 @@ def default_store() -> Store:
     return Store(url, options)
 
 
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+
+
+def _fsync_dir(folder: str) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_tree(folders) -> None:
+    """fsync every file and folder under each of ``folders`` (folder outputs)."""
+    for top in folders:
+        for dirpath, _, names in os.walk(top):
+            for name in names:
+                fd = os.open(os.path.join(dirpath, name), os.O_RDONLY)
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+            _fsync_dir(dirpath)
+
+
 def _hint(store: Store, exc: Exception) -> str:
     """What the usual causes of ``exc`` are, for the message (never the credentials)."""
     if isinstance(exc, PermissionError):
@@ -377,12 +460,14 @@ class Target:
     no path; loading it raises NotBuiltError naming the task.
     """
 
-    def __init__(self, store: Store, path: str | None, fmt: Format, task=None, reason: str = ""):
+    def __init__(self, store: Store, path: str | None, fmt: Format, task=None, reason: str = "",
+                 name: str = ""):
         self.store = store
         self._path = path
         self.format = fmt
         self.task = task
         self.reason = reason
+        self.name = name  # the output's name, for messages
 
     @property
     def path(self) -> str:
@@ -405,6 +490,13 @@ class Target:
         except FileNotFoundError as exc:
             raise NotBuiltError(f"{self.task!r}: output {path} vanished after it was committed; "
                                 f"run the task again") from exc
+        except (StorageError, MemoryError):
+            raise
+        except Exception as exc:  # a corrupt pickle, a truncated parquet: one error naming it
+            name = self.name or "output"
+            raise LoadError(f"{self.task!r}: cannot load output {name!r} ({self.format.name}) from "
+                            f"{self.store.scrub(path)}: {type(exc).__name__}: {self.store.scrub(exc)}; "
+                            f"the stored file is damaged: invalidate the task and run it again") from exc
 
     def __repr__(self) -> str:
         return f"Target({self._path or '<not built>'}, {self.format.name})"

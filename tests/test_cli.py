@@ -113,7 +113,7 @@ def test_run_builds_then_skips_with_json(store):
     assert sorted(first["ran"]) == sorted(THREE) and first["skipped"] == []
     assert set(first["durations"]) == set(THREE)
     assert first["summary"] == "3 ran, 0 skipped"
-    assert len(list((store / "Train").rglob("data.json"))) == 1
+    assert len(list((store / "Train").glob("*@*.data.json"))) == 1
     second = run_json(TRAIN, root=store)
     assert second["ran"] == [] and sorted(second["skipped"]) == sorted(THREE)
 
@@ -239,7 +239,8 @@ def test_status_lists_what_is_stored(store):
         ("Train", {"do_preprocess": "True", "model": "ols"})]
     assert {e["status"] for e in blind["entries"]} == {"unknown"}
     for e in blind["entries"]:
-        assert e["builds"] == 1 and e["bytes"] > 0 and Path(e["path"]).is_dir()
+        build = Path(e["path"])  # {family}/{params}@{build}: the prefix of the build's files
+        assert e["builds"] == 1 and e["bytes"] > 0 and list(build.parent.glob(build.name + ".*"))
         assert datetime.datetime.fromisoformat(e["built"]).tzinfo is not None
 
     known = ok_json("status", "-m", FLOW, root=store)
@@ -293,7 +294,7 @@ def test_gc_removes_builds_no_current_version_uses(store):
     dry = ok_json("gc", TRAIN, root=store)
     assert dry["dry_run"] is True and len(dry["removed"]) == 3 and dry["bytes"] > 0
     assert stored_files(store) == before  # a dry run removes nothing
-    assert all(Path(p).exists() for p in dry["removed"])
+    assert all(list(Path(p).parent.glob(Path(p).name + ".*")) for p in dry["removed"])
     text = cli("gc", TRAIN, root=store)
     assert text.returncode == 0
     assert text.stdout.splitlines()[-1].startswith("would remove 3 path(s), ")

@@ -11,7 +11,7 @@ LAYERS = [
     {"errors", "explain"},
     {"config", "params", "canonical", "formats", "listing"},
     {"storage"},
-    {"task"},
+    {"task", "lease"},
     {"inherit", "fingerprint", "daskframe"},
     {"tasks", "plan"},
     {"gc", "report", "result", "execute"},
