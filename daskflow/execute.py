@@ -103,14 +103,15 @@ def execute(spec: Spec, deps: list) -> Outcome:
     try:
         if spec.store.leases:
             lease, commit, waited = _claim(spec, inputs)
-            if commit is not None:
-                logger.info("%r built by %s: reusing its commit", spec.task, waited or "another builder")
+            if commit is not None:  # built elsewhere since the plan: never built twice
+                waited = waited or "another builder (committed before this run asked)"
+                logger.info("%r built by %s: reusing its commit", spec.task, waited)
                 return Outcome(spec.key, "shared", commit.result, commit.path,
-                               time.perf_counter() - start, waited_for=waited or "another builder")
+                               time.perf_counter() - start, waited_for=waited)
         retries = max(int(type(spec.task).retries or 0), 0)
         for attempt in range(retries + 1):
             try:
-                result, path = _build(spec, deps, inputs, start)
+                result, path = _build(spec, deps, inputs, start, lease)
                 duration = time.perf_counter() - start
                 logger.info("%r ran in %.3fs", spec.task, duration)
                 return Outcome(spec.key, "ran", result, path, duration)
@@ -162,7 +163,7 @@ def _bind(spec: Spec, deps: list):
     return None if struct is None else _map(struct, target)
 
 
-def _build(spec: Spec, deps: list, inputs: str, start: float) -> tuple[str, str]:
+def _build(spec: Spec, deps: list, inputs: str, start: float, lease=None) -> tuple[str, str]:
     task, store = spec.task, spec.store
     build = store.new_build(task.task_family, spec.param_dir)
     runner = object.__new__(type(task))
@@ -188,6 +189,8 @@ def _build(spec: Spec, deps: list, inputs: str, start: float) -> tuple[str, str]
                          for n, f in outputs.items()})
     text = json.dumps(body, sort_keys=True, default=str)  # the C encoder: no indent
     sizes = sizes_token({f"{n}.{outputs[n].ext}": size for n, size in ctx.sizes.items()})
+    if lease is not None:
+        lease.check()  # an interrupted run's lease is gone: its build must not commit
     folders = tuple(ctx.path(n, f) for n, f in outputs.items() if f.write is not None) if store.fsync else ()
     store.commit(build, spec.version, inputs, result, sizes,
                  f'{text[:-1]},"code_parts":{spec.body["code_parts"]}}}'.encode(), folders)

@@ -38,6 +38,7 @@ import time
 from . import config
 from .errors import ClusterError, ParameterError, RunError
 from .execute import Outcome, execute, known_outcome, spec_for
+from .lease import abandon_all as abandon_leases
 from .plan import Plan
 from .result import RunResult
 
@@ -184,8 +185,12 @@ def run(tasks, force=None, forced=None, forced_all=False, forced_all_upstream=Fa
         else:
             dsk = build_graph(plan)
             keys = list(dsk)
-            with _local_progress(progress):
-                outcomes = dict(zip(keys, get(dsk, keys)))
+            try:
+                with _local_progress(progress):
+                    outcomes = dict(zip(keys, get(dsk, keys)))
+            except KeyboardInterrupt:  # Ctrl-C: builds still running in threads lose their leases
+                abandon_leases()
+                raise
     result = RunResult(plan.nodes.values(), outcomes)
     if result.failed:
         raise RunError(result.failed, result) from result.failed[0].exception

@@ -48,7 +48,7 @@ from .errors import LeaseError
 from .listing import BUILD_SEP, LEASE_PREFIX
 from .storage import Commit, Store
 
-__all__ = ["Lease", "claim", "lease_path", "owner_text", "RUN_ID", "describe_leases", "expired_leases"]
+__all__ = ["Lease", "claim", "abandon_all", "lease_path", "owner_text", "RUN_ID", "describe_leases", "expired_leases"]
 
 logger = logging.getLogger("daskflow")
 RUN_ID = secrets.token_hex(6)  # one per process: tells two runs on one host apart
@@ -74,6 +74,12 @@ class Lease:
     body: bytes
     ttl: float
     below: tuple = ()  # expired generations of the same version, removed after this one
+    abandoned: bool = False  # released before its build finished (Ctrl-C): that build must not commit
+
+    def check(self) -> None:
+        """Raise KeyboardInterrupt if the run was interrupted while this build went on."""
+        if self.abandoned:
+            raise KeyboardInterrupt(f"run interrupted: not committing {self.store.scrub(self.path)}")
 
     def renew(self) -> None:
         try:
@@ -94,6 +100,16 @@ class Lease:
             except Exception as exc:
                 logger.warning("cannot remove lease %s (daskflow gc removes it once expired): %s",
                                self.store.scrub(path), self.store.scrub(exc))
+
+
+def abandon_all() -> None:
+    """Release every lease this process holds (the run was interrupted): builds still running
+    in worker threads finish without committing."""
+    with _HEARTBEAT.lock:
+        held = list(_HEARTBEAT.held.values())
+    for lease in held:
+        lease.abandoned = True
+        lease.release()
 
 
 class _Heartbeat:
@@ -119,7 +135,9 @@ class _Heartbeat:
     def loop(self) -> None:
         last: dict[int, float] = {}
         while True:
-            self.wake.wait(0.5)
+            with self.lock:
+                pause = min([0.5] + [lease.ttl / 6 for lease in self.held.values()])
+            self.wake.wait(pause)
             now = time.monotonic()
             with self.lock:
                 due = [(k, v) for k, v in self.held.items() if now - last.setdefault(k, now) >= v.ttl / 3]
