@@ -101,7 +101,7 @@ class Store:
         self.s3 = bool(set(_protocols(self.fs)) & set(_S3))
         self.leases = config.lease_setting(self.s3) if leases is None else bool(leases)
         self.fsync = config.fsync_setting() if fsync is None else bool(fsync)
-        self._families: set = set()  # family folders known to exist (local)
+        self._folders: set = set()  # family folders known to exist (local)
 
     def __reduce__(self):  # the settings resolved here travel to the workers as they are
         return (Store, (self.url, self.storage_options, self.leases, self.fsync))
@@ -158,14 +158,17 @@ class Store:
     def new_build(self, family: str, param_dir: str) -> str:
         """A fresh build ``{family folder}/{params}@{id}``: a name only, nothing is created
         but the family folder, once (files are named with :func:`daskflow.listing.build_file`)."""
-        if self.local and family not in self._families:  # once per family and process, so a
-            try:                                           # task may open its output path itself
-                os.makedirs(self.family_path(family), exist_ok=True)
-            except OSError as exc:
-                raise self._error("creating", self.family_path(family), exc) from exc
-            self._families.add(family)
+        if self.local and self.family_path(family) not in self._folders:
+            self._make_folder(self.family_path(family))  # once: a task may open its output itself
         stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%S%f")
         return f"{self.task_path(family, param_dir)}{BUILD_SEP}{stamp}-{secrets.token_hex(4)}"
+
+    def _make_folder(self, folder: str) -> None:
+        try:
+            os.makedirs(folder, exist_ok=True)
+        except OSError as exc:
+            raise self._error("creating", folder, exc) from exc
+        self._folders.add(folder)
 
     def _local_create(self, path: str, data: bytes, flags: int) -> None:
         """Create ``path`` (``os.open`` flags) with ``data``; make the family folder the
@@ -173,7 +176,7 @@ class Store:
         try:
             fd = os.open(path, flags, 0o666)
         except FileNotFoundError:
-            os.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
+            self._make_folder(path.rsplit("/", 1)[0])
             fd = os.open(path, flags, 0o666)
         try:
             view = memoryview(data)
