@@ -13,9 +13,12 @@ grouped here into :class:`Commit` objects.  Two layouts are read:
 
 A build id of today's layout never holds a dot, so the first dot after ``@``
 ends it; :func:`build_file` names a file of either kind of build.  A build
-counts only when its marker ``_commit.{V}.{I}.{R}.{S}.json`` is listed, and
+counts only when its marker ``_commit.{V}.{I}.{R}.{S}.{T}.json`` is listed, and
 the marker's *name* holds what freshness needs, so nothing is read but the
-listing.  Lease files (``{params}@_lease.{V}.{I}.{G}.json``, see
+listing; ``T``, the commit time (microseconds since the epoch, this machine's
+clock), spares a local scan the marker's stat: an output is stat()ed for its
+size and mtime, and only an output newer than ``T`` makes the scan stat the
+marker to decide "modified".  Lease files (``{params}@_lease.{V}.{I}.{G}.json``, see
 ``daskflow.lease``) are returned by :func:`parse_leases`.  ``daskflow.storage``
 does the listing itself.
 """
@@ -29,7 +32,7 @@ import re
 from dataclasses import dataclass, field
 
 __all__ = ["Commit", "BUILD_SEP", "MARKER_PREFIX", "LEASE_PREFIX", "sizes_token", "PARTS_PREFIX",
-           "parts_digest", "parse_listing", "parse_leases", "split_entry", "build_file", "scan_local",
+           "parts_digest", "parse_listing", "group_entries", "scan_commits", "parse_leases", "split_entry", "build_file", "scan_local",
            "info_mtime", "info_stamp"]
 
 MARKER_PREFIX = "_commit."
@@ -58,7 +61,8 @@ def split_entry(rel: str):
     if not dot or not build:
         return None
     return param_dir, build, f"{name}/{inner}" if slash else name
-_MARKER = re.compile(r"_commit\.([0-9a-f]{16})\.([0-9a-f]{16})\.([0-9a-f]{16})\.([0-9a-f]{16})\.json")
+_MARKER = re.compile(r"_commit\.([0-9a-f]{16})\.([0-9a-f]{16})\.([0-9a-f]{16})\.([0-9a-f]{16})"
+                     r"(?:\.([0-9]{16}))?\.json")  # V.I.R.S and, since 0.4, T: commit time in us
 
 
 @dataclass
@@ -72,8 +76,10 @@ class Commit:
     result: str
     marker: str
     mtime: float
-    files: dict = field(default_factory=dict)  # name inside the build -> (size, stamp, mtime)
+    files: dict = field(default_factory=dict)  # name inside the build -> (size, stamp, mtime);
+    # stamp: the ETag, or None where the mtime is the stamp (local disk)
     sizes: str = ""  # parts_digest of the file outputs' sizes at commit (see sizes_token)
+    named_time: bool = False  # mtime read from the marker's name, not stat()ed (local scans)
 
     @property
     def path(self) -> str:
@@ -91,6 +97,12 @@ class Commit:
             info = self.files.get(name) or self._dir_info(name)
             if info is None:
                 return f"{name} missing"
+            if info[2] > self.mtime + 1e-6 and self.named_time:  # the clock in the name is this
+                self.named_time = False                            # machine's: ask the disk
+                try:
+                    self.mtime = os.stat(self.marker).st_mtime
+                except FileNotFoundError:
+                    return "its commit marker vanished"
             if info[2] > self.mtime + 1e-6:
                 return f"{name} modified"
         if self.sizes and sizes_token({n: self.files[n][0] for n in names if n in self.files}) != self.sizes:
@@ -115,8 +127,8 @@ class Commit:
         """Identity of the files as they are now: names, sizes and ETags or mtimes."""
         h = hashlib.sha256()
         for name in sorted(self.files):
-            size, stamp, _ = self.files[name]
-            h.update(f"{name}\0{size}\0{stamp}\n".encode())
+            size, stamp, mtime = self.files[name]
+            h.update(f"{name}\0{size}\0{repr(mtime) if stamp is None else stamp}\n".encode())
         return h.hexdigest()[:16]
 
 
@@ -153,11 +165,12 @@ def info_mtime(info: dict) -> float:
     return 0.0
 
 
-def info_stamp(info: dict, mtime: float | None = None) -> str:
+def info_stamp(info: dict, mtime: float | None = None) -> str | None:
+    """The ETag of a listing entry, or None where its mtime is its stamp."""
     etag = info.get("ETag") or info.get("etag")
     if etag:
         return str(etag).strip('"')
-    return repr(info_mtime(info) if mtime is None else mtime)
+    return None
 
 
 def scan_local(path: str, prefix: str = "") -> dict:
@@ -191,32 +204,108 @@ def scan_local(path: str, prefix: str = "") -> dict:
 def parse_listing(base: str, found: dict) -> dict[str, list[Commit]]:
     """Group a listing of a family folder (``{path: info}``, recursive into folders) into
     committed builds by parameter folder, oldest first."""
-    builds: dict[tuple[str, str], dict] = {}
-    markers: dict[tuple[str, str], tuple[str, dict]] = {}
     cut = len(base) + 1
-    for path, info in found.items():
-        entry = split_entry(path[cut:])
+    return group_entries(base, ((path[cut:], info.get("size"), info_mtime(info), info_stamp(info))
+                                for path, info in found.items()))
+
+
+def group_entries(base: str, entries) -> dict[str, list[Commit]]:
+    """Committed builds from ``(path relative to base, size, mtime, stamp)`` entries."""
+    builds: dict[tuple[str, str], dict] = {}
+    markers: dict[tuple[str, str], tuple[str, float]] = {}
+    for rel, size, mtime, stamp in entries:
+        entry = split_entry(rel)
         if entry is None:
             continue
         param_dir, build, name = entry
         if name.startswith(MARKER_PREFIX):
-            markers[(param_dir, build)] = (path, info)
+            markers[(param_dir, build)] = (f"{base}/{rel}", mtime)
         elif not name.startswith(".tmp-"):
-            mtime = info_mtime(info)
-            builds.setdefault((param_dir, build), {})[name] = (info.get("size"), info_stamp(info, mtime),
-                                                               mtime)
+            files = builds.get((param_dir, build))
+            if files is None:
+                files = builds[(param_dir, build)] = {}
+            files[name] = (size, stamp, mtime)
     out: dict[str, list[Commit]] = {}
-    for (param_dir, build), (path, info) in sorted(markers.items()):
+    for (param_dir, build), (path, mtime) in sorted(markers.items()):
         match = _MARKER.fullmatch(path, path.rindex(MARKER_PREFIX))
         if match is None:
             import warnings
 
             warnings.warn(f"corrupt or foreign commit marker {path}; its build is treated as stale")
             continue
-        version, inputs, result, sizes = match.groups()
+        version, inputs, result, sizes, _ = match.groups()  # listings give the marker's own time
         out.setdefault(param_dir, []).append(Commit(
-            param_dir, build, version, inputs, result, path, info_mtime(info),
-            builds.get((param_dir, build), {}), sizes))
+            param_dir, build, version, inputs, result, path, mtime, builds.get((param_dir, build), {}),
+            sizes))
+    return out
+
+
+def scan_commits(path: str, prefix: str = "") -> dict[str, list[Commit]]:
+    """:func:`parse_listing` of a local family folder, listed here: one ``os.scandir`` (and
+    one more per folder output or old folder build), one stat per file.  The common case
+    (files of today's layout) is grouped inline: this is most of a no-op check."""
+    builds: dict[str, dict] = {}  # "{params}@{build}" -> files
+    markers: dict[str, tuple[str, float]] = {}
+    old = []  # entries of old-layout folder builds, grouped by group_entries
+    try:
+        listing = os.scandir(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return {}
+    folders = []
+    with listing:
+        for entry in listing:
+            name = entry.name
+            if prefix and not name.startswith(prefix):
+                continue
+            at = name.find(BUILD_SEP)
+            dot = name.find(".", at)
+            if at <= 0 or dot < 0 or name[at + 1] == "_":  # not a build's (a lease, a temp file)
+                if at > 0 and entry.is_dir(follow_symlinks=False):
+                    folders.append((entry.path, name, None))  # an old folder build {params}@{id}/
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                folders.append((entry.path, name, dot))
+                continue
+            rest = name[dot + 1:]
+            if rest.startswith(MARKER_PREFIX):  # no stat: the commit time is in the name
+                markers[name[:dot]] = (entry.path, None)
+                continue
+            st = entry.stat()
+            if not rest.startswith(".tmp-"):
+                files = builds.get(name[:dot])
+                if files is None:
+                    files = builds[name[:dot]] = {}
+                files[rest] = (st.st_size, None, st.st_mtime)
+    for folder, name, dot in folders:
+        entry = split_entry(name + "/x")
+        if entry is None:
+            continue
+        cut = len(folder) + 1
+        if dot is None or entry[2] == "x":  # an old folder build: grouped the general way
+            old += [(f"{name}/{sub[cut:]}", info["size"], info["mtime"], None)
+                    for sub, info in scan_local(folder).items()]
+            continue
+        files = builds.setdefault(name[:dot], {})
+        for sub, info in scan_local(folder).items():  # a folder output: {key}.{output}.{ext}/...
+            files[f"{name[dot + 1:]}/{sub[cut:]}"] = (info["size"], None, info["mtime"])
+    out = group_entries(path, old) if old else {}
+    for key, (marker, mtime) in sorted(markers.items()):
+        match = _MARKER.fullmatch(marker, marker.rindex(MARKER_PREFIX))
+        if match is None:
+            import warnings
+
+            warnings.warn(f"corrupt or foreign commit marker {marker}; its build is treated as stale")
+            continue
+        param_dir, _, build = key.partition(BUILD_SEP)
+        version, inputs, result, sizes, stamp = match.groups()
+        if stamp is None:  # a marker from before 0.4: its time is its mtime
+            mtime = os.stat(marker).st_mtime
+        out.setdefault(param_dir, []).append(Commit(
+            param_dir, build, version, inputs, result, marker,
+            mtime if stamp is None else int(stamp) / 1e6, builds.get(key, {}), sizes, stamp is not None))
+    if old:
+        for commits in out.values():
+            commits.sort(key=lambda c: c.build)
     return out
 
 

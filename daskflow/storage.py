@@ -7,7 +7,7 @@ per build, every file of a build directly in its family folder, named by build::
     {root}/{Family}/{params}@{build}.{output}.{ext}       outputs, never rewritten
     {root}/{Family}/{params}@{build}.{output}.{ext}/...   a folder output (TaskPqDask)
     {root}/{Family}/{params}@{build}._meta.json           saveMeta()
-    {root}/{Family}/{params}@{build}._commit.{V}.{I}.{R}.{S}.json   the commit marker
+    {root}/{Family}/{params}@{build}._commit.{V}.{I}.{R}.{S}.{T}.json   the commit marker
 
 ``{params}`` is readable (``model=ols,n=3``) and ends with a hash of the
 canonical parameters, so two parameter sets never share a name.  ``{build}``
@@ -18,8 +18,8 @@ on S3 one PUT per output plus one for the marker, no HEAD or LIST.  The marker
 is written last, atomically (a temp file in the family folder and
 ``os.replace`` on local disk; a single PUT elsewhere), and its *name* holds
 all that freshness needs: the task version ``V`` (code and parameters), the
-identity of its inputs ``I`` and of its outputs ``R``, and the sizes of its
-output files ``S``.  One listing per family (one ``os.scandir``, or one
+identity of its inputs ``I`` and of its outputs ``R``, the sizes of its
+output files ``S`` and the commit time ``T``.  One listing per family (one ``os.scandir``, or one
 ``ListObjectsV2`` per 1000 keys) is therefore enough to decide freshness;
 marker bodies are read only to explain.  Roots written in the old layout (a
 folder per build) still load and count as fresh (see ``daskflow.listing``).
@@ -47,15 +47,17 @@ import json
 import os
 import re
 import secrets
+import time
 
 import fsspec
 
 from . import config
-from .errors import LoadError, NotBuiltError, StorageError
-from .formats import Format
+from .errors import StorageError
 from .listing import (BUILD_SEP, MARKER_PREFIX, PARTS_PREFIX, Commit, build_file, parts_digest,  # noqa: F401
                       info_mtime as _mtime, parse_leases as _parse_leases,
-                      parse_listing as _parse_listing, scan_local as _scan_local, split_entry)
+                      parse_listing as _parse_listing, scan_commits as _scan_commits,
+                      scan_local as _scan_local, split_entry)
+from .target import Target
 
 __all__ = ["Store", "Commit", "Target", "default_store", "MARKER_PREFIX", "META_NAME"]
 
@@ -217,13 +219,23 @@ class Store:
     def list_family(self, family: str) -> dict[str, list[Commit]]:
         """Committed builds of a family by parameter folder, oldest first: one listing."""
         base = self.family_path(family)
+        if self.local:
+            return self._scan(base)
         return _parse_listing(base, self._find(base))
 
     def list_task(self, family: str, param_dir: str) -> list[Commit]:
         """Committed builds of one task (one parameter folder), oldest first."""
         base = self.family_path(family)
+        if self.local:
+            return self._scan(base, param_dir + BUILD_SEP).get(param_dir, [])
         found = self._find(base, param_dir + BUILD_SEP)
         return _parse_listing(base, found).get(param_dir, [])
+
+    def _scan(self, base: str, prefix: str = "") -> dict[str, list[Commit]]:
+        try:
+            return _scan_commits(base, prefix)
+        except Exception as exc:
+            raise self._error("listing", base, exc) from exc
 
     def list_builds(self, family: str) -> list[tuple]:
         """Every build of a family, committed or not, from one listing:
@@ -272,6 +284,15 @@ class Store:
             pass
         except StorageError:
             raise
+        except Exception as exc:
+            raise self._error("removing", path, exc) from exc
+
+    def remove_file(self, path: str) -> None:
+        """Remove one file; one already gone is fine."""
+        try:
+            self.fs.rm_file(path)
+        except FileNotFoundError:
+            pass
         except Exception as exc:
             raise self._error("removing", path, exc) from exc
 
@@ -331,7 +352,8 @@ class Store:
         ``sizes`` is :func:`daskflow.listing.sizes_token` of the file outputs; ``body`` is the
         marker's JSON, as bytes or as a dict to serialise; ``folders`` are the build's folder
         outputs (their files are fsynced too when ``fsync`` is on)."""
-        marker = build_file(build_path, f"{MARKER_PREFIX}{version}.{inputs}.{result}.{sizes}.json")
+        stamp = time.time_ns() // 1000  # after the outputs were closed: no output is newer
+        marker = build_file(build_path, f"{MARKER_PREFIX}{version}.{inputs}.{result}.{sizes}.{stamp:016d}.json")
         data = body if isinstance(body, bytes) else json.dumps(body, sort_keys=True, default=str).encode()
         try:
             if self.local:  # a temp file beside it (same folder, same disk), then an atomic rename
@@ -454,52 +476,3 @@ def _hint(store: Store, exc: Exception) -> str:
 def _protocols(fs) -> tuple:
     proto = fs.protocol
     return proto if isinstance(proto, tuple) else (proto,)
-
-
-class Target:
-    """One output of a task: ``load()``, ``exists()``, ``path``.
-
-    A target of a task that is not built for today's code and parameters has
-    no path; loading it raises NotBuiltError naming the task.
-    """
-
-    def __init__(self, store: Store, path: str | None, fmt: Format, task=None, reason: str = "",
-                 name: str = ""):
-        self.store = store
-        self._path = path
-        self.format = fmt
-        self.task = task
-        self.reason = reason
-        self.name = name  # the output's name, for messages
-
-    @property
-    def path(self) -> str:
-        if self._path is None:
-            raise NotBuiltError(f"{self.task!r} is not built for today's code and parameters "
-                                f"({self.reason}); run it first: daskflow.run(task)")
-        return self._path
-
-    def exists(self) -> bool:
-        return self._path is not None
-
-    def load(self, cached: bool = False):
-        """Load the output (``cached`` is accepted for d6tflow compatibility)."""
-        path = self.path
-        try:
-            if self.format.load_path is not None:  # a folder format (see formats.Format.write)
-                return self.format.load_path(self.store.fs, path)
-            with self.store.open(path) as f:
-                return self.format.load(f)
-        except FileNotFoundError as exc:
-            raise NotBuiltError(f"{self.task!r}: output {path} vanished after it was committed; "
-                                f"run the task again") from exc
-        except (StorageError, MemoryError):
-            raise
-        except Exception as exc:  # a corrupt pickle, a truncated parquet: one error naming it
-            name = self.name or "output"
-            raise LoadError(f"{self.task!r}: cannot load output {name!r} ({self.format.name}) from "
-                            f"{self.store.scrub(path)}: {type(exc).__name__}: {self.store.scrub(exc)}; "
-                            f"the stored file is damaged: invalidate the task and run it again") from exc
-
-    def __repr__(self) -> str:
-        return f"Target({self._path or '<not built>'}, {self.format.name})"

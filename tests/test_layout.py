@@ -10,6 +10,7 @@ PACKAGE = Path(daskflow.__file__).parent
 LAYERS = [
     {"errors", "explain"},
     {"config", "params", "canonical", "formats", "listing"},
+    {"target"},
     {"storage"},
     {"task", "lease"},
     {"inherit", "fingerprint", "daskframe"},
