@@ -99,7 +99,7 @@ def execute(spec: Spec, deps: list) -> Outcome:
         logger.info("%r skipped: upstream rebuilt identical outputs (early cutoff)", spec.task)
         return Outcome(spec.key, "cutoff", result, path)
     start = time.perf_counter()
-    lease = None
+    lease, committed = None, False
     try:
         if spec.store.leases:
             lease, commit, waited = _claim(spec, inputs)
@@ -112,6 +112,7 @@ def execute(spec: Spec, deps: list) -> Outcome:
         for attempt in range(retries + 1):
             try:
                 result, path = _build(spec, deps, inputs, start, lease)
+                committed = True
                 duration = time.perf_counter() - start
                 logger.info("%r ran in %.3fs", spec.task, duration)
                 return Outcome(spec.key, "ran", result, path, duration)
@@ -128,7 +129,7 @@ def execute(spec: Spec, deps: list) -> Outcome:
                        error=_portable(exc), traceback=traceback.format_exc())
     finally:  # also on KeyboardInterrupt: a lease never outlives its build
         if lease is not None:
-            lease.release()
+            lease.release(committed)
 
 
 def _claim(spec: Spec, inputs: str):

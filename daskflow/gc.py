@@ -99,4 +99,7 @@ def gc(tasks=None, dry_run: bool = True, store: Store | None = None, grace: floa
             report.bytes += size
             if not dry_run:
                 store.remove_build(path, marker)
+                if marker is not None and store.local:  # its lease's .done name, if any
+                    version, inputs = marker.rpartition("._commit.")[2].split(".")[:2]
+                    store.remove_file(f"{path.rpartition('@')[0]}@_lease.{version}.{inputs}.done")
     return report

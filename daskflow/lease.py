@@ -12,9 +12,12 @@ holding its owner (host, pid, run id) and its time to live.  The protocol:
 1. Take generation 1 with an exclusive create: ``os.open(O_CREAT | O_EXCL)`` on local
    disk, a conditional PUT (``If-None-Match: *``) on S3.  A refusal ("exists", or 412
    Precondition Failed) means someone holds it; any other failure is a StorageError.
-2. Taken: list the task once (one listing); if a matching commit appeared meanwhile,
-   release and reuse it.  Else build, commit, and delete the lease (``finally``, so an
-   exception or Ctrl-C releases it too).  While it builds, a heartbeat thread renews
+2. Taken: check once whether a matching commit appeared meanwhile, and reuse it if so:
+   on S3 one prefix listing of the task; on local disk one ``stat`` of
+   ``{params}@_lease.{V}.{I}.done``, the name a holder renames its lease to after
+   committing (a listing only when it exists).  Else build, commit, and release the
+   lease: deleted, or on local disk renamed to its ``.done`` name once committed
+   (``finally``, so an exception or Ctrl-C releases it too).  While it builds, a heartbeat thread renews
    the lease (its mtime) every third of its time to live.
 3. Held by another: list the task every ``poll`` seconds, saying once "waiting for
    <owner>", until its commit appears (reused as this task's outcome, recorded in the
@@ -58,6 +61,11 @@ def lease_path(store: Store, family: str, param_dir: str, version: str, inputs: 
     return f"{store.task_path(family, param_dir)}{BUILD_SEP}{LEASE_PREFIX}{version}.{inputs}.{gen:06d}.json"
 
 
+def _done_path(lease: str) -> str:
+    """``{params}@_lease.{V}.{I}.done``: left by a local holder that committed ``V, I``."""
+    return lease.rsplit(".", 2)[0] + ".done"
+
+
 def owner_text(body: dict) -> str:
     """``pid 123 on host (run ab12...)``, for messages."""
     owner = body.get("owner", {})
@@ -90,11 +98,16 @@ class Lease:
         except Exception as exc:  # the build goes on; another builder may take over
             logger.warning("cannot renew lease %s: %s", self.store.scrub(self.path), self.store.scrub(exc))
 
-    def release(self) -> None:
+    def release(self, committed: bool = False) -> None:
+        """Delete the lease; after a commit on local disk, rename it to its ``.done`` name
+        instead (the next taker's one-stat check, see :func:`claim`)."""
         _HEARTBEAT.drop(self)
         for path in (self.path, *self.below):  # top down: no gap below a live generation
             try:
-                self.store.fs.rm_file(path)
+                if committed and path == self.path and self.store.local:
+                    os.replace(path, _done_path(path))
+                else:
+                    self.store.fs.rm_file(path)
             except FileNotFoundError:
                 pass
             except Exception as exc:
@@ -214,6 +227,14 @@ def claim(store: Store, task, family: str, param_dir: str, version: str, inputs:
         if take:
             path = lease_path(store, family, param_dir, version, inputs, gen)
             if _create(store, path, body):
+                if gen == 1 and store.local and (forced or not os.path.exists(_done_path(path))):
+                    # on disk generation 1 taken means no other generation exists, and no
+                    # .done file means nobody committed this version: no listing needed
+                    if announced is not None:
+                        logger.warning("%r: %s; building it here", task, announced)
+                    lease = Lease(store, path, body, ttl)
+                    _HEARTBEAT.add(lease)
+                    return lease, None, waited
                 commits, leases = store.list_task_all(family, param_dir)  # the one check after taking
                 mine = [lz for lz in leases if lz[:2] == (version, inputs)]
                 found = _match(commits, version, inputs, names, forced)

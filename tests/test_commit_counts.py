@@ -2,7 +2,8 @@
 
 Local disk: ``os``-level calls are counted while daskflow builds (every file daskflow
 creates goes through ``os.open``): one creation per output plus one for the marker's temp
-file, one rename per build, no folder per build (the family folder once).  S3: requests
+file, one rename per build, no folder per build (the family folder once); with leases, one
+more create, and the lease renamed to its ``.done`` name instead of deleted.  S3: requests
 are counted at the server (through the suite's counting proxy): one PUT per output plus
 one for the marker and no HEAD or LIST on the write path; with leases, one more create
 (a conditional PUT), one LIST (the check after taking it) and one DELETE per build, and
@@ -89,14 +90,17 @@ def test_local_build_is_one_create_per_output_and_one_marker_no_folder(flow, tmp
     creates = [p for p in calls["create"] if "@_lease." not in p]
     assert len(creates) == (N * 1 + 2) + builds  # outputs, plus a marker temp file per build
     assert all(os.path.dirname(p) in (str(root / "Leaf"), str(root / "Pair")) for p in creates)
-    assert len(calls["replace"]) == builds and all("._commit." in p for p in calls["replace"])
+    markers = [p for p in calls["replace"] if "._commit." in p]
+    assert len(markers) == builds
+    done = [p for p in calls["replace"] if p.endswith(".done")]  # a committed lease, renamed (local)
+    assert len(calls["replace"]) == builds + len(done) and len(done) == (builds if leases else 0)
     assert calls["rename"] == []
     # no folder per build: the root (the writability probe) and each family folder, once
     assert set(calls["mkdir"]) <= {str(root), str(root / "Leaf"), str(root / "Pair")}
     assert len(calls["mkdir"]) <= 3
     leased = [p for p in calls["create"] if "@_lease." in p]
     assert len(leased) == (builds if leases else 0)  # one create per build, deleted after
-    assert not list(root.rglob("*@_lease.*")) and not list(root.rglob(".tmp-*"))
+    assert not list(root.rglob("*@_lease.*.json")) and not list(root.rglob(".tmp-*"))
 
     calls = _count_os(monkeypatch)  # a run where everything is fresh creates nothing
     assert daskflow.run(flow.Pair(n=N), scheduler="sync", progress=False).ran == []

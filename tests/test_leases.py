@@ -154,7 +154,7 @@ class Team:
         return len(path.read_text().splitlines()) if path.exists() else 0
 
     def leases(self):
-        return [p for p in self.listing() if "@_lease." in p]
+        return [p for p in self.listing() if "@_lease." in p and not p.endswith(".done")]
 
 
 def _converged(team, results):
