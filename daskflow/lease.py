@@ -72,7 +72,7 @@ def owner_text(body: dict) -> str:
     return f"pid {owner.get('pid', '?')} on {owner.get('host', '?')} (run {owner.get('run', '?')})"
 
 
-@dataclass
+@dataclass(eq=False)  # one object per lease taken: hashable by identity
 class Lease:
     """A lease this process holds; :meth:`release` deletes it (and the expired generations
     below it)."""
@@ -119,7 +119,7 @@ def abandon_all() -> None:
     """Release every lease this process holds (the run was interrupted): builds still running
     in worker threads finish without committing."""
     with _HEARTBEAT.lock:
-        held = list(_HEARTBEAT.held.values())
+        held = list(_HEARTBEAT.held)
     for lease in held:
         lease.abandoned = True
         lease.release()
@@ -129,58 +129,44 @@ class _Heartbeat:
     """One daemon thread per process renewing every held lease every third of its ttl."""
 
     def __init__(self):
-        self.held: dict[int, Lease] = {}
+        self.held: set[Lease] = set()
         self.lock = threading.Lock()
         self.wake = threading.Event()
         self.thread = None
 
     def add(self, lease: Lease) -> None:
         with self.lock:
-            self.held[id(lease)] = lease  # a registry key only, never a hash of content
+            self.held.add(lease)
             if self.thread is None or not self.thread.is_alive():
                 self.thread = threading.Thread(target=self.loop, name="daskflow-lease", daemon=True)
                 self.thread.start()
 
     def drop(self, lease: Lease) -> None:
         with self.lock:
-            self.held.pop(id(lease), None)
+            self.held.discard(lease)
 
     def loop(self) -> None:
-        last: dict[int, float] = {}
+        last: dict[Lease, float] = {}
         while True:
             with self.lock:
-                pause = min([0.5] + [lease.ttl / 6 for lease in self.held.values()])
+                pause = min([0.5] + [lease.ttl / 6 for lease in self.held])
             self.wake.wait(pause)
             now = time.monotonic()
             with self.lock:
-                due = [(k, v) for k, v in self.held.items() if now - last.setdefault(k, now) >= v.ttl / 3]
-                for k in [k for k in last if k not in self.held]:
-                    del last[k]
-            for k, lease in due:
+                due = [lz for lz in self.held if now - last.setdefault(lz, now) >= lz.ttl / 3]
+                for lz in [lz for lz in last if lz not in self.held]:
+                    del last[lz]
+            for lease in due:
                 lease.renew()
-                last[k] = now
+                last[lease] = now
 
 
 _HEARTBEAT = _Heartbeat()
 
 
 def _create(store: Store, path: str, data: bytes) -> bool:
-    """Exclusive create: True if made here, False if it exists (held by someone)."""
-    try:
-        if store.local:
-            store._local_create(path, data, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
-        else:
-            store.fs.pipe_file(path, data, mode="create")
-        return True
-    except FileExistsError:
-        return False
-    except OSError as exc:
-        cause = getattr(exc.__cause__, "response", None) or {}
-        if cause.get("Error", {}).get("Code") in ("PreconditionFailed", "412"):
-            return False  # SeaweedFS: 412 without the If-None-Match condition s3fs looks for
-        raise store._error("taking lease", path, exc) from exc
-    except Exception as exc:
-        raise store._error("taking lease", path, exc) from exc
+    """Take a lease file: True if made here, False if someone holds it."""
+    return store.create_exclusive(path, data)
 
 
 def _read(store: Store, path: str) -> dict | None:

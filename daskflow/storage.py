@@ -45,13 +45,14 @@ import datetime
 import hashlib
 import json
 import os
-import re
 import secrets
 import time
 
 import fsspec
 
 from . import config
+from . import localfs as _local
+from . import redact as _redact
 from .errors import StorageError
 from .listing import (BUILD_SEP, MARKER_PREFIX, PARTS_PREFIX, Commit, build_file, parts_digest,  # noqa: F401
                       info_mtime as _mtime, parse_leases as _parse_leases,
@@ -62,12 +63,7 @@ from .target import Target
 __all__ = ["Store", "Commit", "Target", "default_store", "MARKER_PREFIX", "META_NAME"]
 
 META_NAME = "_meta.json"
-_CREDENTIALS = re.compile(r"(?<=://)[^/@]*@")
 _S3 = ("s3", "s3a")
-_SECRET_OPTIONS = ("key", "secret", "token", "password", "aws_access_key_id",
-                   "aws_secret_access_key", "aws_session_token", "session_token", "account_key",
-                   "sas_token", "client_secret")
-_SECRET_ENV = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
 
 
 class Store:
@@ -120,34 +116,15 @@ class Store:
     @property
     def display(self) -> str:
         """The URL without any credentials, for messages."""
-        return _CREDENTIALS.sub("", self.url)
+        return _redact.scrub_url(self.url)
 
     def scrub(self, text) -> str:
         """``str(text)`` with URL credentials and every known secret value blanked."""
-        text = _CREDENTIALS.sub("", str(text))
-        for secret in self._secrets():
-            text = text.replace(secret, "***")
-        return text
-
-    def _secrets(self) -> list[str]:
-        import os
-
-        found = []
-
-        def walk(options):
-            for k, v in options.items():
-                if isinstance(v, dict):
-                    walk(v)
-                elif isinstance(v, str) and k.lower() in _SECRET_OPTIONS and len(v) >= 4:
-                    found.append(v)
-
-        walk(self.storage_options)
-        found += [os.environ[v] for v in _SECRET_ENV if len(os.environ.get(v, "")) >= 4]
-        return sorted(set(found), key=len, reverse=True)
+        return _redact.scrub(text, self.storage_options)
 
     def _error(self, action: str, path: str, exc: Exception) -> StorageError:
         return StorageError(f"{action} {path!r} under storage root {self.display} failed: "
-                            f"{type(exc).__name__}: {self.scrub(exc)}{_hint(self, exc)}")
+                            f"{type(exc).__name__}: {self.scrub(exc)}{_redact.hint(exc, self.s3, self.root)}")
 
     # -- layout -----------------------------------------------------------------
     def family_path(self, family: str) -> str:
@@ -180,14 +157,7 @@ class Store:
         except FileNotFoundError:
             self._make_folder(path.rsplit("/", 1)[0])
             fd = os.open(path, flags, 0o666)
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-            if self.fsync:
-                os.fsync(fd)
-        finally:
-            os.close(fd)
+        _local.fill(fd, data, self.fsync)
 
     # -- listing ------------------------------------------------------------------
     def _find(self, path: str, prefix: str = "") -> dict:
@@ -338,12 +308,32 @@ class Store:
         return its sha256.  Build file names are private to their build: never rewritten."""
         try:
             if self.local:
-                self._local_create(path, data, _CREATE)
+                self._local_create(path, data, _local.CREATE)
             else:
                 self.fs.pipe_file(path, data)
         except Exception as exc:
             raise self._error("writing", path, exc) from exc
         return hashlib.sha256(data).hexdigest()
+
+    def create_exclusive(self, path: str, data: bytes) -> bool:
+        """Create ``path`` only if it does not exist (``O_CREAT|O_EXCL`` on local disk, a PUT
+        with ``If-None-Match: *`` on S3): True if made here, False if it exists.  Only
+        "exists" (S3: 412 Precondition Failed) is False; any other failure is a StorageError."""
+        try:
+            if self.local:
+                self._local_create(path, data, _local.CREATE)
+            else:
+                self.fs.pipe_file(path, data, mode="create")
+            return True
+        except FileExistsError:
+            return False
+        except OSError as exc:
+            cause = getattr(exc.__cause__, "response", None) or {}
+            if cause.get("Error", {}).get("Code") in ("PreconditionFailed", "412"):
+                return False  # SeaweedFS: a 412 without the condition s3fs looks for
+            raise self._error("creating", path, exc) from exc
+        except Exception as exc:
+            raise self._error("creating", path, exc) from exc
 
     def commit(self, build_path: str, version: str, inputs: str, result: str, sizes: str, body,
                folders: tuple = ()) -> str:
@@ -359,13 +349,13 @@ class Store:
             if self.local:  # a temp file beside it (same folder, same disk), then an atomic rename
                 folder = marker.rsplit("/", 1)[0]
                 tmp = f"{folder}/.tmp-{secrets.token_hex(4)}"
-                self._local_create(tmp, data, _CREATE)
+                self._local_create(tmp, data, _local.CREATE)
                 if self.fsync:
-                    _fsync_tree(folders)
-                    _fsync_dir(folder)  # the outputs' names are on disk before the marker's
+                    _local.fsync_tree(folders)
+                    _local.fsync_dir(folder)  # the outputs' names are on disk before the marker's
                 os.replace(tmp, marker)
                 if self.fsync:
-                    _fsync_dir(folder)
+                    _local.fsync_dir(folder)
             else:
                 self.fs.pipe_file(marker, data)
         except Exception as exc:
@@ -382,7 +372,7 @@ class Store:
             self.fs.rm_file(probe)
         except Exception as exc:
             raise StorageError(f"storage root {self.display} is not writable: "
-                               f"{type(exc).__name__}: {self.scrub(exc)}{_hint(self, exc)}") from exc
+                               f"{type(exc).__name__}: {self.scrub(exc)}{_redact.hint(exc, self.s3, self.root)}") from exc
 
     # -- reading ------------------------------------------------------------------
     def open(self, path: str):
@@ -432,45 +422,6 @@ def default_store() -> Store:
     """The store of the root in force (see ``daskflow.config``)."""
     url, options = config.resolve_root()
     return Store(url, options)
-
-
-_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
-
-
-def _fsync_dir(folder: str) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_tree(folders) -> None:
-    """fsync every file and folder under each of ``folders`` (folder outputs)."""
-    for top in folders:
-        for dirpath, _, names in os.walk(top):
-            for name in names:
-                fd = os.open(os.path.join(dirpath, name), os.O_RDONLY)
-                try:
-                    os.fsync(fd)
-                finally:
-                    os.close(fd)
-            _fsync_dir(dirpath)
-
-
-def _hint(store: Store, exc: Exception) -> str:
-    """What the usual causes of ``exc`` are, for the message (never the credentials)."""
-    if isinstance(exc, PermissionError):
-        return (" (access denied: check the credentials -- storage_options key/secret or "
-                "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY -- and their rights on this root)")
-    if isinstance(exc, FileNotFoundError) and store.s3:
-        bucket = store.root.split("/", 1)[0]
-        return f" (bucket {bucket!r} does not exist: create it, or fix the root)"
-    name = type(exc).__name__
-    if "Connect" in name or "Timeout" in name or isinstance(exc, (ConnectionError, TimeoutError)):
-        return (" (endpoint unreachable: check storage_options client_kwargs.endpoint_url or "
-                "AWS_ENDPOINT_URL, and the network)")
-    return ""
 
 
 def _protocols(fs) -> tuple:

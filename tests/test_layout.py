@@ -9,7 +9,7 @@ PACKAGE = Path(daskflow.__file__).parent
 # lower layers first; a module may import (at module level) only from earlier layers
 LAYERS = [
     {"errors", "explain"},
-    {"config", "params", "canonical", "formats", "listing"},
+    {"config", "params", "canonical", "formats", "listing", "localfs", "redact"},
     {"target"},
     {"storage"},
     {"task", "lease"},
