@@ -100,7 +100,8 @@ FAMILIES = ("Source", "Left", "Right", "Top")
 @pytest.fixture(params=["local", "s3"])
 def team(request, tmp_path, monkeypatch):
     """A shared root and a way to start builder processes on it."""
-    env = dict(os.environ, PYTHONPATH=str(REPO), FLOW_LOG=str(tmp_path / "log"), DASKFLOW_LEASE_TTL="2")
+    env = dict(os.environ, PYTHONPATH=str(REPO), FLOW_LOG=str(tmp_path / "log"))
+    env.pop("DASKFLOW_LEASE_TTL", None)  # the default (60 s): a loaded machine never looks dead
     env.pop("DASKFLOW_ROOT", None)
     (tmp_path / "log").mkdir()
     if request.param == "local":
@@ -184,7 +185,8 @@ def test_builders_build_each_task_once_and_converge(team, n, noise):
 
 
 def test_builder_killed_holding_a_lease_is_taken_over_by_exactly_one(team):
-    (holder,) = team.start(1, FLOW_NOISE="1", FLOW_HOLD="Source")
+    ttl = "3"  # short, so the dead holder's lease expires within the test
+    (holder,) = team.start(1, FLOW_NOISE="1", FLOW_HOLD="Source", DASKFLOW_LEASE_TTL=ttl)
     deadline = time.time() + 60
     while team.runs("Source") == 0 and time.time() < deadline:
         time.sleep(0.05)
@@ -192,7 +194,7 @@ def test_builder_killed_holding_a_lease_is_taken_over_by_exactly_one(team):
     holder.send_signal(signal.SIGKILL)
     holder.wait(30)
     assert len(team.leases()) == 1  # a killed holder cannot release: its lease stays until it expires
-    results = team.finish(team.start(2, FLOW_NOISE="1"))
+    results = team.finish(team.start(2, FLOW_NOISE="1", DASKFLOW_LEASE_TTL=ttl))
     assert team.runs("Source") == 2  # the killed build, and exactly one takeover
     assert {f: team.runs(f) for f in FAMILIES[1:]} == {f: 1 for f in FAMILIES[1:]}
     assert len({json.dumps(r["value"]) for r, _ in results}) == 1
