@@ -77,7 +77,7 @@ def main() -> None:
         store = plan.store
         if plan.to_run():
             raise SystemExit(f"after the build {len(plan.to_run())} tasks are still stale")
-        outputs = [f"{node.commit.path}/data.pkl" for node in plan.nodes.values()]
+        outputs = [node.commit.file("data.pkl") for node in plan.nodes.values()]
         if store.local:
             outputs = [p if os.path.isabs(p) else "/" + p for p in outputs]
         families = sorted({node.family for node in plan.nodes.values()})

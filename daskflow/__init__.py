@@ -12,8 +12,8 @@ from . import tasks
 from .collection import Flow, delayed
 from .config import set_dir, set_root
 from .errors import (ClusterError, CycleError, DaskflowError, FingerprintError, MissingExternalError,
-                     MissingOutputError, NotBuiltError, ParameterError, RunError, SaveError,
-                     StorageError, TaskDefinitionError, TaskFailure)
+                     LeaseError, LoadError, MissingOutputError, NotBuiltError, ParameterError,
+                     RunError, SaveError, StorageError, TaskDefinitionError, TaskFailure)
 from .formats import Format, register_format
 from .gc import GcReport, gc
 from .graph import run
@@ -39,5 +39,6 @@ __all__ = [
     "Format", "register_format",
     "DaskflowError", "TaskDefinitionError", "ParameterError", "CycleError", "FingerprintError",
     "SaveError", "MissingOutputError", "MissingExternalError", "NotBuiltError", "StorageError",
+    "LoadError", "LeaseError",
     "RunError", "TaskFailure", "ClusterError",
 ]

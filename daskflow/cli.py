@@ -332,12 +332,15 @@ def gc(specs, params, as_json, dry_run):
         raise Failure("daskflow.gc is not available in this version of daskflow")
     report = collect(tasks=_tasks(specs, params) if specs else None, dry_run=dry_run)
     removed = [str(p) for p in report.removed]
+    leases = list(getattr(report, "leases", []))
     if as_json:
-        _echo_json({"dry_run": dry_run, "removed": removed, "bytes": report.bytes})
+        _echo_json({"dry_run": dry_run, "removed": removed, "bytes": report.bytes, "leases": leases})
         return
-    for path in removed:
+    for path in removed + leases:
         click.echo(path)
     verb = "would remove" if dry_run else "removed"
+    if leases:
+        click.echo(f"{verb} {len(leases)} expired lease(s) (left by builders that died)")
     click.echo(f"{verb} {len(removed)} path(s), {_size(report.bytes)}"
                + (" (dry run; --delete to remove)" if dry_run else ""))
 
@@ -359,15 +362,21 @@ def status(families, modules, as_json):
         for value in vars(module).values():
             if isinstance(value, type) and issubclass(value, Task) and value._outputs:
                 classes.setdefault(value.__name__, value)
+    from .lease import describe_leases
+
     store = default_store()
-    rows = []
+    rows, building = [], []
     for family in families or store.list_families():
         for param_dir, commits in sorted(store.list_family(family).items()):
             rows.append(_status_row(store, family, param_dir, commits, classes.get(family)))
+        building += [dict(r, path=store.scrub(r["path"])) for r in describe_leases(store, family)]
     if as_json:
-        _echo_json({"root": store.display, "entries": rows})
+        _echo_json({"root": store.display, "entries": rows, "building": building})
         return
     click.echo(f"storage root: {store.display}")
+    for r in building:  # leases: tasks another process is building right now (or died building)
+        state = "EXPIRED lease (its builder died; daskflow gc removes it)" if r["expired"] else "being built"
+        click.echo(f"{r['family']} {r['param_dir']}: {state} by {r['owner']}")
     if not rows:
         click.echo("nothing stored")
         return

@@ -11,6 +11,16 @@ Where no folder is so marked, the root is ``data/`` in the current folder, and
 the first use of such a root that does not exist yet logs one line (a warning
 on the ``daskflow`` logger, shown by default) saying where outputs go.
 The default scheduler comes from ``DASKFLOW_SCHEDULER`` (else ``threads``).
+
+Team builds (``daskflow.lease``): leases are on by default for S3 roots and off
+elsewhere; ``set_root(url, leases=True)``, ``DASKFLOW_LEASES=on|off`` or
+``[tool.daskflow] leases = true`` decide instead (first match wins), e.g. for a
+local root on a shared disk (NFS, Lustre).  ``DASKFLOW_LEASE_TTL`` (seconds, 60)
+is how long a lease lives without renewal; ``DASKFLOW_LEASE_WAIT`` (seconds,
+3600) how long a builder waits for another's commit.  ``set_root(url,
+fsync=True)``, ``DASKFLOW_FSYNC=on`` or ``[tool.daskflow] fsync`` make local
+commits durable across a power loss (the outputs and the folder reach the disk
+before the marker).
 """
 
 from __future__ import annotations
@@ -28,7 +38,8 @@ else:  # pragma: no cover
 
 from .errors import DaskflowError
 
-__all__ = ["Settings", "settings", "set_root", "set_dir", "resolve_root", "project_dir"]
+__all__ = ["Settings", "settings", "set_root", "set_dir", "resolve_root", "project_dir",
+           "lease_setting", "fsync_setting", "lease_timing"]
 
 logger = logging.getLogger("daskflow")
 
@@ -39,14 +50,26 @@ class Settings:
 
     root: str | None = None
     storage_options: dict = field(default_factory=dict)
+    leases: bool | None = None  # None: on for S3 roots, off elsewhere
+    fsync: bool | None = None
 
 
 settings = Settings()
 
 
-def set_root(url: str | os.PathLike, **storage_options) -> None:
+def set_root(url: str | os.PathLike, *, leases: bool | None = None, fsync: bool | None = None,
+             **storage_options) -> None:
     """Store outputs under ``url`` (any fsspec URL: a folder, ``s3://bucket/prefix``,
     ``memory://x``), with ``storage_options`` passed to the filesystem.
+
+    Parameters
+    ----------
+    leases : bool, optional
+        Team-build leases: each task version is built once by all the processes sharing
+        the root (default: on for S3, off elsewhere; see ``daskflow.lease``).
+    fsync : bool, optional
+        fsync a local build's files and folder before its marker (durable across a power
+        loss; costs a disk flush per build).
 
     Examples
     --------
@@ -55,6 +78,7 @@ def set_root(url: str | os.PathLike, **storage_options) -> None:
     """
     settings.root = os.fspath(url)
     settings.storage_options = dict(storage_options)
+    settings.leases, settings.fsync = leases, fsync
 
 
 set_dir = set_root  # d6tflow's name
@@ -111,6 +135,60 @@ def resolve_root() -> tuple[str, dict]:
                 return root, {}
             return str(folder / root), {}
     return str(folder / "data"), {}
+
+
+def _switch(name: str, value) -> bool | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return value
+    word = str(value).strip().lower()
+    if word in ("1", "on", "true", "yes"):
+        return True
+    if word in ("0", "off", "false", "no"):
+        return False
+    raise DaskflowError(f"{name}={value!r}: expected on or off")
+
+
+def _project_setting(key: str):
+    pyproject = project_dir() / "pyproject.toml"
+    if not pyproject.exists():
+        return None
+    try:
+        return tomllib.loads(pyproject.read_text()).get("tool", {}).get("daskflow", {}).get(key)
+    except tomllib.TOMLDecodeError as exc:
+        raise DaskflowError(f"{pyproject}: cannot read [tool.daskflow]: {exc}") from exc
+
+
+def _setting(attr: str, env: str, key: str) -> bool | None:
+    for name, value in ((f"set_root({attr}=)", getattr(settings, attr)), (env, os.environ.get(env))):
+        if (found := _switch(name, value)) is not None:
+            return found
+    return _switch(f"[tool.daskflow] {key}", _project_setting(key))
+
+
+def lease_setting(s3: bool) -> bool:
+    """Whether builds take leases: ``set_root(leases=)``, ``DASKFLOW_LEASES``,
+    ``[tool.daskflow] leases``, else on for S3 roots only."""
+    found = _setting("leases", "DASKFLOW_LEASES", "leases")
+    return s3 if found is None else found
+
+
+def fsync_setting() -> bool:
+    """Whether local commits fsync: ``set_root(fsync=)``, ``DASKFLOW_FSYNC``,
+    ``[tool.daskflow] fsync``, else off."""
+    return bool(_setting("fsync", "DASKFLOW_FSYNC", "fsync"))
+
+
+def lease_timing() -> tuple[float, float]:
+    """``(ttl, wait)`` in seconds: ``DASKFLOW_LEASE_TTL`` (60), ``DASKFLOW_LEASE_WAIT`` (3600)."""
+    out = []
+    for env, default in (("DASKFLOW_LEASE_TTL", 60.0), ("DASKFLOW_LEASE_WAIT", 3600.0)):
+        try:
+            out.append(float(os.environ.get(env) or default))
+        except ValueError as exc:
+            raise DaskflowError(f"{env}={os.environ[env]!r}: expected a number of seconds") from exc
+    return out[0], out[1]
 
 
 def default_scheduler() -> str:

@@ -16,7 +16,9 @@ where they happen, with ``raise ... from exc``.
      +-- MissingOutputError       a task finished without saving / output is not built
      |    +-- MissingExternalError    an external task's data is missing
      +-- NotBuiltError            outputLoad() of a task not built for today's code and parameters
+     +-- LoadError                a stored output cannot be loaded (corrupt pickle, truncated parquet)
      +-- StorageError             the storage root is unreachable, unwritable or refuses credentials
+     +-- LeaseError               waiting for another builder's lease took too long
      +-- ClusterError             a cluster cannot run these tasks (resources, imports, memory:// root)
      +-- RunError                 one or more tasks failed in daskflow.run(); carries each failure
 """
@@ -33,7 +35,9 @@ __all__ = [
     "MissingOutputError",
     "MissingExternalError",
     "NotBuiltError",
+    "LoadError",
     "StorageError",
+    "LeaseError",
     "ClusterError",
     "RunError",
     "TaskFailure",
@@ -78,6 +82,16 @@ class NotBuiltError(DaskflowError):
 
 class StorageError(DaskflowError, OSError):
     """The storage root cannot be reached, written, or accessed with these credentials."""
+
+
+class LoadError(DaskflowError):
+    """A committed output cannot be loaded: names the task, the output and the path; the
+    format's own exception is ``__cause__``."""
+
+
+class LeaseError(DaskflowError):
+    """Another builder held a task's lease for longer than the wait allowed (names the task
+    and the owner)."""
 
 
 class ClusterError(DaskflowError):

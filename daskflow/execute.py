@@ -9,7 +9,11 @@ task's data (workers load inputs and save outputs themselves).
 What stays true: exceptions from ``run()`` never escape (they come back in the
 Outcome with their traceback text), so independent branches keep going on
 every scheduler; a task whose upstream failed is not run; a build is
-committed only after all its outputs are written.
+committed only after all its outputs are written.  Where the store takes
+leases (``daskflow.lease``), a task version another builder is building is
+not built again: its commit becomes this task's outcome (status ``shared``,
+with ``waited_for`` naming the builder), so downstream tasks are built only
+from committed upstream builds.
 """
 
 from __future__ import annotations
@@ -23,7 +27,8 @@ import traceback
 from dataclasses import dataclass, field
 
 from .errors import MissingOutputError
-from .listing import sizes_token
+from .lease import claim
+from .listing import build_file, sizes_token
 from .plan import Node, inputs_id, static_body
 from .storage import Store, Target
 from .task import RunContext, Task, _map, _shape
@@ -39,7 +44,7 @@ class Outcome:
     """What a graph node returns: small, picklable."""
 
     key: str
-    status: str  # ran | cutoff | fresh | failed | upstream_failed
+    status: str  # ran | cutoff | shared | fresh | failed | upstream_failed
     result: str | None = None
     path: str | None = None
     duration: float = 0.0
@@ -47,6 +52,7 @@ class Outcome:
     traceback: str = ""
     blocked_by: list = field(default_factory=list)
     members: list = field(default_factory=list)  # an aggregator's upstream outcomes
+    waited_for: str = ""  # shared: the builder (owner of the lease) this task waited for
 
 
 @dataclass
@@ -93,21 +99,43 @@ def execute(spec: Spec, deps: list) -> Outcome:
         logger.info("%r skipped: upstream rebuilt identical outputs (early cutoff)", spec.task)
         return Outcome(spec.key, "cutoff", result, path)
     start = time.perf_counter()
-    retries = max(int(type(spec.task).retries or 0), 0)
-    for attempt in range(retries + 1):
-        try:
-            result, path = _build(spec, deps, inputs, start)
-            duration = time.perf_counter() - start
-            logger.info("%r ran in %.3fs", spec.task, duration)
-            return Outcome(spec.key, "ran", result, path, duration)
-        except Exception as exc:  # reported in the Outcome, re-raised by the driver
-            if attempt < retries:
-                logger.info("%r failed (%s: %s), retrying", spec.task, type(exc).__name__, exc)
-                continue
-            logger.info("%r failed: %s: %s", spec.task, type(exc).__name__, exc)
-            return Outcome(spec.key, "failed", duration=time.perf_counter() - start,
-                           error=_portable(exc), traceback=traceback.format_exc())
-    raise AssertionError("unreachable")
+    lease, committed = None, False
+    try:
+        if spec.store.leases:
+            lease, commit, waited = _claim(spec, inputs)
+            if commit is not None:  # built elsewhere since the plan: never built twice
+                waited = waited or "another builder (committed before this run asked)"
+                logger.info("%r built by %s: reusing its commit", spec.task, waited)
+                return Outcome(spec.key, "shared", commit.result, commit.path,
+                               time.perf_counter() - start, waited_for=waited)
+        retries = max(int(type(spec.task).retries or 0), 0)
+        for attempt in range(retries + 1):
+            try:
+                result, path = _build(spec, deps, inputs, start, lease)
+                committed = True
+                duration = time.perf_counter() - start
+                logger.info("%r ran in %.3fs", spec.task, duration)
+                return Outcome(spec.key, "ran", result, path, duration)
+            except Exception as exc:  # reported in the Outcome, re-raised by the driver
+                if attempt < retries:
+                    logger.info("%r failed (%s: %s), retrying", spec.task, type(exc).__name__, exc)
+                    continue
+                logger.info("%r failed: %s: %s", spec.task, type(exc).__name__, exc)
+                return Outcome(spec.key, "failed", duration=time.perf_counter() - start,
+                               error=_portable(exc), traceback=traceback.format_exc())
+        raise AssertionError("unreachable")
+    except Exception as exc:  # taking the lease failed (storage, a LeaseError after waiting)
+        return Outcome(spec.key, "failed", duration=time.perf_counter() - start,
+                       error=_portable(exc), traceback=traceback.format_exc())
+    finally:  # also on KeyboardInterrupt: a lease never outlives its build
+        if lease is not None:
+            lease.release(committed)
+
+
+def _claim(spec: Spec, inputs: str):
+    names = [f"{n}.{f.ext}" for n, f in type(spec.task)._outputs.items()]
+    return claim(spec.store, spec.task, spec.task.task_family, spec.param_dir, spec.version, inputs, names,
+                 spec.forced)
 
 
 def _portable(exc: BaseException) -> BaseException:
@@ -126,7 +154,7 @@ def _bind(spec: Spec, deps: list):
     def targets(dep: Task, outcome: Outcome):
         if outcome.path is None:  # an aggregator: the outputs of what it groups
             return [targets(t, o) for t, o in zip(dep.deps(), outcome.members)]
-        return _shape(dep, {n: Target(spec.store, f"{outcome.path}/{n}.{f.ext}", f, dep)
+        return _shape(dep, {n: Target(spec.store, build_file(outcome.path, f"{n}.{f.ext}"), f, dep, name=n)
                             for n, f in type(dep)._outputs.items()})
 
     def target(dep: Task):
@@ -136,7 +164,7 @@ def _bind(spec: Spec, deps: list):
     return None if struct is None else _map(struct, target)
 
 
-def _build(spec: Spec, deps: list, inputs: str, start: float) -> tuple[str, str]:
+def _build(spec: Spec, deps: list, inputs: str, start: float, lease=None) -> tuple[str, str]:
     task, store = spec.task, spec.store
     build = store.new_build(task.task_family, spec.param_dir)
     runner = object.__new__(type(task))
@@ -162,6 +190,9 @@ def _build(spec: Spec, deps: list, inputs: str, start: float) -> tuple[str, str]
                          for n, f in outputs.items()})
     text = json.dumps(body, sort_keys=True, default=str)  # the C encoder: no indent
     sizes = sizes_token({f"{n}.{outputs[n].ext}": size for n, size in ctx.sizes.items()})
+    if lease is not None:
+        lease.check()  # an interrupted run's lease is gone: its build must not commit
+    folders = tuple(ctx.path(n, f) for n, f in outputs.items() if f.write is not None) if store.fsync else ()
     store.commit(build, spec.version, inputs, result, sizes,
-                 f'{text[:-1]},"code_parts":{spec.body["code_parts"]}}}'.encode())
+                 f'{text[:-1]},"code_parts":{spec.body["code_parts"]}}}'.encode(), folders)
     return result, build

@@ -1,13 +1,14 @@
 """Garbage collection: remove stored builds that no current task version uses.
 
-Imports ``plan`` and ``storage``.  Builds are immutable folders, so old code
+Imports ``lease``, ``plan`` and ``storage``.  Builds are immutable folders, so old code
 and parameter versions stay valid (reverting is free) until ``gc`` removes
 them.  Given tasks, ``gc`` keeps each task's current build and removes the
 other builds in the parameter folders of those tasks (never external ones).
 Always, it removes build folders that were never committed (a crash or a
 kill mid-build) once they are older than ``grace`` seconds, so a build in
 progress elsewhere is left alone.  ``dry_run=True`` (the default) only says
-what it would remove.
+what it would remove.  It also removes team-build leases (``daskflow.lease``)
+whose every generation expired: what a builder killed while building left.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from .lease import expired_leases
 from .plan import Plan
 from .storage import Store, default_store
 
@@ -26,14 +28,18 @@ class GcReport:
     """What ``gc`` removed (or would remove, on a dry run)."""
 
     dry_run: bool
-    removed: list = field(default_factory=list)  # build folder paths
+    removed: list = field(default_factory=list)  # build paths ({family}/{params}@{build})
     bytes: int = 0
     kept: int = 0
+    leases: list = field(default_factory=list)  # expired lease files
 
     def __str__(self) -> str:
         verb = "would remove" if self.dry_run else "removed"
         lines = [f"{verb} {len(self.removed)} build(s), {self.bytes} bytes; kept {self.kept}"]
         lines += [f"  {p}" for p in self.removed]
+        if self.leases:
+            lines.append(f"{verb} {len(self.leases)} expired lease(s)")
+            lines += [f"  {p}" for p in self.leases]
         return "\n".join(lines)
 
 
@@ -76,6 +82,10 @@ def gc(tasks=None, dry_run: bool = True, store: Store | None = None, grace: floa
         families = store.list_families()
     now = time.time()
     for family in families:
+        for path in expired_leases(store, family):  # top generation first: no gap below a live one
+            report.leases.append(path)
+            if not dry_run:
+                store.remove_file(path)
         for param_dir, path, size, mtime, marker in store.list_builds(family):
             if path in keep:
                 report.kept += 1
@@ -89,4 +99,7 @@ def gc(tasks=None, dry_run: bool = True, store: Store | None = None, grace: floa
             report.bytes += size
             if not dry_run:
                 store.remove_build(path, marker)
+                if marker is not None and store.local:  # its lease's .done name, if any
+                    version, inputs = marker.rpartition("._commit.")[2].split(".")[:2]
+                    store.remove_file(f"{path.rpartition('@')[0]}@_lease.{version}.{inputs}.done")
     return report

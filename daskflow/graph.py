@@ -40,6 +40,7 @@ import time
 
 from .errors import ClusterError, ParameterError, RunError
 from .execute import Outcome, execute, known_outcome, spec_for
+from .lease import abandon_all as abandon_leases
 from .plan import Plan
 from .progress import TOPIC, Display, LocalFeed, enabled
 from .result import RunResult
@@ -213,8 +214,12 @@ def _run_local(plan: Plan, choice: Choice, progress) -> dict:
     if enabled(progress):
         display = Display({n.key: n.family for n in plan.to_run()}, choice.name,
                           delay=1.0 if progress is None else 0.0)
-    with LocalFeed(display):
-        return dict(zip(keys, choice.get(dsk, keys)))
+    try:
+        with LocalFeed(display):
+            return dict(zip(keys, choice.get(dsk, keys)))
+    except KeyboardInterrupt:  # Ctrl-C: builds still running in threads lose their leases
+        abandon_leases()
+        raise
 
 
 # -- on a dask.distributed cluster ------------------------------------------------------------

@@ -1,10 +1,26 @@
-"""Reading listings: committed builds from key names, sizes and ETags or mtimes.
+"""Reading listings: committed builds and leases from key names, sizes and ETags or mtimes.
 
-Imports only the standard library.  A recursive listing of a task family
-(``{Family}/{params}@{build}/{file}``) is grouped here into :class:`Commit`
-objects; a build counts only when its marker ``_commit.{V}.{I}.{R}.json`` is
-listed, and the marker's *name* holds what freshness needs, so nothing is read
-but the listing.  ``daskflow.storage`` does the listing itself.
+Imports only the standard library.  A listing of a task family folder is
+grouped here into :class:`Commit` objects.  Two layouts are read:
+
+* today's, every file of a build directly in the family folder, named by build
+  (``{params}@{build}.{file}``, e.g. ``n=3__ab12@20261202T0730180001-9f3c2a1b.data.pkl``);
+  a folder output is ``{params}@{build}.{output}.{ext}/...``;
+* the layout of daskflow before 0.4, one folder per build
+  (``{params}@{build}/{file}``), whose build names hold a dot
+  (``20260101T000000.000000-dead``).  Those roots load and count as fresh as
+  they are: nothing to migrate.
+
+A build id of today's layout never holds a dot, so the first dot after ``@``
+ends it; :func:`build_file` names a file of either kind of build.  A build
+counts only when its marker ``_commit.{V}.{I}.{R}.{S}.{T}.json`` is listed, and
+the marker's *name* holds what freshness needs, so nothing is read but the
+listing; ``T``, the commit time (microseconds since the epoch, this machine's
+clock), spares a local scan the marker's stat: an output is stat()ed for its
+size and mtime, and only an output newer than ``T`` makes the scan stat the
+marker to decide "modified".  Lease files (``{params}@_lease.{V}.{I}.{G}.json``, see
+``daskflow.lease``) are returned by :func:`parse_leases`.  ``daskflow.storage``
+does the listing itself.
 """
 
 from __future__ import annotations
@@ -15,12 +31,38 @@ import os
 import re
 from dataclasses import dataclass, field
 
-__all__ = ["Commit", "BUILD_SEP", "MARKER_PREFIX", "sizes_token", "PARTS_PREFIX", "parts_digest", "parse_listing", "scan_local",
+__all__ = ["Commit", "BUILD_SEP", "MARKER_PREFIX", "LEASE_PREFIX", "sizes_token", "PARTS_PREFIX",
+           "parts_digest", "parse_listing", "group_entries", "scan_commits", "parse_leases", "split_entry", "build_file", "scan_local",
            "info_mtime", "info_stamp"]
 
 MARKER_PREFIX = "_commit."
-BUILD_SEP = "@"  # a build folder is {params}@{build}: parameters never contain "@"
-_MARKER = re.compile(r"_commit\.([0-9a-f]{16})\.([0-9a-f]{16})\.([0-9a-f]{16})\.([0-9a-f]{16})\.json")
+LEASE_PREFIX = "_lease."
+BUILD_SEP = "@"  # a build is {params}@{build}: parameters never contain "@"
+_LEASE = re.compile(r"_lease\.([0-9a-f]{16})\.([0-9a-f]{16})\.([0-9]{6})\.json")
+
+
+def build_file(build: str, name: str) -> str:
+    """The path of file ``name`` (``data.pkl``, ``_meta.json``, a marker) of build ``build``
+    (``{family folder}/{params}@{id}``): beside it, or inside it for a folder build of the
+    old layout (an id with a dot)."""
+    return f"{build}{'/' if '.' in build.rpartition(BUILD_SEP)[2] else '.'}{name}"
+
+
+def split_entry(rel: str):
+    """``(param_dir, build id, name inside the build)`` of a path relative to the family
+    folder, in either layout; None for what is not part of a build (temp files, leases)."""
+    top, slash, inner = rel.partition("/")
+    param_dir, sep, rest = top.partition(BUILD_SEP)
+    if not sep or top.startswith(".") or rest.startswith(LEASE_PREFIX):
+        return None
+    build, dot, name = rest.partition(".")
+    if slash and "." not in name:  # an old folder build: {params}@{stamp.micro-rand}/{file}
+        return param_dir, rest, inner
+    if not dot or not build:
+        return None
+    return param_dir, build, f"{name}/{inner}" if slash else name
+_MARKER = re.compile(r"_commit\.([0-9a-f]{16})\.([0-9a-f]{16})\.([0-9a-f]{16})\.([0-9a-f]{16})"
+                     r"(?:\.([0-9]{16}))?\.json")  # V.I.R.S and, since 0.4, T: commit time in us
 
 
 @dataclass
@@ -34,12 +76,19 @@ class Commit:
     result: str
     marker: str
     mtime: float
-    files: dict = field(default_factory=dict)  # name inside the build -> (size, stamp, mtime)
+    files: dict = field(default_factory=dict)  # name inside the build -> (size, stamp, mtime);
+    # stamp: the ETag, or None where the mtime is the stamp (local disk)
     sizes: str = ""  # parts_digest of the file outputs' sizes at commit (see sizes_token)
+    named_time: bool = False  # mtime read from the marker's name, not stat()ed (local scans)
 
     @property
     def path(self) -> str:
-        return self.marker.rsplit("/", 1)[0]
+        """The build: ``{family folder}/{params}@{build}`` (see :func:`build_file`)."""
+        return self.marker[:self.marker.rindex(MARKER_PREFIX) - 1]
+
+    def file(self, name: str) -> str:
+        """The path of file ``name`` of this build (``data.pkl``, ``_meta.json``)."""
+        return build_file(self.path, name)
 
     def intact(self, names) -> str | None:
         """None if every output in ``names`` is present and unchanged since the commit,
@@ -48,6 +97,12 @@ class Commit:
             info = self.files.get(name) or self._dir_info(name)
             if info is None:
                 return f"{name} missing"
+            if info[2] > self.mtime + 1e-6 and self.named_time:  # the clock in the name is this
+                self.named_time = False                            # machine's: ask the disk
+                try:
+                    self.mtime = os.stat(self.marker).st_mtime
+                except FileNotFoundError:
+                    return "its commit marker vanished"
             if info[2] > self.mtime + 1e-6:
                 return f"{name} modified"
         if self.sizes and sizes_token({n: self.files[n][0] for n in names if n in self.files}) != self.sizes:
@@ -72,8 +127,8 @@ class Commit:
         """Identity of the files as they are now: names, sizes and ETags or mtimes."""
         h = hashlib.sha256()
         for name in sorted(self.files):
-            size, stamp, _ = self.files[name]
-            h.update(f"{name}\0{size}\0{stamp}\n".encode())
+            size, stamp, mtime = self.files[name]
+            h.update(f"{name}\0{size}\0{repr(mtime) if stamp is None else stamp}\n".encode())
         return h.hexdigest()[:16]
 
 
@@ -110,11 +165,12 @@ def info_mtime(info: dict) -> float:
     return 0.0
 
 
-def info_stamp(info: dict, mtime: float | None = None) -> str:
+def info_stamp(info: dict, mtime: float | None = None) -> str | None:
+    """The ETag of a listing entry, or None where its mtime is its stamp."""
     etag = info.get("ETag") or info.get("etag")
     if etag:
         return str(etag).strip('"')
-    return repr(info_mtime(info) if mtime is None else mtime)
+    return None
 
 
 def scan_local(path: str, prefix: str = "") -> dict:
@@ -146,34 +202,123 @@ def scan_local(path: str, prefix: str = "") -> dict:
 
 
 def parse_listing(base: str, found: dict) -> dict[str, list[Commit]]:
-    """Group a recursive listing of a family folder into committed builds."""
-    builds: dict[tuple[str, str], dict] = {}
-    markers: dict[tuple[str, str], tuple[str, dict]] = {}
+    """Group a listing of a family folder (``{path: info}``, recursive into folders) into
+    committed builds by parameter folder, oldest first."""
     cut = len(base) + 1
-    for path, info in found.items():
-        parts = path[cut:].split("/", 1)
-        if len(parts) < 2:
+    return group_entries(base, ((path[cut:], info.get("size"), info_mtime(info), info_stamp(info))
+                                for path, info in found.items()))
+
+
+def group_entries(base: str, entries) -> dict[str, list[Commit]]:
+    """Committed builds from ``(path relative to base, size, mtime, stamp)`` entries."""
+    builds: dict[tuple[str, str], dict] = {}
+    markers: dict[tuple[str, str], tuple[str, float]] = {}
+    for rel, size, mtime, stamp in entries:
+        entry = split_entry(rel)
+        if entry is None:
             continue
-        folder, name = parts
-        param_dir, sep, build = folder.partition(BUILD_SEP)
-        if not sep:
-            continue
+        param_dir, build, name = entry
         if name.startswith(MARKER_PREFIX):
-            markers[(param_dir, build)] = (path, info)
+            markers[(param_dir, build)] = (f"{base}/{rel}", mtime)
         elif not name.startswith(".tmp-"):
-            mtime = info_mtime(info)
-            builds.setdefault((param_dir, build), {})[name] = (info.get("size"), info_stamp(info, mtime),
-                                                               mtime)
+            files = builds.get((param_dir, build))
+            if files is None:
+                files = builds[(param_dir, build)] = {}
+            files[name] = (size, stamp, mtime)
     out: dict[str, list[Commit]] = {}
-    for (param_dir, build), (path, info) in sorted(markers.items()):
-        match = _MARKER.fullmatch(path, path.rfind("/") + 1)
+    for (param_dir, build), (path, mtime) in sorted(markers.items()):
+        match = _MARKER.fullmatch(path, path.rindex(MARKER_PREFIX))
         if match is None:
             import warnings
 
             warnings.warn(f"corrupt or foreign commit marker {path}; its build is treated as stale")
             continue
-        version, inputs, result, sizes = match.groups()
+        version, inputs, result, sizes, _ = match.groups()  # listings give the marker's own time
         out.setdefault(param_dir, []).append(Commit(
-            param_dir, build, version, inputs, result, path, info_mtime(info),
-            builds.get((param_dir, build), {}), sizes))
+            param_dir, build, version, inputs, result, path, mtime, builds.get((param_dir, build), {}),
+            sizes))
+    return out
+
+
+def scan_commits(path: str, prefix: str = "") -> dict[str, list[Commit]]:
+    """:func:`parse_listing` of a local family folder, listed here: one ``os.scandir`` (and
+    one more per folder output or old folder build), one stat per file.  The common case
+    (files of today's layout) is grouped inline: this is most of a no-op check."""
+    builds: dict[str, dict] = {}  # "{params}@{build}" -> files
+    markers: dict[str, tuple[str, float]] = {}
+    old = []  # entries of old-layout folder builds, grouped by group_entries
+    try:
+        listing = os.scandir(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return {}
+    folders = []
+    with listing:
+        for entry in listing:
+            name = entry.name
+            if prefix and not name.startswith(prefix):
+                continue
+            at = name.find(BUILD_SEP)
+            dot = name.find(".", at)
+            if at <= 0 or dot < 0 or name[at + 1] == "_":  # not a build's (a lease, a temp file)
+                if at > 0 and entry.is_dir(follow_symlinks=False):
+                    folders.append((entry.path, name, None))  # an old folder build {params}@{id}/
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                folders.append((entry.path, name, dot))
+                continue
+            rest = name[dot + 1:]
+            if rest.startswith(MARKER_PREFIX):  # no stat: the commit time is in the name
+                markers[name[:dot]] = (entry.path, None)
+                continue
+            st = entry.stat()
+            if not rest.startswith(".tmp-"):
+                files = builds.get(name[:dot])
+                if files is None:
+                    files = builds[name[:dot]] = {}
+                files[rest] = (st.st_size, None, st.st_mtime)
+    for folder, name, dot in folders:
+        entry = split_entry(name + "/x")
+        if entry is None:
+            continue
+        cut = len(folder) + 1
+        if dot is None or entry[2] == "x":  # an old folder build: grouped the general way
+            old += [(f"{name}/{sub[cut:]}", info["size"], info["mtime"], None)
+                    for sub, info in scan_local(folder).items()]
+            continue
+        files = builds.setdefault(name[:dot], {})
+        for sub, info in scan_local(folder).items():  # a folder output: {key}.{output}.{ext}/...
+            files[f"{name[dot + 1:]}/{sub[cut:]}"] = (info["size"], None, info["mtime"])
+    out = group_entries(path, old) if old else {}
+    for key, (marker, mtime) in sorted(markers.items()):
+        match = _MARKER.fullmatch(marker, marker.rindex(MARKER_PREFIX))
+        if match is None:
+            import warnings
+
+            warnings.warn(f"corrupt or foreign commit marker {marker}; its build is treated as stale")
+            continue
+        param_dir, _, build = key.partition(BUILD_SEP)
+        version, inputs, result, sizes, stamp = match.groups()
+        if stamp is None:  # a marker from before 0.4: its time is its mtime
+            mtime = os.stat(marker).st_mtime
+        out.setdefault(param_dir, []).append(Commit(
+            param_dir, build, version, inputs, result, marker,
+            mtime if stamp is None else int(stamp) / 1e6, builds.get(key, {}), sizes, stamp is not None))
+    if old:
+        for commits in out.values():
+            commits.sort(key=lambda c: c.build)
+    return out
+
+
+def parse_leases(base: str, found: dict) -> dict[str, list[tuple]]:
+    """Lease files of a family listing by parameter folder:
+    ``(version, inputs, generation, path, mtime)``, in generation order."""
+    out: dict[str, list[tuple]] = {}
+    cut = len(base) + 1
+    for path, info in found.items():
+        param_dir, sep, rest = path[cut:].partition(BUILD_SEP)
+        if sep and "/" not in rest and (match := _LEASE.fullmatch(rest)):
+            version, inputs, gen = match.groups()
+            out.setdefault(param_dir, []).append((version, inputs, int(gen), path, info_mtime(info)))
+    for leases in out.values():
+        leases.sort()
     return out

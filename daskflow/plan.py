@@ -443,7 +443,8 @@ def resolve_targets(task: Task, strict: bool = False, store: Store | None = None
     node = plan.nodes[task]
     outputs = type(task)._outputs
     if node.commit is not None:
-        return {n: Target(plan.store, f"{node.commit.path}/{n}.{f.ext}", f, task) for n, f in outputs.items()}
+        return {n: Target(plan.store, node.commit.file(f"{n}.{f.ext}"), f, task, name=n)
+                for n, f in outputs.items()}
     why = "; ".join(r.message for r in node.reasons) or node.status
     if strict:
         raise NotBuiltError(f"{task!r} is not built for today's code and parameters ({why}); "
@@ -461,7 +462,7 @@ def load_meta(task: Task) -> dict:
     node = plan.nodes[task]
     if node.commit is None:
         raise NotBuiltError(f"{task!r} is not built for today's code and parameters; run it first")
-    meta = f"{node.commit.path}/{META_NAME}"
+    meta = node.commit.file(META_NAME)
     if META_NAME not in node.commit.files:
         raise NotBuiltError(f"{task!r} saved no metadata (no {meta}); call self.saveMeta(...) in run()")
     return plan.store.read_json(meta)

@@ -31,7 +31,7 @@ __all__ = ["Display", "LocalFeed", "enabled", "in_notebook", "waiting", "TOPIC"]
 
 TOPIC = "daskflow-waiting"
 _ACTIVE: list["Display"] = []  # displays showing now, in this process
-_DONE = ("ran", "cutoff", "fresh")
+_DONE = ("ran", "cutoff", "fresh", "shared")
 _FAILED = ("failed", "upstream_failed")
 
 

@@ -28,11 +28,14 @@ class RunResult:
         Seconds spent in each task that ran or failed.
     keys : dict
         Each task's key, ``Family-<fingerprint>``.
+    shared : dict
+        Tasks another builder built while this run needed them (team-build leases,
+        ``daskflow.lease``), reused from its commit: task -> the builder waited for.
     """
 
     def __init__(self, nodes, outcomes: dict):
         self.ran, self.skipped, self.cutoff, self.failed, self.upstream_failed = [], [], [], [], []
-        self.durations = {}
+        self.durations, self.shared = {}, {}
         self.keys = {}  # task -> its key, Family-<fingerprint>
         for node in nodes:
             self.keys[node.task] = node.key
@@ -46,6 +49,9 @@ class RunResult:
             elif status == "cutoff":
                 self.skipped.append(node.task)
                 self.cutoff.append(node.task)
+            elif status == "shared":  # built by another builder meanwhile (team-build lease)
+                self.skipped.append(node.task)
+                self.shared[node.task] = outcome.waited_for
             elif status == "failed":
                 self.failed.append(TaskFailure(node.task, outcome.error, outcome.traceback))
             else:
@@ -64,6 +70,8 @@ class RunResult:
         parts = [f"{len(self.ran)} ran", f"{len(self.skipped)} skipped"]
         if self.cutoff:
             parts.append(f"({len(self.cutoff)} by early cutoff)")
+        if self.shared:
+            parts.append(f"({len(self.shared)} built by another builder)")
         if self.failed:
             parts.append(f"{len(self.failed)} failed")
         if self.upstream_failed:
@@ -79,6 +87,7 @@ class RunResult:
             "ok": self.ok, "summary": self.summary(),
             "ran": [repr(t) for t in self.ran], "skipped": [repr(t) for t in self.skipped],
             "cutoff": [repr(t) for t in self.cutoff],
+            "shared": {repr(t): who for t, who in self.shared.items()},
             "failed": [{"task": repr(f.task), "error": type(f.exception).__name__,
                         "message": str(f.exception), "traceback": f.traceback} for f in self.failed],
             "upstream_failed": [repr(t) for t in self.upstream_failed],

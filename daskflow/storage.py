@@ -1,22 +1,30 @@
 """The only module that talks to fsspec: layout, listing, atomic commits, targets.
 
 Imports ``config``, ``errors``, ``formats`` and ``listing`` (which turns a listing
-into :class:`Commit` objects).  Layout under a root (any fsspec URL)::
+into :class:`Commit` objects).  Layout under a root (any fsspec URL): no folder
+per build, every file of a build directly in its family folder, named by build::
 
-    {root}/{Family}/{params}@{build}/{output}.{ext}       outputs, never rewritten
-    {root}/{Family}/{params}@{build}/_meta.json           saveMeta()
-    {root}/{Family}/{params}@{build}/_commit.{V}.{I}.{R}.{S}.json   the commit marker
+    {root}/{Family}/{params}@{build}.{output}.{ext}       outputs, never rewritten
+    {root}/{Family}/{params}@{build}.{output}.{ext}/...   a folder output (TaskPqDask)
+    {root}/{Family}/{params}@{build}._meta.json           saveMeta()
+    {root}/{Family}/{params}@{build}._commit.{V}.{I}.{R}.{S}.{T}.json   the commit marker
 
 ``{params}`` is readable (``model=ols,n=3``) and ends with a hash of the
-canonical parameters, so two parameter sets never share a folder.  ``{build}``
-is a fresh name per build (UTC time plus random), so two writers of one task
-never touch each other's files.  The marker is written last, atomically
-(temp file and rename on local disk; a single PUT elsewhere), and its *name*
-holds all that freshness needs: the task version ``V`` (code and parameters),
-the identity of its inputs ``I`` and of its outputs ``R``, and the sizes of
-its output files ``S``.  One recursive
-listing per family is therefore enough to decide freshness; marker bodies are
-read only to explain.
+canonical parameters, so two parameter sets never share a name.  ``{build}``
+is a fresh id per build (UTC time plus random, no dot), so two writers of one
+task never touch each other's files.  A build costs one file creation per
+output plus one for the marker and no folder (the family folder is made once);
+on S3 one PUT per output plus one for the marker, no HEAD or LIST.  The marker
+is written last, atomically (a temp file in the family folder and
+``os.replace`` on local disk; a single PUT elsewhere), and its *name* holds
+all that freshness needs: the task version ``V`` (code and parameters), the
+identity of its inputs ``I`` and of its outputs ``R``, the sizes of its
+output files ``S`` and the commit time ``T``.  One listing per family (one ``os.scandir``, or one
+``ListObjectsV2`` per 1000 keys) is therefore enough to decide freshness;
+marker bodies are read only to explain.  Roots written in the old layout (a
+folder per build) still load and count as fresh (see ``daskflow.listing``).
+With ``fsync`` on (:func:`daskflow.config.set_root`), a local build's files
+and the family folder reach the disk before the marker is renamed in place.
 
 What stays true: a build without a marker is never used; existence checks
 treat only "not found" as missing, any other failure is a StorageError naming
@@ -37,27 +45,25 @@ import datetime
 import hashlib
 import json
 import os
-import re
 import secrets
+import time
 
 import fsspec
 
 from . import config
-from .errors import NotBuiltError, StorageError
-from .formats import Format
-from .listing import (BUILD_SEP, MARKER_PREFIX, PARTS_PREFIX, Commit, parts_digest,  # noqa: F401
-                      info_mtime as _mtime, parse_listing as _parse_listing,
-                      scan_local as _scan_local)
+from . import localfs as _local
+from . import redact as _redact
+from .errors import StorageError
+from .listing import (BUILD_SEP, MARKER_PREFIX, PARTS_PREFIX, Commit, build_file, parts_digest,  # noqa: F401
+                      info_mtime as _mtime, parse_leases as _parse_leases,
+                      parse_listing as _parse_listing, scan_commits as _scan_commits,
+                      scan_local as _scan_local, split_entry)
+from .target import Target
 
 __all__ = ["Store", "Commit", "Target", "default_store", "MARKER_PREFIX", "META_NAME"]
 
 META_NAME = "_meta.json"
-_CREDENTIALS = re.compile(r"(?<=://)[^/@]*@")
 _S3 = ("s3", "s3a")
-_SECRET_OPTIONS = ("key", "secret", "token", "password", "aws_access_key_id",
-                   "aws_secret_access_key", "aws_session_token", "session_token", "account_key",
-                   "sas_token", "client_secret")
-_SECRET_ENV = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
 
 
 class Store:
@@ -69,9 +75,13 @@ class Store:
         Any fsspec URL or local path.
     storage_options : dict, optional
         Passed to the filesystem (``key``, ``secret``, ``client_kwargs``...).
+    leases, fsync : bool, optional
+        Team-build leases (``daskflow.lease``) and fsync before the marker; None: the
+        settings in force (:func:`daskflow.config.lease_setting`).
     """
 
-    def __init__(self, url: str, storage_options: dict | None = None):
+    def __init__(self, url: str, storage_options: dict | None = None, leases: bool | None = None,
+                 fsync: bool | None = None):
         self.url = str(url)
         self.storage_options = dict(storage_options or {})
         options = dict(self.storage_options)
@@ -87,9 +97,12 @@ class Store:
         self.root = root.rstrip("/")
         self.local = "file" in _protocols(self.fs)
         self.s3 = bool(set(_protocols(self.fs)) & set(_S3))
+        self.leases = config.lease_setting(self.s3) if leases is None else bool(leases)
+        self.fsync = config.fsync_setting() if fsync is None else bool(fsync)
+        self._folders: set = set()  # family folders known to exist (local)
 
-    def __reduce__(self):
-        return (Store, (self.url, self.storage_options))
+    def __reduce__(self):  # the settings resolved here travel to the workers as they are
+        return (Store, (self.url, self.storage_options, self.leases, self.fsync))
 
     def __eq__(self, other) -> bool:
         return isinstance(other, Store) and (self.url, self.storage_options) == (other.url, other.storage_options)
@@ -103,56 +116,48 @@ class Store:
     @property
     def display(self) -> str:
         """The URL without any credentials, for messages."""
-        return _CREDENTIALS.sub("", self.url)
+        return _redact.scrub_url(self.url)
 
     def scrub(self, text) -> str:
         """``str(text)`` with URL credentials and every known secret value blanked."""
-        text = _CREDENTIALS.sub("", str(text))
-        for secret in self._secrets():
-            text = text.replace(secret, "***")
-        return text
-
-    def _secrets(self) -> list[str]:
-        import os
-
-        found = []
-
-        def walk(options):
-            for k, v in options.items():
-                if isinstance(v, dict):
-                    walk(v)
-                elif isinstance(v, str) and k.lower() in _SECRET_OPTIONS and len(v) >= 4:
-                    found.append(v)
-
-        walk(self.storage_options)
-        found += [os.environ[v] for v in _SECRET_ENV if len(os.environ.get(v, "")) >= 4]
-        return sorted(set(found), key=len, reverse=True)
+        return _redact.scrub(text, self.storage_options)
 
     def _error(self, action: str, path: str, exc: Exception) -> StorageError:
         return StorageError(f"{action} {path!r} under storage root {self.display} failed: "
-                            f"{type(exc).__name__}: {self.scrub(exc)}{_hint(self, exc)}")
+                            f"{type(exc).__name__}: {self.scrub(exc)}{_redact.hint(exc, self.s3, self.root)}")
 
     # -- layout -----------------------------------------------------------------
     def family_path(self, family: str) -> str:
         return f"{self.root}/{family}"
 
     def task_path(self, family: str, param_dir: str) -> str:
-        """Where a task's builds live: the prefix of its build folders (``{this}@{build}``)."""
+        """Where a task's builds live: the prefix of their names (``{this}@{build}.{file}``)."""
         return f"{self.root}/{family}/{param_dir}"
 
     def new_build(self, family: str, param_dir: str) -> str:
-        stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%S.%f")
-        path = f"{self.task_path(family, param_dir)}{BUILD_SEP}{stamp}-{secrets.token_hex(4)}"
-        if self.local:
-            try:
-                try:
-                    os.mkdir(path)  # one system call in the common case
-                except FileNotFoundError:
-                    os.makedirs(self.family_path(family), exist_ok=True)
-                    os.mkdir(path)
-            except OSError as exc:
-                raise self._error("creating", path, exc) from exc
-        return path
+        """A fresh build ``{family folder}/{params}@{id}``: a name only, nothing is created
+        but the family folder, once (files are named with :func:`daskflow.listing.build_file`)."""
+        if self.local and self.family_path(family) not in self._folders:
+            self._make_folder(self.family_path(family))  # once: a task may open its output itself
+        stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%S%f")
+        return f"{self.task_path(family, param_dir)}{BUILD_SEP}{stamp}-{secrets.token_hex(4)}"
+
+    def _make_folder(self, folder: str) -> None:
+        try:
+            os.makedirs(folder, exist_ok=True)
+        except OSError as exc:
+            raise self._error("creating", folder, exc) from exc
+        self._folders.add(folder)
+
+    def _local_create(self, path: str, data: bytes, flags: int) -> None:
+        """Create ``path`` (``os.open`` flags) with ``data``; make the family folder the
+        first time one is missing; fsync the file when asked."""
+        try:
+            fd = os.open(path, flags, 0o666)
+        except FileNotFoundError:
+            self._make_folder(path.rsplit("/", 1)[0])
+            fd = os.open(path, flags, 0o666)
+        _local.fill(fd, data, self.fsync)
 
     # -- listing ------------------------------------------------------------------
     def _find(self, path: str, prefix: str = "") -> dict:
@@ -184,37 +189,78 @@ class Store:
     def list_family(self, family: str) -> dict[str, list[Commit]]:
         """Committed builds of a family by parameter folder, oldest first: one listing."""
         base = self.family_path(family)
+        if self.local:
+            return self._scan(base)
         return _parse_listing(base, self._find(base))
 
     def list_task(self, family: str, param_dir: str) -> list[Commit]:
         """Committed builds of one task (one parameter folder), oldest first."""
         base = self.family_path(family)
+        if self.local:
+            return self._scan(base, param_dir + BUILD_SEP).get(param_dir, [])
         found = self._find(base, param_dir + BUILD_SEP)
         return _parse_listing(base, found).get(param_dir, [])
 
+    def _scan(self, base: str, prefix: str = "") -> dict[str, list[Commit]]:
+        try:
+            return _scan_commits(base, prefix)
+        except Exception as exc:
+            raise self._error("listing", base, exc) from exc
+
     def list_builds(self, family: str) -> list[tuple]:
-        """Every build folder of a family, committed or not, from one listing:
+        """Every build of a family, committed or not, from one listing:
         ``(param_dir, build path, bytes, newest mtime, marker path or None)``."""
         base = self.family_path(family)
         groups: dict = {}
         for path, info in self._find(base).items():
-            parts = path[len(base) + 1:].split("/", 1)
-            if len(parts) < 2 or BUILD_SEP not in parts[0]:
+            entry = split_entry(path[len(base) + 1:])
+            if entry is None:
                 continue
-            key = (parts[0].partition(BUILD_SEP)[0], f"{base}/{parts[0]}")
+            param_dir, build, name = entry
+            key = (param_dir, f"{base}/{param_dir}{BUILD_SEP}{build}")
             size, mtime, marker = groups.get(key, (0, 0.0, None))
-            if parts[1].startswith(MARKER_PREFIX):
+            if name.startswith(MARKER_PREFIX):
                 marker = path
             groups[key] = (size + (info.get("size") or 0), max(mtime, _mtime(info)), marker)
         return [(d, p, size, mtime, marker) for (d, p), (size, mtime, marker) in sorted(groups.items())]
 
+    def list_leases(self, family: str, param_dir: str | None = None) -> dict[str, list[tuple]]:
+        """Lease files of a family (or of one task) by parameter folder, from one listing
+        (see :func:`daskflow.listing.parse_leases`)."""
+        base = self.family_path(family)
+        return _parse_leases(base, self._find(base, f"{param_dir}{BUILD_SEP}" if param_dir else ""))
+
+    def list_task_all(self, family: str, param_dir: str) -> tuple[list[Commit], list[tuple]]:
+        """Commits and leases of one task from one listing (what a lease holder checks)."""
+        base = self.family_path(family)
+        found = self._find(base, param_dir + BUILD_SEP)
+        return _parse_listing(base, found).get(param_dir, []), _parse_leases(base, found).get(param_dir, [])
+
     def remove_build(self, path: str, marker: str | None = None) -> None:
-        """Remove a build folder, its marker (if any) first, so a half-removed build never
-        looks fresh."""
+        """Remove a build, its marker (if any) first, so a half-removed build never looks
+        fresh: a folder of the old layout, or the files (and folder outputs) named by it."""
         try:
             if marker:
                 self.fs.rm_file(marker)
-            self.fs.rm(path, recursive=True)
+            if build_file(path, "x").startswith(path + "/"):
+                self.fs.rm(path, recursive=True)
+                return
+            folder, _, leaf = path.rpartition("/")
+            files = sorted({f"{folder}/{k[len(folder) + 1:].split('/', 1)[0]}"
+                            for k in self._find(folder, leaf + ".")})
+            if files:
+                self.fs.rm(files, recursive=True)
+        except FileNotFoundError:
+            pass
+        except StorageError:
+            raise
+        except Exception as exc:
+            raise self._error("removing", path, exc) from exc
+
+    def remove_file(self, path: str) -> None:
+        """Remove one file; one already gone is fine."""
+        try:
+            self.fs.rm_file(path)
         except FileNotFoundError:
             pass
         except Exception as exc:
@@ -258,30 +304,58 @@ class Store:
 
     # -- writing ------------------------------------------------------------------
     def write(self, path: str, data: bytes) -> str:
-        """Write ``data`` whole (one PUT on object stores); return its sha256."""
+        """Write ``data`` whole to a new file (one create locally, one PUT on object stores);
+        return its sha256.  Build file names are private to their build: never rewritten."""
         try:
-            if self.local:  # the build folder is private to this build: a plain write
-                with open(path, "wb") as f:
-                    f.write(data)
+            if self.local:
+                self._local_create(path, data, _local.CREATE)
             else:
                 self.fs.pipe_file(path, data)
         except Exception as exc:
             raise self._error("writing", path, exc) from exc
         return hashlib.sha256(data).hexdigest()
 
-    def commit(self, build_path: str, version: str, inputs: str, result: str, sizes: str, body) -> str:
+    def create_exclusive(self, path: str, data: bytes) -> bool:
+        """Create ``path`` only if it does not exist (``O_CREAT|O_EXCL`` on local disk, a PUT
+        with ``If-None-Match: *`` on S3): True if made here, False if it exists.  Only
+        "exists" (S3: 412 Precondition Failed) is False; any other failure is a StorageError."""
+        try:
+            if self.local:
+                self._local_create(path, data, _local.CREATE)
+            else:
+                self.fs.pipe_file(path, data, mode="create")
+            return True
+        except FileExistsError:
+            return False
+        except OSError as exc:
+            cause = getattr(exc.__cause__, "response", None) or {}
+            if cause.get("Error", {}).get("Code") in ("PreconditionFailed", "412"):
+                return False  # SeaweedFS: a 412 without the condition s3fs looks for
+            raise self._error("creating", path, exc) from exc
+        except Exception as exc:
+            raise self._error("creating", path, exc) from exc
+
+    def commit(self, build_path: str, version: str, inputs: str, result: str, sizes: str, body,
+               folders: tuple = ()) -> str:
         """Write the commit marker of a build last and atomically; return its path.
 
         ``sizes`` is :func:`daskflow.listing.sizes_token` of the file outputs; ``body`` is the
-        marker's JSON, as bytes or as a dict to serialise."""
-        marker = f"{build_path}/{MARKER_PREFIX}{version}.{inputs}.{result}.{sizes}.json"
+        marker's JSON, as bytes or as a dict to serialise; ``folders`` are the build's folder
+        outputs (their files are fsynced too when ``fsync`` is on)."""
+        stamp = time.time_ns() // 1000  # after the outputs were closed: no output is newer
+        marker = build_file(build_path, f"{MARKER_PREFIX}{version}.{inputs}.{result}.{sizes}.{stamp:016d}.json")
         data = body if isinstance(body, bytes) else json.dumps(body, sort_keys=True, default=str).encode()
         try:
-            if self.local:  # a temp file in the same folder, then an atomic rename
-                tmp = f"{build_path}/.tmp-{secrets.token_hex(4)}"
-                with open(tmp, "wb") as f:
-                    f.write(data)
+            if self.local:  # a temp file beside it (same folder, same disk), then an atomic rename
+                folder = marker.rsplit("/", 1)[0]
+                tmp = f"{folder}/.tmp-{secrets.token_hex(4)}"
+                self._local_create(tmp, data, _local.CREATE)
+                if self.fsync:
+                    _local.fsync_tree(folders)
+                    _local.fsync_dir(folder)  # the outputs' names are on disk before the marker's
                 os.replace(tmp, marker)
+                if self.fsync:
+                    _local.fsync_dir(folder)
             else:
                 self.fs.pipe_file(marker, data)
         except Exception as exc:
@@ -298,7 +372,7 @@ class Store:
             self.fs.rm_file(probe)
         except Exception as exc:
             raise StorageError(f"storage root {self.display} is not writable: "
-                               f"{type(exc).__name__}: {self.scrub(exc)}{_hint(self, exc)}") from exc
+                               f"{type(exc).__name__}: {self.scrub(exc)}{_redact.hint(exc, self.s3, self.root)}") from exc
 
     # -- reading ------------------------------------------------------------------
     def open(self, path: str):
@@ -350,61 +424,6 @@ def default_store() -> Store:
     return Store(url, options)
 
 
-def _hint(store: Store, exc: Exception) -> str:
-    """What the usual causes of ``exc`` are, for the message (never the credentials)."""
-    if isinstance(exc, PermissionError):
-        return (" (access denied: check the credentials -- storage_options key/secret or "
-                "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY -- and their rights on this root)")
-    if isinstance(exc, FileNotFoundError) and store.s3:
-        bucket = store.root.split("/", 1)[0]
-        return f" (bucket {bucket!r} does not exist: create it, or fix the root)"
-    name = type(exc).__name__
-    if "Connect" in name or "Timeout" in name or isinstance(exc, (ConnectionError, TimeoutError)):
-        return (" (endpoint unreachable: check storage_options client_kwargs.endpoint_url or "
-                "AWS_ENDPOINT_URL, and the network)")
-    return ""
-
-
 def _protocols(fs) -> tuple:
     proto = fs.protocol
     return proto if isinstance(proto, tuple) else (proto,)
-
-
-class Target:
-    """One output of a task: ``load()``, ``exists()``, ``path``.
-
-    A target of a task that is not built for today's code and parameters has
-    no path; loading it raises NotBuiltError naming the task.
-    """
-
-    def __init__(self, store: Store, path: str | None, fmt: Format, task=None, reason: str = ""):
-        self.store = store
-        self._path = path
-        self.format = fmt
-        self.task = task
-        self.reason = reason
-
-    @property
-    def path(self) -> str:
-        if self._path is None:
-            raise NotBuiltError(f"{self.task!r} is not built for today's code and parameters "
-                                f"({self.reason}); run it first: daskflow.run(task)")
-        return self._path
-
-    def exists(self) -> bool:
-        return self._path is not None
-
-    def load(self, cached: bool = False):
-        """Load the output (``cached`` is accepted for d6tflow compatibility)."""
-        path = self.path
-        try:
-            if self.format.load_path is not None:  # a folder format (see formats.Format.write)
-                return self.format.load_path(self.store.fs, path)
-            with self.store.open(path) as f:
-                return self.format.load(f)
-        except FileNotFoundError as exc:
-            raise NotBuiltError(f"{self.task!r}: output {path} vanished after it was committed; "
-                                f"run the task again") from exc
-
-    def __repr__(self) -> str:
-        return f"Target({self._path or '<not built>'}, {self.format.name})"

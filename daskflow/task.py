@@ -24,7 +24,7 @@ from .errors import (FingerprintError, MissingOutputError, ParameterError, SaveE
                      TaskDefinitionError)
 from .formats import Format, get_format
 from .params import Parameter
-from .storage import META_NAME, Target
+from .storage import META_NAME, Target, build_file
 
 __all__ = ["Task", "TaskPqPandas", "TaskCSVPandas", "TaskPickle", "TaskJson",
            "TaskAggregator", "RunContext", "flatten"]
@@ -65,7 +65,7 @@ class RunContext:
         self.meta = None
 
     def path(self, name: str, fmt: Format) -> str:
-        return f"{self.build_path}/{name}.{fmt.ext}"
+        return build_file(self.build_path, f"{name}.{fmt.ext}")
 
     def save(self, task, name: str, fmt: Format, obj) -> None:
         try:
@@ -94,7 +94,7 @@ class RunContext:
             payload = json.dumps(data, sort_keys=True, default=plain).encode()
         except (TypeError, ValueError) as exc:
             raise SaveError(f"{task!r}.saveMeta() needs a JSON-serialisable dict: {exc}") from exc
-        self.store.write(f"{self.build_path}/{META_NAME}", payload)
+        self.store.write(build_file(self.build_path, META_NAME), payload)
         self.meta = data
 
 

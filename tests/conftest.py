@@ -17,11 +17,13 @@ from s3_fixtures import *  # noqa: E402,F401,F403  (S3 servers and roots)
 @pytest.fixture(autouse=True)
 def _isolated_settings(monkeypatch):
     """Restore daskflow's process-wide settings and environment after each test."""
-    saved = (config.settings.root, dict(config.settings.storage_options))
-    monkeypatch.delenv("DASKFLOW_ROOT", raising=False)
-    monkeypatch.delenv("DASKFLOW_SCHEDULER", raising=False)
+    s = config.settings
+    saved = (s.root, dict(s.storage_options), s.leases, s.fsync)
+    for name in ("DASKFLOW_ROOT", "DASKFLOW_SCHEDULER", "DASKFLOW_LEASES", "DASKFLOW_FSYNC",
+                 "DASKFLOW_LEASE_TTL", "DASKFLOW_LEASE_WAIT"):
+        monkeypatch.delenv(name, raising=False)
     yield
-    config.settings.root, config.settings.storage_options = saved
+    s.root, s.storage_options, s.leases, s.fsync = saved
 
 
 @pytest.fixture

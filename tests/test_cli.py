@@ -122,7 +122,7 @@ def test_run_builds_then_skips_with_json(store):
     assert train["params"] == {"model": "ols", "do_preprocess": True}  # JSON values, not text
     assert train["key"].startswith("Train-") and len(train["key"]) == len("Train-") + 32
     assert first["summary"] == "3 ran, 0 skipped"
-    assert len(list((store / "Train").rglob("data.json"))) == 1
+    assert len(list((store / "Train").glob("*@*.data.json"))) == 1
     second = run_json(TRAIN, root=store)
     assert second["ran"] == [] and sorted(names(second["skipped"])) == sorted(THREE)
     assert {t["key"] for t in second["skipped"]} == {t["key"] for t in first["ran"]}
@@ -252,7 +252,8 @@ def test_status_lists_what_is_stored(store):
         ("Train", {"do_preprocess": "True", "model": "ols"})]
     assert {e["status"] for e in blind["entries"]} == {"unknown"}
     for e in blind["entries"]:
-        assert e["builds"] == 1 and e["bytes"] > 0 and Path(e["path"]).is_dir()
+        build = Path(e["path"])  # {family}/{params}@{build}: the prefix of the build's files
+        assert e["builds"] == 1 and e["bytes"] > 0 and list(build.parent.glob(build.name + ".*"))
         assert datetime.datetime.fromisoformat(e["built"]).tzinfo is not None
 
     known = ok_json("status", "-m", FLOW, root=store)
@@ -306,7 +307,7 @@ def test_gc_removes_builds_no_current_version_uses(store):
     dry = ok_json("gc", TRAIN, root=store)
     assert dry["dry_run"] is True and len(dry["removed"]) == 3 and dry["bytes"] > 0
     assert stored_files(store) == before  # a dry run removes nothing
-    assert all(Path(p).exists() for p in dry["removed"])
+    assert all(list(Path(p).parent.glob(Path(p).name + ".*")) for p in dry["removed"])
     text = cli("gc", TRAIN, root=store)
     assert text.returncode == 0
     assert text.stdout.splitlines()[-1].startswith("would remove 3 path(s), ")

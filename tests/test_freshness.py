@@ -85,7 +85,7 @@ def test_incomplete_fingerprint_is_reported_not_ignored():
 
 def test_foreign_marker_is_stale_with_a_warning(root):
     daskflow.run(Source(), scheduler="sync")
-    marker = next(root.rglob("_commit.*.json"))
-    marker.rename(marker.with_name("_commit.not.a.marker.json"))
+    marker = next(root.rglob("*@*._commit.*.json"))
+    marker.rename(marker.with_name(marker.name.partition("._commit.")[0] + "._commit.not.a.marker.json"))
     with pytest.warns(UserWarning, match="corrupt or foreign commit marker"):
         assert daskflow.why(Source())[Source()].runs

@@ -8,7 +8,12 @@ from flows import CALLS, GetData, Preprocess, Train
 
 
 def builds(root):
-    return sorted(str(p.parent) for p in root.rglob("_commit.*.json"))
+    return sorted(str(p).partition("._commit.")[0] for p in root.rglob("*@*._commit.*.json"))
+
+
+def build_of(path):
+    """The build a file belongs to: ``{family}/{params}@{build}`` (no dot in a build id)."""
+    return path[:path.index(".", path.rindex("@"))]
 
 
 def test_gc_removes_what_no_current_version_uses(root):
@@ -19,7 +24,7 @@ def test_gc_removes_what_no_current_version_uses(root):
     assert len(before) == 6
     dry = daskflow.gc(Train(), dry_run=True)
     assert len(dry.removed) == 2 and dry.bytes > 0 and builds(root) == before
-    current = {Train().output().path.rsplit("/", 1)[0], Preprocess().output().path.rsplit("/", 1)[0]}
+    current = {build_of(Train().output().path), build_of(Preprocess().output().path)}
     assert not current & set(dry.removed)
     done = daskflow.gc(Train(), dry_run=False)
     assert done.removed == dry.removed and len(builds(root)) == 4

@@ -9,9 +9,10 @@ PACKAGE = Path(daskflow.__file__).parent
 # lower layers first; a module may import (at module level) only from earlier layers
 LAYERS = [
     {"errors", "explain", "progress"},
-    {"config", "params", "canonical", "formats", "listing"},
-    {"storage", "scheduling"},
-    {"task"},
+    {"config", "params", "canonical", "formats", "listing", "localfs", "redact"},
+    {"target", "scheduling"},
+    {"storage"},
+    {"task", "lease"},
     {"inherit", "fingerprint", "daskframe"},
     {"tasks", "plan"},
     {"gc", "report", "result", "execute", "lines", "drawing"},

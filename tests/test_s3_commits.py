@@ -89,20 +89,22 @@ def test_two_processes_building_one_task_leave_intact_consistent_results(shared_
     barrier.mkdir()
     script = _script(module, url, f"r = daskflow.run(m.Shared(barrier={str(barrier)!r}), scheduler='sync', progress=False)\n"
                                   "print('RAN', len(r.ran))")
+    env = dict(env, DASKFLOW_LEASES="off")  # without leases (see test_leases.py for them)
     procs = [subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for _ in range(2)]
     outs = [p.communicate(timeout=180) for p in procs]
     for p, (out, err) in zip(procs, outs):
         assert p.returncode == 0, err
         assert "RAN 1" in out  # both really built it, at the same time
-    markers = [f for f in fs.find(path) if "/_commit." in f]
-    assert len(markers) == 2 and len({m.rsplit("/", 2)[1] for m in markers}) == 2
+    markers = [f for f in fs.find(path) if "._commit." in f]
+    builds = {m.partition("._commit.")[0] for m in markers}
+    assert len(markers) == 2 and len(builds) == 2
     results = set()
     for marker in markers:  # each build: every output present, bytes as the marker recorded
         body = json.loads(fs.cat_file(marker))
-        build = marker.rsplit("/", 1)[0]
+        build = marker.partition("._commit.")[0]
         for name, out in body["outputs"].items():
-            data = fs.cat_file(f"{build}/{out['file']}")
+            data = fs.cat_file(f"{build}.{out['file']}")
             assert hashlib.sha256(data).hexdigest() == out["sha256"], name
         results.add(body["result"])
     assert len(results) == 1  # the same code and inputs gave the same bytes
@@ -120,7 +122,7 @@ def test_a_writer_killed_before_its_marker_leaves_nothing_fresh(shared_root, tmp
                             env=env, capture_output=True, text=True, timeout=120)
     assert killed.returncode == -9
     files = fs.find(path)
-    assert any(f.endswith("/second.pkl") for f in files) and not any("/_commit." in f for f in files)
+    assert any(f.endswith(".second.pkl") for f in files) and not any("._commit." in f for f in files)
     assert not module.Killed().complete()
     assert [r.kind for r in daskflow.why(module.Killed())[module.Killed()].reasons] == ["no-output"]
     assert daskflow.run(module.Killed(), scheduler="sync").ran == [module.Killed()]
@@ -146,7 +148,7 @@ def test_a_failed_upload_leaves_nothing_fresh(s3root, tmp_path, monkeypatch):
         daskflow.run(module.Killed(), scheduler="sync")
     assert isinstance(err.value.__cause__, daskflow.StorageError)
     assert any(c.endswith("first.pkl") for c in calls)
-    assert not any("/_commit." in f for f in s3root.fs.find(s3root.prefix))
+    assert not any("._commit." in f for f in s3root.fs.find(s3root.prefix))
     assert not module.Killed().complete()
     monkeypatch.setattr(Store, "write", real)
     assert daskflow.run(module.Killed(), scheduler="sync").ran == [module.Killed()]

@@ -47,7 +47,7 @@ def test_aws_variables_and_daskflow_root_configure_s3(s3_server, flow, monkeypat
         assert daskflow.run(flow.Report(), scheduler="sync").ran == []
         assert flow.Report().outputLoad() == {"total": 30}
         fs = Store(f"s3://{prefix}").fs
-        assert sum("/_commit." in p for p in fs.find(prefix)) == 4
+        assert sum("._commit." in p for p in fs.find(prefix)) == 4
         fs.rm(prefix, recursive=True)
     finally:
         _fresh_s3fs_instances()
@@ -123,7 +123,7 @@ def test_credentials_never_stored_logged_or_in_keys(s3root, flow, caplog):
     daskflow.run([flow.Report(), flow.Multi()], scheduler="sync")
     secrets = [s3root.options["key"], s3root.options["secret"]]
     stored = s3root.fs.find(s3root.prefix)
-    assert any("/_commit." in p for p in stored) and any(p.endswith("_meta.json") for p in stored)
+    assert any("._commit." in p for p in stored) and any(p.endswith("_meta.json") for p in stored)
     for path in stored:
         data = s3root.fs.cat_file(path)
         for secret in secrets:

@@ -208,8 +208,8 @@ def test_build_then_skip_when_fresh(backend, flow):
     assert again.ran == [] and len(again.skipped) == 4
     assert flow.Report().outputLoad() == {"total": 30}
     files = backend.files()
-    assert any("/GetData/n=6__" in f and f.endswith("/data.parquet") for f in files)
-    assert sum("/_commit." in f for f in files) == 4
+    assert any("/GetData/n=6__" in f and f.endswith(".data.parquet") for f in files)
+    assert sum("._commit." in f for f in files) == 4
 
 
 def test_param_change_reruns_and_reverting_is_free(backend, flow):
@@ -317,8 +317,8 @@ def test_failed_task_leaves_nothing_that_looks_fresh(backend, flow):
         run(flow.Broken())
     assert isinstance(err.value.__cause__, RuntimeError)
     files = [f for f in backend.files() if "/Broken/" in f]
-    assert any(f.endswith("/a.pkl") for f in files)  # the outputs were written...
-    assert not any("/_commit." in f for f in files)  # ...but never committed
+    assert any(f.endswith(".a.pkl") for f in files)  # the outputs were written...
+    assert not any("._commit." in f for f in files)  # ...but never committed
     assert not flow.Broken().complete()
     assert [r.kind for r in daskflow.why(flow.Broken())[flow.Broken()].reasons] == ["no-output"]
 

@@ -122,10 +122,11 @@ def test_family_is_the_class_name_and_layout_is_readable(root):
     daskflow.run(Train(model="gbm"), scheduler="sync")
     path = Train(model="gbm").output().path
     rel = path[len(str(root)) + 1:]
-    family, folder, name = rel.split("/")
-    params, build = folder.split("@")
+    family, file = rel.split("/")  # no folder per build: {params}@{build}.{output}.{ext}
+    params, rest = file.split("@")
+    build, name = rest.split(".", 1)
     assert family == "Train" and params.startswith("model=gbm,do_preprocess=True__")
-    assert name == "data.pkl"
+    assert name == "data.pkl" and build
 
 
 def test_two_parameter_sets_never_share_a_folder():
