@@ -58,7 +58,7 @@ class Node:
 
     __slots__ = ("task", "family", "deps", "code", "version", "param_dir", "fingerprint", "key",
                  "status", "reasons", "commit", "result", "inputs", "cutoff", "forced", "aggregate",
-                 "commits")
+                 "commits", "causes")
 
     def __init__(self, task: Task, deps: list["Node"]):
         self.task = task
@@ -72,26 +72,25 @@ class Node:
         self.cutoff: dict = {}
         self.forced = False
         self.commits: list[Commit] = []
+        self.causes: list["Node"] = []  # set by the plan: root causes among upstream tasks
 
     @property
     def runs(self) -> bool:
         return self.status == "run"
 
     def root_causes(self) -> list["Node"]:
-        """The tasks whose own reasons make this one run (upstream reasons collapsed)."""
+        """The tasks whose own reasons make this one run (upstream reasons collapsed).
+
+        Upstream causes are gathered once per node while the plan decides, in
+        topological order, so a deep chain costs one step per task, not one
+        per ancestor."""
         if self.status == "missing":
             return [self]
         if not self.runs:
             return []
         if any(r.kind != "upstream" for r in self.reasons) or not self.reasons:
             return [self]
-        seen, out = set(), []
-        for d in self.deps:
-            for c in d.root_causes():
-                if c.key not in seen:
-                    seen.add(c.key)
-                    out.append(c)
-        return out
+        return self.causes
 
     def __repr__(self) -> str:
         return f"<Node {self.task!r} {self.status}>"
@@ -249,6 +248,7 @@ class Plan:
         if node.aggregate:
             node.status = "run" if any(d.runs or d.status == "missing" for d in node.deps) else "fresh"
             if node.status == "run":
+                node.causes = _causes_of(node.deps)
                 node.reasons.append(Reason("upstream", "upstream will run"))
             else:
                 node.result = canonical.digest(*(d.result.encode() for d in node.deps))[:16]
@@ -268,10 +268,10 @@ class Plan:
             node.cutoff = {c.inputs: c for c in same}
             if not [c for c in node.commits if c.version == node.version]:
                 self._own_reasons(node, names)
-            causes = sorted({c.task for d in waiting for c in d.root_causes()}, key=repr)
-            node.reasons.append(Reason(
-                "upstream", "upstream will run: " + ", ".join(map(repr, causes)),
-                {"causes": [repr(c) for c in causes]}))
+            node.causes = _causes_of(waiting)
+            names = [repr(c.task) for c in node.causes]  # in requires() order, each once
+            node.reasons.append(Reason("upstream", "upstream will run: " + ", ".join(names),
+                                       {"causes": names}))
             return
         node.inputs = inputs_id(d.result for d in node.deps)
         match = [c for c in same if c.inputs == node.inputs]
@@ -398,6 +398,11 @@ class Plan:
         return out
 
 
+def _causes_of(deps) -> list[Node]:
+    """The root causes of ``deps``, each once, in order of first appearance."""
+    return list(dict.fromkeys(c for d in deps for c in d.root_causes()))
+
+
 def inputs_id(results) -> str:
     """Identity of a task's inputs: the results of its upstream tasks, in order."""
     return canonical.digest(*(r.encode() for r in results))[:16]
@@ -432,7 +437,7 @@ def static_body(node: Node) -> dict:
         "code": node.code.digest,
         "code_parts": _code_json(node.code),
         "incomplete": node.code.incomplete,
-        "deps": [{"key": d.key, "task": repr(d.task)} for d in node.deps],
+        "deps": [{"key": d.key} for d in node.deps],  # each dep's own marker names its task
     }
 
 
