@@ -34,6 +34,7 @@ import contextlib
 import importlib
 import sys
 import time
+import weakref
 
 from . import config
 from .errors import ClusterError, ParameterError, RunError
@@ -212,10 +213,33 @@ def _run_cluster(client, plan: Plan, progress, ship_code) -> dict:
         dsk = build_graph(plan, shipped=True)
         futures = client.get(_annotated(dsk, nodes), list(dsk), sync=False)
     try:
-        return _gather(client, nodes, futures, _show_progress(progress))
+        if _show_progress(progress):
+            return _gather(client, nodes, futures, True)
+        return _collect(client, futures)
     finally:
         client.cancel(futures)  # release: the next run recomputes these keys
         del futures
+
+
+def _collect(client, futures) -> dict:
+    """Outcomes by key, gathered in one request once every future is done.
+
+    Without a display nothing needs the outcomes while the graph runs, and on a
+    small cluster the driver's per-batch gathers take CPU from the workers."""
+    from distributed import as_completed
+
+    for _ in as_completed(futures, loop=client.loop).batches():  # blocks; the client may not be the default
+        pass
+    finished = [f for f in futures if f.status == "finished"]
+    outcomes: dict = {}
+    try:
+        outcomes.update(zip([f.key for f in finished], client.gather(finished)))
+    except Exception:  # a result lost between finishing and gathering: each is seen below
+        outcomes.clear()
+    for fut in futures:
+        if fut.key not in outcomes:
+            outcomes[fut.key] = _outcome(fut)  # the failure (or the lost result), per task
+    return outcomes
 
 
 def _annotated(dsk: dict, nodes):
@@ -317,13 +341,24 @@ def _missing_modules(names: list) -> dict:
     return out
 
 
+# per client: worker address -> modules it has imported (a module once imported stays so, and a
+# restarted worker has a new address); an unimportable module still fails its task on the worker
+_IMPORTED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
 def _check_imports(client, nodes, shipped: set) -> None:
-    """ClusterError naming task and module when some worker cannot import a task's module."""
+    """ClusterError naming task and module when some worker cannot import a task's module.
+
+    Each worker is asked once per module: a later run on the same workers costs
+    one small request (the worker list), not a round trip to every worker."""
     modules = {m: ts for m, ts in _user_modules(nodes).items() if m not in shipped}
     if not modules:
         return
     try:
-        answers = client.run(_missing_modules, sorted(modules))
+        known = _IMPORTED.setdefault(client, {})
+        wanted = set(modules)
+        workers = [w for w in client.nthreads() if not wanted <= known.get(w, set())]
+        answers = client.run(_missing_modules, sorted(modules), workers=workers) if workers else {}
     except Exception as exc:
         raise ClusterError(f"cannot ask the workers whether they import {sorted(modules)}: "
                            f"{type(exc).__name__}: {exc}; is daskflow installed on the workers?") from exc
@@ -331,6 +366,7 @@ def _check_imports(client, nodes, shipped: set) -> None:
     for worker, failed in answers.items():
         for mod, err in failed.items():
             missing.setdefault(mod, ([], err))[0].append(worker)
+        known.setdefault(worker, set()).update(m for m in modules if m not in failed)
     if missing:
         lines = []
         for mod, (where, err) in sorted(missing.items()):
