@@ -166,6 +166,7 @@ class Plan:
             self._fingerprint()
             self._forced(force, forced_all, forced_all_upstream)
             self._listings = self._list()
+            self._names: dict[type, list] = {}
             for node in self.nodes.values():
                 self._decide(node)
 
@@ -198,19 +199,23 @@ class Plan:
                     nodes[task] = Node(task, [nodes[d] for d in deps])
 
     def _fingerprint(self) -> None:
+        digest = canonical.digest
+        per_class: dict[type, tuple] = {}  # what every task of a class shares, looked up once
         for node in self.nodes.values():
             task = node.task
-            node.code = code_fingerprint(type(task))
-            if node.code.incomplete and type(task) not in _WARNED:
-                _WARNED.add(type(task))
-                warnings.warn(f"{node.family}: code fingerprint incomplete, edits reached only "
-                              f"through these are not seen: {'; '.join(node.code.incomplete)}",
-                              stacklevel=3)
-            node.version = canonical.digest(SCHEMA, node.family.encode(), node.code.digest.encode(),
-                                            task.param_bytes)[:16]
+            shared = per_class.get(type(task))
+            if shared is None:
+                code = code_fingerprint(type(task))
+                if code.incomplete and type(task) not in _WARNED:
+                    _WARNED.add(type(task))
+                    warnings.warn(f"{node.family}: code fingerprint incomplete, edits reached only "
+                                  f"through these are not seen: {'; '.join(code.incomplete)}",
+                                  stacklevel=3)
+                shared = per_class[type(task)] = (code, node.family.encode(), code.digest.encode())
+            node.code, family, code_digest = shared
+            node.version = digest(SCHEMA, family, code_digest, task.param_bytes)[:16]
             node.param_dir = param_dir(task)
-            node.fingerprint = canonical.digest(node.version.encode(),
-                                                *(d.fingerprint.encode() for d in node.deps))
+            node.fingerprint = digest(node.version.encode(), *[d.fingerprint.encode() for d in node.deps])
             node.key = f"{node.family}-{node.fingerprint[:32]}"
 
     def _forced(self, force, forced_all, forced_all_upstream) -> None:
@@ -260,9 +265,12 @@ class Plan:
             node.status = "run"
             node.reasons.append(Reason("forced", "forced"))
             return
-        names = [f"{n}.{f.ext}" for n, f in type(node.task)._outputs.items()]
-        same = [c for c in node.commits if c.version == node.version and c.intact(names) is None]
-        waiting = [d for d in node.deps if d.runs or d.status == "missing"]
+        names = self._names.get(type(node.task))
+        if names is None:  # the file names of a class's outputs, made once per plan and class
+            names = self._names[type(node.task)] = [f"{n}.{f.ext}" for n, f in type(node.task)._outputs.items()]
+        version = node.version
+        same = [c for c in node.commits if c.version == version and c.intact(names) is None]
+        waiting = [d for d in node.deps if d.status in _WAITING]
         if waiting:
             node.status = "run"
             node.cutoff = {c.inputs: c for c in same}
@@ -396,6 +404,9 @@ class Plan:
                 down.add(n.key)
                 out.append(n)
         return out
+
+
+_WAITING = ("run", "missing")  # statuses of an upstream task that make its downstream run
 
 
 def _causes_of(deps) -> list[Node]:
