@@ -14,10 +14,12 @@ On a dask.distributed cluster (``client=``, ``scheduler="tcp://..."``):
   scheduler never needs the user's modules, and a worker that cannot import
   them reports it as that task's failure instead of hanging;
 - before submitting, the workers are asked whether they can import the task
-  classes' modules (``ship_code=True`` sends them by value instead) and
+  classes' modules, once per worker and module for a client (``ship_code=True``
+  sends them by value instead) and
   whether some worker offers each task's ``resources``; either problem is a
   :class:`ClusterError` naming the task, and nothing is submitted;
-- results are gathered as they complete, so independent branches finish; a
+- outcomes are gathered in one request once every future is done (as they
+  complete when a progress display shows), so independent branches finish; a
   task whose worker died (``KilledWorker``) is a failed task, its downstream
   tasks are "not run"; every future is released after the run, so the next
   run re-plans and recomputes its keys.
