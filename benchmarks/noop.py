@@ -78,10 +78,20 @@ def main() -> None:
         store = plan.store
         if plan.to_run():
             raise SystemExit(f"after the build {len(plan.to_run())} tasks are still stale")
-        outputs = [f"{node.commit.path}/data.pkl" for node in plan.nodes.values()]
-        if store.local:
-            outputs = [p if os.path.isabs(p) else "/" + p for p in outputs]
         families = sorted({node.family for node in plan.nodes.values()})
+        # every output file, whatever the layout names it (a folder per build or not): walked once
+        outputs = []
+        for family in families:
+            stack = [store.family_path(family)]
+            while stack:
+                with os.scandir(stack.pop()) as entries:
+                    for entry in entries:
+                        if entry.is_dir(follow_symlinks=False):
+                            stack.append(entry.path)
+                        elif entry.name.endswith("data.pkl"):
+                            outputs.append(entry.path)
+        if len(outputs) != n:
+            raise SystemExit(f"expected {n} output files under {root}, found {len(outputs)}")
 
         if args.profile:
             import cProfile
