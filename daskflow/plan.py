@@ -79,11 +79,8 @@ class Node:
         return self.status == "run"
 
     def root_causes(self) -> list["Node"]:
-        """The tasks whose own reasons make this one run (upstream reasons collapsed).
-
-        Upstream causes are gathered once per node while the plan decides, in
-        topological order, so a deep chain costs one step per task, not one
-        per ancestor."""
+        """The tasks whose own reasons make this one run (upstream reasons collapsed); gathered
+        once per node as the plan decides in topological order: one step per task, not per ancestor."""
         if self.status == "missing":
             return [self]
         if not self.runs:
@@ -270,7 +267,7 @@ class Plan:
             names = self._names[type(node.task)] = [f"{n}.{f.ext}" for n, f in type(node.task)._outputs.items()]
         version = node.version
         same = [c for c in node.commits if c.version == version and c.intact(names) is None]
-        waiting = [d for d in node.deps if d.status in _WAITING]
+        waiting = [d for d in node.deps if d.status in ("run", "missing")]
         if waiting:
             node.status = "run"
             node.cutoff = {c.inputs: c for c in same}
@@ -404,9 +401,6 @@ class Plan:
                 down.add(n.key)
                 out.append(n)
         return out
-
-
-_WAITING = ("run", "missing")  # statuses of an upstream task that make its downstream run
 
 
 def _causes_of(deps) -> list[Node]:
