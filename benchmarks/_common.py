@@ -20,8 +20,11 @@ import time
 #   "chain:200"  0 <- 1 <- ... <- 199, target 199
 #   "fanin:1000" 1000 leaves -> 1 sink (id 1000), target 1000
 #   "tree:10"    3 levels, heap-numbered: root 0, 10 middle, 100 leaves (111 tasks)
+#   "btree:250"  a binary tree of 250 nodes, heap-numbered: node i needs 2i+1 and 2i+2, target 0
+# The sizes: 250 and 4,000 tasks of each kind (a fan-in of N leaves has N + 1 tasks).
 
-DEFAULT_SHAPES = ["chain:200", "fanin:1000", "tree:10"]
+DEFAULT_SHAPES = ["chain:250", "fanin:249", "btree:250", "chain:4000", "fanin:3999", "btree:4000"]
+CLUSTER_SHAPES = ["fanin:499", "chain:200"]
 
 
 def _parse(shape: str) -> tuple[str, int]:
@@ -35,6 +38,8 @@ def n_tasks(shape: str) -> int:
         return n
     if kind == "fanin":
         return n + 1
+    if kind == "btree":
+        return n
     return 1 + n + n * n
 
 
@@ -54,6 +59,8 @@ def deps_of(shape: str, i: int) -> list[int]:
         return [i - 1] if i > 0 else []
     if kind == "fanin":
         return list(range(n)) if i == n else []
+    if kind == "btree":
+        return [j for j in (2 * i + 1, 2 * i + 2) if j < n]
     first = n * i + 1
     total = 1 + n + n * n
     return [j for j in range(first, first + n) if j < total]

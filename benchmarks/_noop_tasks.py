@@ -50,3 +50,22 @@ def families(n_families: int, width: int) -> list:
 def targets(n_families: int, width: int) -> list:
     last = families(n_families, width)[-1]
     return [last(i=i) for i in range(width)]
+
+
+def build(plan) -> int:
+    """Build every stale task of ``plan`` in this thread, in topological order, through
+    daskflow's own executor (``daskflow.execute``: outputs, then the commit marker, as a
+    graph node would), without a dask graph: what it writes is what a run writes, for any
+    storage layout.  Returns how many tasks it built; stops at the first failure."""
+    from daskflow.execute import execute, known_outcome, spec_for
+
+    outcomes = {}
+    for node in plan.nodes.values():  # topological order: upstream first
+        if not node.runs:
+            outcomes[node.key] = known_outcome(node)
+            continue
+        outcome = execute(spec_for(node, plan.store), [outcomes[d.key] for d in node.deps])
+        if outcome.status != "ran":
+            raise SystemExit(f"building {node.task!r} failed: {outcome.status}\n{outcome.traceback}")
+        outcomes[node.key] = outcome
+    return len(plan.to_run())

@@ -40,6 +40,7 @@ from dask.base import DaskMethodsMixin
 
 from .errors import RunError
 from .execute import known_outcome
+from .listing import build_file
 from .graph import build_graph, graph_key, run_token
 from .plan import Plan
 from .result import RunResult
@@ -261,5 +262,5 @@ def _load_built(task: Task, outcome, store):
     """Load the build ``outcome`` names (the one just committed or the fresh one)."""
     if outcome.path is None:  # an aggregator: the outputs of what it groups
         return [_load_built(t, o, store) for t, o in zip(task.deps(), outcome.members)]
-    targets = {n: Target(store, f"{outcome.path}/{n}.{f.ext}", f, task) for n, f in type(task)._outputs.items()}
+    targets = {n: Target(store, build_file(outcome.path, f"{n}.{f.ext}"), f, task) for n, f in type(task)._outputs.items()}
     return _load(_shape(task, targets), None, False)

@@ -15,10 +15,12 @@ On a dask.distributed cluster (``client=``, ``scheduler="tcp://..."``):
   scheduler never needs the user's modules, and a worker that cannot import
   them reports it as that task's failure instead of hanging;
 - before submitting, the workers are asked whether they can import the task
-  classes' modules (``ship_code=True`` sends them by value instead) and
+  classes' modules, once per worker and module for a client (``ship_code=True``
+  sends them by value instead) and
   whether some worker offers each task's ``resources``; either problem is a
   :class:`ClusterError` naming the task, and nothing is submitted;
-- results are gathered as they complete, so independent branches finish; a
+- outcomes are gathered in one request once every future is done (as they
+  complete when a progress display shows), so independent branches finish; a
   task whose worker died (``KilledWorker``) is a failed task, its downstream
   tasks are "not run"; every future is released after the run;
 - each run's keys carry a token of their own, ``Family-<fingerprint>-<run>``
@@ -37,6 +39,7 @@ import contextlib
 import importlib
 import sys
 import time
+import weakref
 
 from .errors import ClusterError, ParameterError, RunError
 from .execute import Outcome, execute, known_outcome, spec_for
@@ -235,11 +238,35 @@ def _run_cluster(client, plan: Plan, progress, ship_code) -> dict:
         dsk = build_graph(plan, shipped=True, run=token)
         futures = client.get(_annotated(dsk, nodes, keys), list(dsk), sync=False)
     try:
-        outcomes = _gather(client, nodes, futures, enabled(progress), keys)
+        if enabled(progress):
+            outcomes = _gather(client, nodes, futures, True, keys)
+        else:
+            outcomes = _collect(client, futures)
         return {key: outcomes[keys[key]] for key in keys}
     finally:
         client.cancel(futures)  # release: the next run has keys of its own anyway
         del futures
+
+
+def _collect(client, futures) -> dict:
+    """Outcomes by key, gathered in one request once every future is done.
+
+    Without a display nothing needs the outcomes while the graph runs, and on a
+    small cluster the driver's per-batch gathers take CPU from the workers."""
+    from distributed import as_completed
+
+    for _ in as_completed(futures, loop=client.loop).batches():  # blocks; the client may not be the default
+        pass
+    finished = [f for f in futures if f.status == "finished"]
+    outcomes: dict = {}
+    try:
+        outcomes.update(zip([f.key for f in finished], client.gather(finished)))
+    except Exception:  # a result lost between finishing and gathering: each is seen below
+        outcomes.clear()
+    for fut in futures:
+        if fut.key not in outcomes:
+            outcomes[fut.key] = _outcome(fut)  # the failure (or the lost result), per task
+    return outcomes
 
 
 def _annotated(dsk: dict, nodes, keys: dict):
@@ -341,13 +368,24 @@ def _missing_modules(names: list) -> dict:
     return out
 
 
+# per client: worker address -> modules it has imported (a module once imported stays so, and a
+# restarted worker has a new address); an unimportable module still fails its task on the worker
+_IMPORTED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
 def _check_imports(client, nodes, shipped: set) -> None:
-    """ClusterError naming task and module when some worker cannot import a task's module."""
+    """ClusterError naming task and module when some worker cannot import a task's module.
+
+    Each worker is asked once per module: a later run on the same workers costs
+    one small request (the worker list), not a round trip to every worker."""
     modules = {m: ts for m, ts in _user_modules(nodes).items() if m not in shipped}
     if not modules:
         return
     try:
-        answers = client.run(_missing_modules, sorted(modules))
+        known = _IMPORTED.setdefault(client, {})
+        wanted = set(modules)
+        workers = [w for w in client.nthreads() if not wanted <= known.get(w, set())]
+        answers = client.run(_missing_modules, sorted(modules), workers=workers) if workers else {}
     except Exception as exc:
         raise ClusterError(f"cannot ask the workers whether they import {sorted(modules)}: "
                            f"{type(exc).__name__}: {exc}; is daskflow installed on the workers?") from exc
@@ -355,6 +393,7 @@ def _check_imports(client, nodes, shipped: set) -> None:
     for worker, failed in answers.items():
         for mod, err in failed.items():
             missing.setdefault(mod, ([], err))[0].append(worker)
+        known.setdefault(worker, set()).update(m for m in modules if m not in failed)
     if missing:
         lines = []
         for mod, (where, err) in sorted(missing.items()):

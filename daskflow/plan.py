@@ -58,7 +58,7 @@ class Node:
 
     __slots__ = ("task", "family", "deps", "code", "version", "param_dir", "fingerprint", "key",
                  "status", "reasons", "commit", "result", "inputs", "cutoff", "forced", "aggregate",
-                 "commits")
+                 "commits", "causes")
 
     def __init__(self, task: Task, deps: list["Node"]):
         self.task = task
@@ -72,26 +72,22 @@ class Node:
         self.cutoff: dict = {}
         self.forced = False
         self.commits: list[Commit] = []
+        self.causes: list["Node"] = []  # set by the plan: root causes among upstream tasks
 
     @property
     def runs(self) -> bool:
         return self.status == "run"
 
     def root_causes(self) -> list["Node"]:
-        """The tasks whose own reasons make this one run (upstream reasons collapsed)."""
+        """The tasks whose own reasons make this one run (upstream reasons collapsed); gathered
+        once per node as the plan decides in topological order: one step per task, not per ancestor."""
         if self.status == "missing":
             return [self]
         if not self.runs:
             return []
         if any(r.kind != "upstream" for r in self.reasons) or not self.reasons:
             return [self]
-        seen, out = set(), []
-        for d in self.deps:
-            for c in d.root_causes():
-                if c.key not in seen:
-                    seen.add(c.key)
-                    out.append(c)
-        return out
+        return self.causes
 
     def __repr__(self) -> str:
         return f"<Node {self.task!r} {self.status}>"
@@ -167,6 +163,7 @@ class Plan:
             self._fingerprint()
             self._forced(force, forced_all, forced_all_upstream)
             self._listings = self._list()
+            self._names: dict[type, list] = {}
             for node in self.nodes.values():
                 self._decide(node)
 
@@ -199,19 +196,23 @@ class Plan:
                     nodes[task] = Node(task, [nodes[d] for d in deps])
 
     def _fingerprint(self) -> None:
+        digest = canonical.digest
+        per_class: dict[type, tuple] = {}  # what every task of a class shares, looked up once
         for node in self.nodes.values():
             task = node.task
-            node.code = code_fingerprint(type(task))
-            if node.code.incomplete and type(task) not in _WARNED:
-                _WARNED.add(type(task))
-                warnings.warn(f"{node.family}: code fingerprint incomplete, edits reached only "
-                              f"through these are not seen: {'; '.join(node.code.incomplete)}",
-                              stacklevel=3)
-            node.version = canonical.digest(SCHEMA, node.family.encode(), node.code.digest.encode(),
-                                            task.param_bytes)[:16]
+            shared = per_class.get(type(task))
+            if shared is None:
+                code = code_fingerprint(type(task))
+                if code.incomplete and type(task) not in _WARNED:
+                    _WARNED.add(type(task))
+                    warnings.warn(f"{node.family}: code fingerprint incomplete, edits reached only "
+                                  f"through these are not seen: {'; '.join(code.incomplete)}",
+                                  stacklevel=3)
+                shared = per_class[type(task)] = (code, node.family.encode(), code.digest.encode())
+            node.code, family, code_digest = shared
+            node.version = digest(SCHEMA, family, code_digest, task.param_bytes)[:16]
             node.param_dir = param_dir(task)
-            node.fingerprint = canonical.digest(node.version.encode(),
-                                                *(d.fingerprint.encode() for d in node.deps))
+            node.fingerprint = digest(node.version.encode(), *[d.fingerprint.encode() for d in node.deps])
             node.key = f"{node.family}-{node.fingerprint[:32]}"
 
     def _forced(self, force, forced_all, forced_all_upstream) -> None:
@@ -249,6 +250,7 @@ class Plan:
         if node.aggregate:
             node.status = "run" if any(d.runs or d.status == "missing" for d in node.deps) else "fresh"
             if node.status == "run":
+                node.causes = _causes_of(node.deps)
                 node.reasons.append(Reason("upstream", "upstream will run"))
             else:
                 node.result = canonical.digest(*(d.result.encode() for d in node.deps))[:16]
@@ -260,18 +262,21 @@ class Plan:
             node.status = "run"
             node.reasons.append(Reason("forced", "forced"))
             return
-        names = [f"{n}.{f.ext}" for n, f in type(node.task)._outputs.items()]
-        same = [c for c in node.commits if c.version == node.version and c.intact(names) is None]
-        waiting = [d for d in node.deps if d.runs or d.status == "missing"]
+        names = self._names.get(type(node.task))
+        if names is None:  # the file names of a class's outputs, made once per plan and class
+            names = self._names[type(node.task)] = [f"{n}.{f.ext}" for n, f in type(node.task)._outputs.items()]
+        version = node.version
+        same = [c for c in node.commits if c.version == version and c.intact(names) is None]
+        waiting = [d for d in node.deps if d.status in ("run", "missing")]
         if waiting:
             node.status = "run"
             node.cutoff = {c.inputs: c for c in same}
             if not [c for c in node.commits if c.version == node.version]:
                 self._own_reasons(node, names)
-            causes = sorted({c.task for d in waiting for c in d.root_causes()}, key=repr)
-            node.reasons.append(Reason(
-                "upstream", "upstream will run: " + ", ".join(map(repr, causes)),
-                {"causes": [repr(c) for c in causes]}))
+            node.causes = _causes_of(waiting)
+            names = [repr(c.task) for c in node.causes]  # in requires() order, each once
+            node.reasons.append(Reason("upstream", "upstream will run: " + ", ".join(names),
+                                       {"causes": names}))
             return
         node.inputs = inputs_id(d.result for d in node.deps)
         match = [c for c in same if c.inputs == node.inputs]
@@ -398,6 +403,11 @@ class Plan:
         return out
 
 
+def _causes_of(deps) -> list[Node]:
+    """The root causes of ``deps``, each once, in order of first appearance."""
+    return list(dict.fromkeys(c for d in deps for c in d.root_causes()))
+
+
 def inputs_id(results) -> str:
     """Identity of a task's inputs: the results of its upstream tasks, in order."""
     return canonical.digest(*(r.encode() for r in results))[:16]
@@ -432,7 +442,7 @@ def static_body(node: Node) -> dict:
         "code": node.code.digest,
         "code_parts": _code_json(node.code),
         "incomplete": node.code.incomplete,
-        "deps": [{"key": d.key, "task": repr(d.task)} for d in node.deps],
+        "deps": [{"key": d.key} for d in node.deps],  # each dep's own marker names its task
     }
 
 

@@ -243,12 +243,19 @@ class Task:
         return canonical.encode(self.task_family) + self.param_bytes
 
     def __eq__(self, other) -> bool:
+        if self is other:
+            return True
         if not isinstance(other, Task):
             return NotImplemented
-        return self.task_family == other.task_family and self.param_bytes == other.param_bytes
+        return type(self).__name__ == type(other).__name__ and self.param_bytes == other.param_bytes
 
     def __hash__(self) -> int:
-        return hash((self.task_family, self.param_bytes))
+        # a task is immutable, so its hash is computed once (a dict key in every plan step);
+        # Python's hash of str/bytes is per process: this is for dicts, never a fingerprint
+        cached = self.__dict__.get("_hash")
+        if cached is None:
+            cached = self.__dict__["_hash"] = hash((type(self).__name__, self.param_bytes))
+        return cached
 
     def __repr__(self) -> str:
         shown = ", ".join(f"{k}={v!r}" for k, v in self._params.items())

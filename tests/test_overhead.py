@@ -1,0 +1,184 @@
+"""The per-task work daskflow does besides the user's, counted (never timed).
+
+Counts are deterministic where times are not (speed is measured in
+``benchmarks/``): hashes computed per task instance, root causes gathered per
+node, and on a cluster the requests a run makes besides its tasks: one import
+check per worker and module, one gather per run.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import daskflow
+import daskflow.task as task_module
+from daskflow.plan import Plan
+
+
+class Link(daskflow.tasks.TaskPickle):
+    i = daskflow.IntParameter()
+    tag = daskflow.Parameter(default="x")
+
+    def requires(self):
+        return [Link(i=self.i - 1, tag=self.tag)] if self.i else []
+
+    def run(self):
+        self.save(self.i)
+
+
+class Sink(daskflow.tasks.TaskPickle):
+    n = daskflow.IntParameter()
+
+    def requires(self):
+        return {"left": [Link(i=k) for k in range(self.n)], "again": Link(i=0)}
+
+    def run(self):
+        self.save(len(self.input()["left"]))
+
+
+@pytest.fixture
+def hashes(monkeypatch):
+    """How many times ``Task.__hash__`` computes a hash (the builtin it calls, counted)."""
+    calls = []
+    builtin = hash
+
+    def counting(value):
+        calls.append(value)
+        return builtin(value)
+
+    monkeypatch.setattr(task_module, "hash", counting, raising=False)
+    return calls
+
+
+def test_a_task_hashes_once(hashes):
+    t = Link(i=3)
+    assert {t: 1}[Link(i=3)] == 1
+    assert len(hashes) == 2  # two instances, one hash each
+    for _ in range(5):
+        hash(t)
+        assert t in {t}
+    assert len(hashes) == 2
+    assert hash(t) == hash(Link(i=3)) and t == Link(i=3) and t != Link(i=3, tag="y")
+
+
+def test_a_plan_hashes_each_instance_once(root, hashes):
+    instances = []
+    original = Link.__init__
+
+    def counting_init(self, *args, **kwargs):
+        instances.append(self)
+        original(self, *args, **kwargs)
+
+    Link.__init__ = counting_init
+    try:
+        plan = Plan(Sink(n=40))
+    finally:
+        del Link.__init__
+    assert len(plan.nodes) == 41
+    # every instance made (the targets' and each requires() call's) is hashed at most once,
+    # however many dict and set lookups the walk, the fingerprinting and the decision make
+    assert len(hashes) <= len(instances) + 1  # + the Sink target
+
+
+def test_root_causes_of_a_deep_chain_are_gathered_per_node(root):
+    """A chain deeper than Python's recursion limit whose root changed: every task names it."""
+    n = 1500
+    plan = Plan(Link(i=n - 1))
+    from daskflow.execute import execute, spec_for
+
+    outcomes = {}
+    for node in plan.nodes.values():  # the executor, task by task (no dask graph: quick)
+        outcomes[node.key] = execute(spec_for(node, plan.store), [outcomes[d.key] for d in node.deps])
+    assert {o.status for o in outcomes.values()} == {"ran"}
+    Link(i=0).invalidate()
+    plan = Plan(Link(i=n - 1))
+    last = plan.nodes[Link(i=n - 1)]
+    assert len(plan.to_run()) == n
+    assert [c.task for c in last.root_causes()] == [Link(i=0)]
+    assert last.reasons[-1].message == "upstream will run: Link(i=0, tag='x')"
+
+
+class Leaf(daskflow.tasks.TaskPickle):
+    i = daskflow.IntParameter()
+
+    def run(self):
+        self.save(self.i)
+
+
+class Fan(daskflow.tasks.TaskPickle):
+    def requires(self):
+        return [Leaf(i=2), Leaf(i=0), Leaf(i=1), Leaf(i=0)]
+
+    def run(self):
+        self.save(0)
+
+
+def test_causes_are_named_once_in_requires_order(root):
+    daskflow.run(Fan(), scheduler="sync", progress=False)
+    Leaf(i=0).invalidate()
+    Leaf(i=2).invalidate()
+    fan = Plan(Fan()).nodes[Fan()]
+    assert [c.task for c in fan.root_causes()] == [Leaf(i=2), Leaf(i=0)]
+    assert fan.reasons[-1].data["causes"] == ["Leaf(i=2)", "Leaf(i=0)"]
+
+
+def test_marker_names_dependencies_by_key(root):
+    daskflow.run(Sink(n=2), scheduler="sync", progress=False)
+    plan = Plan(Sink(n=2))
+    node = plan.nodes[Sink(n=2)]
+    body = plan.store.read_json(node.commit.marker)
+    assert body["task"] == "Sink(n=2)"
+    assert body["deps"] == [{"key": d.key, "result": d.result} for d in node.deps]
+
+
+# -- on a cluster ---------------------------------------------------------------------------
+distributed = pytest.importorskip("distributed")
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    from test_cluster_tasks import acquire_cluster, release_cluster
+
+    cl = acquire_cluster()
+    yield cl
+    release_cluster()
+
+
+@pytest.fixture
+def client(cluster):
+    with distributed.Client(cluster) as c:
+        c.wait_for_workers(2, timeout=60)
+        yield c
+
+
+def _counting(monkeypatch, obj, name: str) -> list:
+    calls = []
+    original = getattr(obj, name)
+
+    def counted(*args, **kwargs):
+        calls.append(args)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(obj, name, counted)
+    return calls
+
+
+def test_imports_are_checked_once_per_worker_and_module(client, root, monkeypatch):
+    from test_cluster_tasks import WhereRan
+
+    runs = _counting(monkeypatch, client, "run")
+    daskflow.run(WhereRan(n=101), client=client, progress=False)
+    first = len(runs)
+    assert first == 1  # one question to the workers: can you import test_cluster_tasks?
+    daskflow.run(WhereRan(n=102), client=client, progress=False)
+    daskflow.run(WhereRan(n=103), force=WhereRan(n=103), client=client, progress=False)
+    assert len(runs) == first  # the same workers, the same module: not asked again
+
+
+def test_outcomes_are_gathered_in_one_request(client, root, monkeypatch):
+    from test_cluster_tasks import Collect
+
+    gathers = _counting(monkeypatch, client, "gather")
+    result = daskflow.run(Collect(n=5), client=client, progress=False)
+    assert len(result.ran) == 6
+    assert len(gathers) == 1 and len(gathers[0][0]) == 6
