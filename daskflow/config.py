@@ -8,6 +8,11 @@ project's folder.  The project's folder is the nearest folder, from the current
 one upward, holding ``pyproject.toml`` or ``.git`` (else the current folder),
 so a notebook in a subfolder finds the same outputs as a script at the top.
 The default scheduler comes from ``DASKFLOW_SCHEDULER`` (else ``threads``).
+How much of an installed library's version counts for freshness comes from
+``settings.library_versions`` or ``DASKFLOW_LIBRARY_VERSIONS``: ``exact``
+(default), ``minor`` or ``off``.  Whether ``run()`` records which of the
+user's functions a task called comes from ``settings.trace`` or
+``DASKFLOW_TRACE`` (``1``/``0``).
 """
 
 from __future__ import annotations
@@ -33,6 +38,8 @@ class Settings:
 
     root: str | None = None
     storage_options: dict = field(default_factory=dict)
+    library_versions: str | None = None  # exact | minor | off; None: DASKFLOW_LIBRARY_VERSIONS
+    trace: bool | None = None  # None: DASKFLOW_TRACE
 
 
 settings = Settings()
@@ -83,6 +90,25 @@ def resolve_root() -> tuple[str, dict]:
                 return root, {}
             return str(folder / root), {}
     return str(folder / "data"), {}
+
+
+_GRANULARITIES = ("exact", "minor", "off")
+
+
+def library_versions() -> str:
+    """How much of a library's version counts: ``exact`` (default), ``minor`` or ``off``."""
+    mode = settings.library_versions or os.environ.get("DASKFLOW_LIBRARY_VERSIONS") or "exact"
+    if mode not in _GRANULARITIES:
+        source = "settings.library_versions" if settings.library_versions else "DASKFLOW_LIBRARY_VERSIONS"
+        raise DaskflowError(f"{source}={mode!r}: expected one of {', '.join(_GRANULARITIES)}")
+    return mode
+
+
+def trace_enabled() -> bool:
+    """Whether run() records which of the user's functions a task called (see daskflow.trace)."""
+    if settings.trace is not None:
+        return bool(settings.trace)
+    return os.environ.get("DASKFLOW_TRACE", "0").strip().lower() in ("1", "true", "yes", "on")
 
 
 def default_scheduler() -> str:

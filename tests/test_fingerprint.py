@@ -95,7 +95,7 @@ def test_follows_helpers_and_reports_dynamic_references():
             "fpproject.util:Helper.apply"} <= parts
     assert not any(p.startswith(("math", "daskflow", "fpproject.tasks:Load")) for p in parts)
     closure_parts = code_fingerprint(tasks.Closure).parts
-    assert "fpproject.tasks:make_closure.<locals>.body" in closure_parts
+    assert any(k.startswith("fpproject.tasks:make_closure.<locals>.body[") for k in closure_parts)
 
     class Dynamic(daskflow.tasks.TaskJson):
         def run(self):
@@ -106,7 +106,7 @@ def test_follows_helpers_and_reports_dynamic_references():
 
     incomplete = code_fingerprint(Dynamic).incomplete
     assert any("getattr() with a computed name" in r for r in incomplete)
-    assert any("importlib.import_module()" in r for r in incomplete)
+    assert any("importlib.import_module() result used through a variable" in r for r in incomplete)
 
 
 def test_computed_once_per_class():
@@ -186,9 +186,9 @@ def test_closures_of_one_factory_differ(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(tmp_path))
     import closure_tasks as m
 
-    two = code_fingerprint(m.Two).parts["closure_tasks:make_run.<locals>.run"]
-    three = code_fingerprint(m.Three).parts["closure_tasks:make_run.<locals>.run"]
-    assert two.digest != three.digest
+    (two,) = [p for k, p in code_fingerprint(m.Two).parts.items() if "make_run" in k]
+    (three,) = [p for k, p in code_fingerprint(m.Three).parts.items() if "make_run" in k]
+    assert two.digest != three.digest and two.key != three.key
 
 
 def test_constants_holding_functions_config_objects_and_patterns_count(tmp_path, monkeypatch):
