@@ -118,7 +118,21 @@ class Parameter:
         return "None" if value is None else self._text(value)
 
     def _text(self, value) -> str:
-        return str(value)
+        return canonical_text(value)
+
+
+def canonical_text(value) -> str:
+    """Readable text of a value that is the same in every process: set elements and dict keys
+    sorted (``str()`` of a set follows the hash seed, of a dict the insertion order)."""
+    if isinstance(value, (set, frozenset)):
+        return "{" + ", ".join(sorted(canonical_text(v) for v in value)) + "}"
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(sorted(f"{canonical_text(k)}: {canonical_text(v)}"
+                                      for k, v in value.items())) + "}"
+    if isinstance(value, (list, tuple)):
+        inner = ", ".join(canonical_text(v) for v in value)
+        return f"[{inner}]" if isinstance(value, list) else f"({inner})"
+    return str(value)
 
 
 def _is_numpy_bool(value) -> bool:
@@ -214,7 +228,7 @@ class ListParameter(Parameter):
         return tuple(_freeze(v) for v in value)
 
     def _text(self, value) -> str:
-        return json.dumps(_thaw(value), default=str)
+        return json.dumps(_thaw(value), default=canonical_text)
 
 
 class DictParameter(Parameter):
@@ -230,7 +244,7 @@ class DictParameter(Parameter):
         return _freeze(value)
 
     def _text(self, value) -> str:
-        return json.dumps(_thaw(value), sort_keys=True, default=str)
+        return json.dumps(_thaw(value), sort_keys=True, default=canonical_text)
 
 
 class FrozenDict(dict):

@@ -153,7 +153,8 @@ def locate(code, module: str) -> Located | None:
         return None
     exact = True
     if len(candidates) > 1:
-        spans = [p for p in list(code.co_positions())[1:] if p[0] is not None and p[2] is not None]
+        spans = [p for p in code.co_positions()  # zero-width entries (RESUME...) carry no place
+                 if None not in p and (p[0], p[2]) < (p[1], p[3])]
         exact = bool(spans)
 
         def holds(n) -> bool:

@@ -148,6 +148,8 @@ def _class_part(cls: type, own: bool = False):
             else:
                 tokens.append(f"ext {key_of(func)}")
             continue
+        if name == "__dataclass_fields__":  # Field objects: by name, default and factory
+            value = [(f.name, f.default, f.default_factory, f.init, f.compare) for f in value.values()]
         tokens.append(f"attr {name}={describe(value, found, name)}")
         shown[name] = _show(value)
     digest = hashlib.sha256("\0".join(tokens).encode()).hexdigest()
