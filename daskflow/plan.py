@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import json
 import re
+import time
 import warnings
 import weakref
 from dataclasses import dataclass, field
@@ -58,7 +60,7 @@ class Node:
 
     __slots__ = ("task", "family", "deps", "code", "version", "param_dir", "fingerprint", "key",
                  "status", "reasons", "commit", "result", "inputs", "cutoff", "forced", "aggregate",
-                 "commits")
+                 "commits", "file_info")
 
     def __init__(self, task: Task, deps: list["Node"]):
         self.task = task
@@ -72,6 +74,7 @@ class Node:
         self.cutoff: dict = {}
         self.forced = False
         self.commits: list[Commit] = []
+        self.file_info: dict = {}  # a raw input file's listing identity (see daskflow.rawfiles)
 
     @property
     def runs(self) -> bool:
@@ -83,8 +86,8 @@ class Node:
             return [self]
         if not self.runs:
             return []
-        if any(r.kind != "upstream" for r in self.reasons) or not self.reasons:
-            return [self]
+        if any(r.kind != "upstream" or r.data.get("rebuilt") for r in self.reasons) or not self.reasons:
+            return [self]  # an upstream rebuilt elsewhere (another process, a forced run) is fresh now
         seen, out = set(), []
         for d in self.deps:
             for c in d.root_causes():
@@ -268,7 +271,8 @@ class Plan:
             node.cutoff = {c.inputs: c for c in same}
             if not [c for c in node.commits if c.version == node.version]:
                 self._own_reasons(node, names)
-            causes = sorted({c.task for d in waiting for c in d.root_causes()}, key=repr)
+            causes = sorted({c.task for d in waiting for c in d.root_causes()}, key=repr) \
+                or sorted((d.task for d in waiting), key=repr)  # never an empty reason
             node.reasons.append(Reason(
                 "upstream", "upstream will run: " + ", ".join(map(repr, causes)),
                 {"causes": [repr(c) for c in causes]}))
@@ -301,7 +305,10 @@ class Plan:
         commits = node.commits
         same_version = [c for c in commits if c.version == node.version]
         reasons = node.reasons
-        if not commits:
+        if not same_version and self._invalidated(node):
+            reasons.append(Reason("invalidated", "invalidated: no build of today's code and parameters "
+                                  "(removed by invalidate())", {}))
+        elif not commits:
             reasons.append(Reason("no-output", "no output"))
             if self.explain:
                 reasons.extend(self._param_changes(node))
@@ -330,27 +337,56 @@ class Plan:
             return None
 
     def _inputs_changed(self, node: Node, last: Commit) -> Reason:
+        """The build of today's version was made from other upstream results: name which."""
         body = self._read(last)
         if body:
-            old = {d["key"]: d.get("result") for d in body.get("deps", [])}
+            old = {d["task"]: d for d in body.get("deps", [])}
             for dep in node.deps:
-                if dep.key in old and old[dep.key] != dep.result:
-                    if dep.task.external:
-                        return Reason("external-changed", f"external data changed: {dep.task!r}",
-                                      {"task": repr(dep.task)})
-                    return Reason("upstream", f"upstream changed: {dep.task!r} was rebuilt with a "
-                                  f"different result", {"causes": [repr(dep.task)]})
-        return Reason("upstream", "upstream outputs changed since the last build", {})
+                before = old.get(repr(dep.task))
+                if before is None or before.get("result") == dep.result:
+                    continue
+                if getattr(dep.task, "raw_file", False):
+                    from .rawfiles import changed_message
+
+                    return Reason("input-file-changed", changed_message(before.get("file"), dep),
+                                  {"task": repr(dep.task), "rebuilt": True})
+                if dep.task.external:
+                    return Reason("external-changed", f"external data changed: {dep.task!r}",
+                                  {"task": repr(dep.task), "rebuilt": True})
+                return Reason("upstream", f"upstream changed: {dep.task!r} was rebuilt with a "
+                              f"different result", {"causes": [repr(dep.task)], "rebuilt": True})
+        names = ", ".join(repr(d.task) for d in node.deps) or "none"
+        return Reason("upstream", f"upstream changed: the build of today's version was made from other "
+                      f"results of {names}", {"causes": [repr(d.task) for d in node.deps], "rebuilt": True})
 
     def _code_changed(self, node: Node, last: Commit) -> Reason:
-        from .explain import code_changes
+        """Compare with the newest build of the same parameters (another version)."""
+        from .explain import code_changes, library_changes
 
         body = self._read(last)
-        changes = code_changes(body.get("code_parts", {}), node.code.parts) if body else []
-        message = "code changed"
-        if changes:
-            message += ": " + "; ".join(c["message"] for c in changes)
-        return Reason("code-changed", message, {"changes": changes})
+        if not body:
+            return Reason("code-changed", "code changed (or its build was invalidated)", {"changes": []})
+        changes = code_changes(body.get("code_parts", {}), node.code.parts)
+        libraries = library_changes(body.get("libraries", {}), node.code.libraries)
+        if not changes and not libraries:
+            if body.get("code") == node.code.digest or self._invalidated(node):
+                return Reason("invalidated", "invalidated: no build of today's code and parameters "
+                              "(removed by invalidate() or gc)", {})
+            return Reason("code-changed", "code changed (a change the stored build cannot show)",
+                          {"changes": []})
+        message = "code changed: " + "; ".join(c["message"] for c in libraries + changes)
+        return Reason("code-changed", message, {"changes": changes, "libraries": libraries})
+
+    def _invalidated(self, node: Node) -> bool:
+        """Whether today's version of the task was removed by invalidate() (explain only)."""
+        if not self.explain:
+            return False
+        try:
+            note = self.store.read_json(_tombstone(self.store, node))
+        except (FileNotFoundError, ValueError):
+            return False
+        newest = max((c.mtime for c in node.commits), default=0.0)
+        return note.get("version") == node.version and note.get("time", 0) >= newest
 
     def _param_changes(self, node: Node) -> list[Reason]:
         """Compare with the newest build of the family under other parameters (explain only)."""
@@ -411,7 +447,8 @@ def _code_json(code) -> str:
 
         text = _CODE_JSON[code.digest] = json.dumps(
             {k: {"digest": p.digest, "file": p.file, "line": p.line, "statements": p.statements,
-                 "values": p.values} for k, p in code.parts.items()}, sort_keys=True)
+                 "values": p.values, "shown": p.shown, "source": p.source[:4000]}
+             for k, p in code.parts.items()}, sort_keys=True)
     return text
 
 
@@ -432,7 +469,9 @@ def static_body(node: Node) -> dict:
         "code": node.code.digest,
         "code_parts": _code_json(node.code),
         "incomplete": node.code.incomplete,
-        "deps": [{"key": d.key, "task": repr(d.task)} for d in node.deps],
+        "libraries": node.code.libraries,
+        "deps": [dict({"key": d.key, "task": repr(d.task)}, **d.file_info) if d.file_info
+                 else {"key": d.key, "task": repr(d.task)} for d in node.deps],
     }
 
 
@@ -481,13 +520,24 @@ def _remove_current(plan: Plan, nodes) -> int:
     plan's own listing: one listing serves the whole invalidation."""
     removed = 0
     for node in nodes:
-        if node.task.external:
+        if node.task.external or node.aggregate:
             continue
-        for commit in node.commits:
-            if commit.version == node.version:
-                plan.store.remove_build(commit.path, commit.marker)
-                removed += 1
+        builds = [c for c in node.commits if c.version == node.version]
+        if builds:  # a note first, so why() says "invalidated" rather than comparing other builds
+            note = _tombstone(plan.store, node)
+            if plan.store.local:
+                plan.store.fs.makedirs(note.rsplit("/", 1)[0], exist_ok=True)
+            plan.store.write(note, json.dumps(
+                {"version": node.version, "time": time.time()}).encode())
+        for commit in builds:
+            plan.store.remove_build(commit.path, commit.marker)
+            removed += 1
     return removed
+
+
+def _tombstone(store: Store, node: Node) -> str:
+    """Where invalidate() notes the version it removed: outside every build folder."""
+    return f"{store.family_path(node.family)}/_invalidated/{node.param_dir}.json"
 
 
 def invalidate_upstream(task: Task, store: Store | None = None) -> int:
