@@ -124,6 +124,8 @@ def _bind(spec: Spec, deps: list):
     by_task = dict(zip(spec.deps, deps))
 
     def targets(dep: Task, outcome: Outcome):
+        if getattr(dep, "raw_file", False):  # a raw input file (daskflow.rawfiles): its own target
+            return dep.output()
         if outcome.path is None:  # an aggregator: the outputs of what it groups
             return [targets(t, o) for t, o in zip(dep.deps(), outcome.members)]
         return _shape(dep, {n: Target(spec.store, f"{outcome.path}/{n}.{f.ext}", f, dep)

@@ -26,6 +26,7 @@ __all__ = [
     "FloatParameter",
     "BoolParameter",
     "DateParameter",
+    "PathParameter",
     "ListParameter",
     "DictParameter",
     "EnumParameter",
@@ -213,6 +214,27 @@ class DateParameter(Parameter):
 
     def _text(self, value) -> str:
         return value.isoformat()
+
+
+class PathParameter(Parameter):
+    """A path or URL of a raw input file or folder (local, ``s3://...``), as text.
+
+    Its value is part of the task's identity; the file's listing identity (size
+    and mtime, or ETag on S3) is part of the task's *inputs*: a task with a
+    PathParameter depends on ``daskflow.tasks.ExternalFile(path=value)``, so a
+    changed file reruns it and ``why()`` says how the file changed.
+    """
+
+    type_name = "path"
+
+    def normalize(self, value):
+        import os
+
+        if isinstance(value, os.PathLike):
+            value = os.fspath(value)
+        if not isinstance(value, str) or not value:
+            raise TypeError(f"expected a path, got {type(value).__name__}")
+        return value.replace(os.sep, "/") if "://" not in value else value
 
 
 class ListParameter(Parameter):

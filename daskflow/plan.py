@@ -33,6 +33,7 @@ from . import canonical
 from .errors import (CycleError, MissingExternalError, NotBuiltError, ParameterError,
                      TaskDefinitionError)
 from .fingerprint import code_fingerprint
+from .rawfiles import list_identities, raw_inputs, result_of
 from .storage import META_NAME, Commit, Store, Target, default_store
 from .task import Task, TaskAggregator
 
@@ -122,6 +123,11 @@ def _same_class(a: Task, b: Task) -> None:
             f"outputs: rename one (or mark the reader external = True)")
 
 
+def _deps(task: Task) -> list:
+    """What a task requires, then the raw input files its PathParameters name."""
+    return task.deps() + raw_inputs(task)
+
+
 def param_dir(task: Task) -> str:
     """Readable folder name of a task's significant parameters, ending in their hash."""
     defs = type(task)._param_defs
@@ -181,7 +187,7 @@ class Plan:
             if root in nodes:
                 _same_class(nodes[root].task, root)
                 continue
-            stack = [(root, root.deps(), 0)]
+            stack = [(root, _deps(root), 0)]
             on_path = {root: 0}
             while stack:
                 task, deps, i = stack[-1]
@@ -193,7 +199,7 @@ class Plan:
                         raise CycleError("requires() forms a cycle: " + " -> ".join(map(repr, cycle)))
                     if dep not in nodes:
                         on_path[dep] = len(stack)
-                        stack.append((dep, dep.deps(), 0))
+                        stack.append((dep, _deps(dep), 0))
                     else:
                         _same_class(nodes[dep].task, dep)
                 else:
@@ -239,8 +245,10 @@ class Plan:
 
     def _list(self) -> dict:
         by_family: dict[str, list[Node]] = {}
+        raw = [n.task.path for n in self.nodes.values() if getattr(n.task, "raw_file", False)]
+        self._files = list_identities(raw, self.store) if raw else {}
         for node in self.nodes.values():
-            if not node.aggregate:
+            if not node.aggregate and not getattr(node.task, "raw_file", False):
                 by_family.setdefault(node.family, []).append(node)
         # one task of a family: list its folder only (explaining compares with other parameters)
         queries = [(family, nodes[0].param_dir if len(nodes) == 1 and not self.explain else None)
@@ -256,6 +264,8 @@ class Plan:
             else:
                 node.result = canonical.digest(*(d.result.encode() for d in node.deps))[:16]
             return
+        if getattr(node.task, "raw_file", False):
+            return self._decide_file(node)
         node.commits = self._listings.get(node.family, {}).get(node.param_dir, [])
         if node.task.external:
             return self._decide_external(node)
@@ -300,6 +310,17 @@ class Plan:
             why = f"external data missing: {broken} in {node.commits[-1].path}"
         node.status = "missing"
         node.reasons.append(Reason("missing-external", why, {"path": where}))
+
+    def _decide_file(self, node: Node) -> None:
+        """A raw input: present (its listing identity is its result) or missing."""
+        identity = self._files.get(node.task.path)
+        if identity is None:
+            node.status = "missing"
+            node.reasons.append(Reason("missing-external", f"input file missing: {node.task.path}",
+                                       {"path": node.task.path}))
+            return
+        node.status, node.result = "external", result_of(identity)
+        node.file_info = {"file": dict(identity, path=node.task.path)}
 
     def _own_reasons(self, node: Node, names: list) -> None:
         commits = node.commits
