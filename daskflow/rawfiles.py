@@ -62,7 +62,9 @@ class ExternalFile(Task):
     persist = []
 
     def output(self):
-        return FileTarget(self.path)
+        from .storage import default_store
+
+        return FileTarget(self.path, default_store())
 
     def outputLoad(self, keys=None, as_dict=False, cached=False):
         """The file's bytes (a folder cannot be loaded whole: read ``output().path``)."""
@@ -75,14 +77,16 @@ class ExternalFile(Task):
 class FileTarget(Target):
     """The target of a raw input: ``path`` (as resolved), ``load()`` gives the bytes."""
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, store: Store):
         self._path = resolve(path)
+        self.store = store  # the root's options open s3:// inputs on the same server
         self.task = None
         self.format = None
         self.reason = ""
 
     def load(self, cached: bool = False) -> bytes:
-        with fsspec.open(self._path, "rb") as f:
+        fs, inner = _fs(self._path, self.store)
+        with fs.open(inner, "rb") as f:
             return f.read()
 
     def __repr__(self) -> str:
