@@ -27,6 +27,7 @@ from .listing import sizes_token
 from .plan import Node, inputs_id, static_body
 from .storage import Store, Target
 from .task import RunContext, Task, _map, _shape
+from .trace import watch
 
 __all__ = ["Spec", "Outcome", "execute", "spec_for", "known_outcome"]
 
@@ -144,7 +145,8 @@ def _build(spec: Spec, deps: list, inputs: str, start: float) -> tuple[str, str]
     runner = object.__new__(type(task))
     runner.__dict__.update(task.__dict__)
     ctx = runner._ctx = RunContext(store, build, _bind(spec, deps))
-    runner.run()
+    with watch(task, spec.body):  # daskflow.trace: which user functions run() calls (opt-in)
+        runner.run()
     outputs = type(task)._outputs
     for name, fmt in outputs.items():  # written by the task itself at self.output()[name].path
         if name not in ctx.saved and (found := store.checksum(ctx.path(name, fmt))) is not None:
