@@ -196,6 +196,68 @@ CASES = {
         ("flow.py", "y = x + 1", "y = x + 2"), ["T"]),
     "helper-class-attribute": (
         "class Cfg:\n    RATE = 0.1\n\n" + T("Cfg.RATE"), {}, ("flow.py", "RATE = 0.1", "RATE = 0.2"), ["T"]),
+    # -- variants a careful user tries next ---------------------------------------------------
+    "lambda-default-argument": ("F = lambda x, k=2: x * k\n\n" + T("F(3)"), {}, ("flow.py", "k=2", "k=5"), ["T"]),
+    "lambda-added-elsewhere": (
+        "OPS = {\n    'a': lambda x: x + 1,\n    'b': lambda x: x * 2,\n}\n\n" + T("OPS['b'](3)"), {},
+        ("flow.py", "OPS = {", "EXTRA = [lambda y: y]\n\nOPS = {"), []),
+    "functions-reordered": (
+        "def f(x):\n    return x + 1\n\ndef g(x):\n    return f(x) * 2\n\n" + T("g(1)"), {},
+        ("flow.py", "def f(x):\n    return x + 1\n\n", "def zzz():\n    return 0\n\ndef f(x):\n    return x + 1\n\n"), []),
+    "partial-keyword": (
+        "import functools\n\ndef helper(x, k=1):\n    return x * k\n\nH = functools.partial(helper, k=2)\n\n" + T("H(1)"),
+        {}, ("flow.py", "k=2)", "k=3)"), ["T"]),
+    "function-list-swapped": (
+        "def f(x):\n    return x + 1\n\ndef g(x):\n    return x * 3\n\nSTEPS = [f, g]\n\n" + T("STEPS[0](2)"), {},
+        ("flow.py", "STEPS = [f, g]", "STEPS = [g, f]"), ["T"]),
+    "staticmethod-of-helper": (
+        "class U:\n    @staticmethod\n    def f(x):\n        return x + 1\n\n" + T("U.f(1)"), {},
+        ("flow.py", "return x + 1", "return x + 2"), ["T"]),
+    "property-of-helper": (
+        "class U:\n    @property\n    def v(self):\n        return 1\n\n" + T("U().v"), {},
+        ("flow.py", "return 1", "return 2"), ["T"]),
+    "task-own-class-attribute": (
+        T("self.SCALE").replace("    def run", "    SCALE = 2\n\n    def run", 1), {},
+        ("flow.py", "SCALE = 2", "SCALE = 3"), ["T"]),
+    "constant-in-other-module-attr": (
+        "from pkg import helpers\n\n" + T("helpers.SCALE"), {"pkg/helpers.py": HELPERS_MOD},
+        ("pkg/helpers.py", "SCALE = 3", "SCALE = 4"), ["T"]),
+    "enum-in-other-module": (
+        "from pkg.kinds import Kind\n\n" + T("Kind.A.value"), {"pkg/kinds.py": "import enum\n\nclass Kind(enum.Enum):\n    A = 1\n"},
+        ("pkg/kinds.py", "A = 1", "A = 2"), ["T"]),
+    "numpy-dtype": (
+        "import numpy as np\nA = np.array([1, 2], dtype='int32')\n\n" + T("int(A.sum())"), {},
+        ("flow.py", "'int32'", "'int64'"), ["T"]),
+    "dataclass-default-factory": (
+        "from dataclasses import dataclass, field\n\n@dataclass\nclass Cfg:\n    ks: list = field(default_factory=lambda: [1])\n\n"
+        "CFG = Cfg()\n\n" + T("CFG.ks"), {}, ("flow.py", "lambda: [1]", "lambda: [2]"), ["T"]),
+    "frozen-dataclass-in-dict": (
+        "from dataclasses import dataclass\n\n@dataclass(frozen=True, slots=True)\nclass P:\n    lr: float\n\n"
+        "GRID = {'a': P(0.1), 'b': P(0.2)}\n\n" + T("GRID['b'].lr"), {}, ("flow.py", "P(0.2)", "P(0.3)"), ["T"]),
+    "lru-cache-helper": (
+        "import functools\n\n@functools.lru_cache(maxsize=None)\ndef helper(x):\n    return x + 1\n\n" + T("helper(1)"), {},
+        ("flow.py", "return x + 1", "return x + 3"), ["T"]),
+    "vars-unrelated-constant": (
+        "import pkg.helpers as h\n\n" + T("vars(h)['SCALE']"), {"pkg/helpers.py": HELPERS_MOD + "OTHER = 1\n"},
+        ("pkg/helpers.py", "OTHER = 1", "OTHER = 2"), []),
+    "comment-in-helper-module": (
+        "from pkg.helpers import inner\n\n" + T("inner(1)"), {"pkg/helpers.py": HELPERS_MOD},
+        ("pkg/helpers.py", "def inner(x):\n", "# the inner helper\ndef inner(x):\n    # scales\n"), []),
+    "helper-module-blank-lines-on-top": (
+        "from pkg.helpers import inner\n\nF = lambda x: x\n\n" + T("inner(1) + F(1)"), {"pkg/helpers.py": HELPERS_MOD},
+        ("flow.py", "import os\n", "\n\n\nimport os\n"), []),
+    "closure-over-list-constant": (
+        "def make(ks):\n    def f(x):\n        return x + sum(ks)\n    return f\n\nF = make([1, 2])\n\n" + T("F(1)"), {},
+        ("flow.py", "make([1, 2])", "make([1, 3])"), ["T"]),
+    "parameter-default-changed": (
+        T("self.n").replace("    def run", "    n = daskflow.IntParameter(default=1)\n\n    def run", 1), {},
+        ("flow.py", "default=1", "default=2"), ["T"]),
+    "timestamp-tz": (
+        "import pandas as pd\nW = pd.Timestamp('2024-01-01', tz='UTC')\n\n" + T("W.hour"), {},
+        ("flow.py", "tz='UTC'", "tz='Europe/Paris'"), ["T"]),
+    "nested-class-method": (
+        "class Outer:\n    class Inner:\n        def f(self):\n            return 1\n\n" + T("Outer.Inner().f()"), {},
+        ("flow.py", "return 1", "return 2"), ["T"]),
     # -- no false-stale: same code in another process, folder, hash seed ---------------------------
     "set-parameter-other-seed": (
         T("sorted(self.tags)").replace("    def run", "    tags = daskflow.Parameter(default=frozenset({'a', 'b', 'c', 'd'}))\n\n    def run", 1)

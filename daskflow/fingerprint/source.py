@@ -9,9 +9,11 @@ find their own source.  Without positions the first node that starts on
 ``co_firstlineno`` is taken and the part says so.
 
 A part's *key* is ``module:qualname``, with ``#n`` appended when the module
-has several functions of that qualname (the n-th in source order): it holds
-no file path and no line number, so a blank line added above leaves every
-key, and so every fingerprint, as it was.  File and line are kept apart, for
+has several functions of that qualname (the n-th in source order); a lambda
+bound in a module- or class-level assignment is numbered within it
+(``flow:<lambda>@OPS#2``), so adding a lambda elsewhere renumbers nothing.  A
+key holds no file path and no line number, so a blank line added above leaves
+every key, and so every fingerprint, as it was.  File and line are kept apart, for
 ``why()`` only.
 """
 
@@ -112,27 +114,43 @@ def _module_tree(filename: str):
             names: dict = {}
             order: list = []
 
-            def visit(node, prefix: str) -> None:
+            def visit(node, prefix: str, anchor: str) -> None:
                 for child in ast.iter_child_nodes(node):
+                    here = anchor
+                    if isinstance(node, (ast.Module, ast.ClassDef)):  # a statement of a body
+                        here = _anchor(child)
                     if isinstance(child, ast.ClassDef):
-                        visit(child, f"{prefix}{child.name}.")
+                        visit(child, f"{prefix}{child.name}.", here)
                     elif isinstance(child, _FUNCS):
-                        qual = prefix + (child.name if not isinstance(child, ast.Lambda) else "<lambda>")
-                        order.append((child, qual))
-                        visit(child, qual + ".<locals>.")
+                        lam = isinstance(child, ast.Lambda)
+                        qual = prefix + ("<lambda>" if lam else child.name)
+                        order.append((child, qual, here if lam else ""))
+                        visit(child, qual + ".<locals>.", "")
                     else:
-                        visit(child, prefix)
+                        visit(child, prefix, here)
 
-            visit(tree, "")
+            visit(tree, "", "")
             counts: dict = {}
-            for node, qual in order:
-                counts[qual] = counts.get(qual, 0) + 1
-                names[node] = [qual, counts[qual]]
+            for node, qual, anchor in order:
+                group = (qual, anchor)
+                counts[group] = counts.get(group, 0) + 1
+                names[node] = [qual + (f"@{anchor}" if anchor else ""), counts[group], group]
             for node in names:
-                names[node].append(counts[names[node][0]])
+                names[node][2] = counts[names[node][2]]
             found = (source, names)
     _TREES[filename] = found
     return found
+
+
+def _anchor(stmt) -> str:
+    """The names a module- or class-level assignment binds (``OPS``, ``F,G``): lambdas in it
+    are numbered within it, so a lambda added elsewhere in the module renumbers nothing."""
+    if isinstance(stmt, ast.Assign) and all(isinstance(t, (ast.Name, ast.Tuple)) for t in stmt.targets):
+        names = [n.id for t in stmt.targets for n in ast.walk(t) if isinstance(n, ast.Name)]
+        return ",".join(names)
+    if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+        return stmt.target.id
+    return ""
 
 
 def _start(node) -> int:
@@ -147,7 +165,7 @@ def locate(code, module: str) -> Located | None:
         return None
     source, names = parsed
     first = code.co_firstlineno
-    candidates = [n for n in names if _start(n) == first and names[n][0].rsplit(".", 1)[-1]
+    candidates = [n for n in names if _start(n) == first and names[n][0].split("@")[0].rsplit(".", 1)[-1]
                   == code.co_qualname.rsplit(".", 1)[-1]]
     if not candidates:
         return None
