@@ -151,3 +151,38 @@ def test_s3_inputs_are_one_listing_per_folder_and_an_etag_change_reruns(moto_s3,
         assert _ran(tasks) == ["file"]
     finally:
         store.cleanup()
+
+
+def test_project_copied_elsewhere_with_another_hash_seed_stays_fresh(tmp_path):
+    from test_freshness_cases import Project
+
+    flow = '''\
+import pandas as pd
+
+
+class Clean(daskflow.tasks.TaskJson):
+    src = daskflow.PathParameter(default="data/raw.csv")
+    tags = daskflow.Parameter(default=frozenset({"a", "b", "c", "d"}))
+    opts = daskflow.Parameter(default={"z": {1, 2, 3}, "a": ("x", "y")})
+
+    def requires(self):
+        return daskflow.tasks.ExternalFile(path="data/other.csv")
+
+    def run(self):
+        log("T")
+        self.save({"rows": len(pd.read_csv(self.src)), "other": len(self.input().load())})
+
+
+T = Clean
+'''
+    project = Project(tmp_path / "proj", flow, {})
+    (project.folder / "data").mkdir()
+    (project.folder / "data" / "raw.csv").write_text("a\n1\n2\n")
+    (project.folder / "data" / "other.csv").write_text("b\n1\n")
+    assert project.run("1")["bodies"] == ["T"]
+    copy = tmp_path / "elsewhere" / "checkout"
+    shutil.copytree(project.folder, copy)  # copy2: the files keep their mtimes
+    project.folder = copy
+    assert project.run("777")["bodies"] == []
+    (copy / "data" / "raw.csv").write_text("a\n1\n2\n3\n")
+    assert project.run("778")["bodies"] == ["T"]
