@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import difflib
 
-__all__ = ["code_changes", "library_changes", "source_diff"]
+__all__ = ["code_changes", "library_changes", "source_diff", "code_change", "inputs_change", "INVALIDATED"]
+
+INVALIDATED = "invalidated: no build of today's code and parameters (removed by invalidate() or gc)"
 
 _DIFF_LINES = 14  # lines of a diff kept in a message
 _VALUE = 60  # characters of a value kept in a message
@@ -117,3 +119,41 @@ def _first_difference(old: list, new: list) -> tuple[int, str, str]:
             line = b[0] if b else (new[-1][0] if new else 0)
             return line, a[2] if a else "", b[2] if b else ""
     return 0, "", ""
+
+
+def code_change(body: dict | None, code, invalidated: bool) -> tuple[str, str, dict]:
+    """``(kind, message, data)`` of a task whose parameters have builds, none of today's
+    version: what changed since the newest (``body``: its marker), or "invalidated"."""
+    if not body:
+        return "code-changed", "code changed (or its build was invalidated)", {"changes": []}
+    changes = code_changes(body.get("code_parts", {}), code.parts)
+    libraries = library_changes(body.get("libraries", {}), code.libraries)
+    if not changes and not libraries:
+        if invalidated:
+            return "invalidated", INVALIDATED, {}
+        return "code-changed", "code changed (a change the stored build cannot show)", {"changes": []}
+    message = "code changed: " + "; ".join(c["message"] for c in libraries + changes)
+    return "code-changed", message, {"changes": changes, "libraries": libraries}
+
+
+def inputs_change(body: dict | None, deps: list) -> tuple[str, str, dict]:
+    """``(kind, message, data)`` of a build of today's version made from other upstream results.
+
+    ``deps`` holds ``(task repr, result now, kind, file_message)`` per upstream task, kind
+    ``file`` (a raw input: ``file_message(old file info)`` says how it changed), ``external``
+    or ``task``.  The upstream named is the first whose result differs from the marker's.
+    """
+    old = {d["task"]: d for d in (body or {}).get("deps", [])}
+    for task, result, kind, file_message in deps:
+        before = old.get(task)
+        if before is None or before.get("result") == result:
+            continue
+        if kind == "file":
+            return "input-file-changed", file_message(before.get("file")), {"task": task, "rebuilt": True}
+        if kind == "external":
+            return "external-changed", f"external data changed: {task}", {"task": task, "rebuilt": True}
+        return "upstream", f"upstream changed: {task} was rebuilt with a different result", \
+            {"causes": [task], "rebuilt": True}
+    names = ", ".join(d[0] for d in deps) or "none"
+    return "upstream", f"upstream changed: the build of today's version was made from other results " \
+        f"of {names}", {"causes": [d[0] for d in deps], "rebuilt": True}

@@ -22,9 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import json
 import re
-import time
 import warnings
 import weakref
 from dataclasses import dataclass, field
@@ -33,7 +31,9 @@ from . import canonical
 from .errors import (CycleError, MissingExternalError, NotBuiltError, ParameterError,
                      TaskDefinitionError)
 from .fingerprint import code_fingerprint
-from .rawfiles import list_identities, raw_inputs, result_of
+from .explain import INVALIDATED, code_change, inputs_change
+from .notes import note_invalidated, was_invalidated
+from .rawfiles import changed_message, file_status, list_identities, raw_inputs
 from .storage import META_NAME, Commit, Store, Target, default_store
 from .task import Task, TaskAggregator
 
@@ -123,11 +123,6 @@ def _same_class(a: Task, b: Task) -> None:
             f"outputs: rename one (or mark the reader external = True)")
 
 
-def _deps(task: Task) -> list:
-    """What a task requires, then the raw input files its PathParameters name."""
-    return task.deps() + raw_inputs(task)
-
-
 def param_dir(task: Task) -> str:
     """Readable folder name of a task's significant parameters, ending in their hash."""
     defs = type(task)._param_defs
@@ -187,7 +182,7 @@ class Plan:
             if root in nodes:
                 _same_class(nodes[root].task, root)
                 continue
-            stack = [(root, _deps(root), 0)]
+            stack = [(root, root.deps() + raw_inputs(root), 0)]  # + raw files of PathParameters
             on_path = {root: 0}
             while stack:
                 task, deps, i = stack[-1]
@@ -199,7 +194,7 @@ class Plan:
                         raise CycleError("requires() forms a cycle: " + " -> ".join(map(repr, cycle)))
                     if dep not in nodes:
                         on_path[dep] = len(stack)
-                        stack.append((dep, _deps(dep), 0))
+                        stack.append((dep, dep.deps() + raw_inputs(dep), 0))
                     else:
                         _same_class(nodes[dep].task, dep)
                 else:
@@ -264,8 +259,9 @@ class Plan:
             else:
                 node.result = canonical.digest(*(d.result.encode() for d in node.deps))[:16]
             return
-        if getattr(node.task, "raw_file", False):
-            return self._decide_file(node)
+        if getattr(node.task, "raw_file", False):  # present (its listing identity is its result) or not
+            node.status, node.result, node.file_info, why = file_status(node.task.path, self._files)
+            return node.reasons.extend([Reason(*why)] if why else [])
         node.commits = self._listings.get(node.family, {}).get(node.param_dir, [])
         if node.task.external:
             return self._decide_external(node)
@@ -311,24 +307,12 @@ class Plan:
         node.status = "missing"
         node.reasons.append(Reason("missing-external", why, {"path": where}))
 
-    def _decide_file(self, node: Node) -> None:
-        """A raw input: present (its listing identity is its result) or missing."""
-        identity = self._files.get(node.task.path)
-        if identity is None:
-            node.status = "missing"
-            node.reasons.append(Reason("missing-external", f"input file missing: {node.task.path}",
-                                       {"path": node.task.path}))
-            return
-        node.status, node.result = "external", result_of(identity)
-        node.file_info = {"file": dict(identity, path=node.task.path)}
-
     def _own_reasons(self, node: Node, names: list) -> None:
         commits = node.commits
         same_version = [c for c in commits if c.version == node.version]
         reasons = node.reasons
         if not same_version and self._invalidated(node):
-            reasons.append(Reason("invalidated", "invalidated: no build of today's code and parameters "
-                                  "(removed by invalidate())", {}))
+            reasons.append(Reason("invalidated", INVALIDATED, {}))
         elif not commits:
             reasons.append(Reason("no-output", "no output"))
             if self.explain:
@@ -359,55 +343,21 @@ class Plan:
 
     def _inputs_changed(self, node: Node, last: Commit) -> Reason:
         """The build of today's version was made from other upstream results: name which."""
-        body = self._read(last)
-        if body:
-            old = {d["task"]: d for d in body.get("deps", [])}
-            for dep in node.deps:
-                before = old.get(repr(dep.task))
-                if before is None or before.get("result") == dep.result:
-                    continue
-                if getattr(dep.task, "raw_file", False):
-                    from .rawfiles import changed_message
-
-                    return Reason("input-file-changed", changed_message(before.get("file"), dep),
-                                  {"task": repr(dep.task), "rebuilt": True})
-                if dep.task.external:
-                    return Reason("external-changed", f"external data changed: {dep.task!r}",
-                                  {"task": repr(dep.task), "rebuilt": True})
-                return Reason("upstream", f"upstream changed: {dep.task!r} was rebuilt with a "
-                              f"different result", {"causes": [repr(dep.task)], "rebuilt": True})
-        names = ", ".join(repr(d.task) for d in node.deps) or "none"
-        return Reason("upstream", f"upstream changed: the build of today's version was made from other "
-                      f"results of {names}", {"causes": [repr(d.task) for d in node.deps], "rebuilt": True})
+        kind = {True: "file", False: "external"}
+        return Reason(*inputs_change(self._read(last), [
+            (repr(d.task), d.result, kind[bool(getattr(d.task, "raw_file", False))] if d.task.external else "task",
+             lambda old, d=d: changed_message(old, d)) for d in node.deps]))
 
     def _code_changed(self, node: Node, last: Commit) -> Reason:
         """Compare with the newest build of the same parameters (another version)."""
-        from .explain import code_changes, library_changes
-
         body = self._read(last)
-        if not body:
-            return Reason("code-changed", "code changed (or its build was invalidated)", {"changes": []})
-        changes = code_changes(body.get("code_parts", {}), node.code.parts)
-        libraries = library_changes(body.get("libraries", {}), node.code.libraries)
-        if not changes and not libraries:
-            if body.get("code") == node.code.digest or self._invalidated(node):
-                return Reason("invalidated", "invalidated: no build of today's code and parameters "
-                              "(removed by invalidate() or gc)", {})
-            return Reason("code-changed", "code changed (a change the stored build cannot show)",
-                          {"changes": []})
-        message = "code changed: " + "; ".join(c["message"] for c in libraries + changes)
-        return Reason("code-changed", message, {"changes": changes, "libraries": libraries})
+        invalidated = bool(body) and (body.get("code") == node.code.digest or self._invalidated(node))
+        return Reason(*code_change(body, node.code, invalidated))
 
     def _invalidated(self, node: Node) -> bool:
         """Whether today's version of the task was removed by invalidate() (explain only)."""
-        if not self.explain:
-            return False
-        try:
-            note = self.store.read_json(_tombstone(self.store, node))
-        except (FileNotFoundError, ValueError):
-            return False
-        newest = max((c.mtime for c in node.commits), default=0.0)
-        return note.get("version") == node.version and note.get("time", 0) >= newest
+        return self.explain and was_invalidated(self.store, node.family, node.param_dir, node.version,
+                                                max((c.mtime for c in node.commits), default=0.0))
 
     def _param_changes(self, node: Node) -> list[Reason]:
         """Compare with the newest build of the family under other parameters (explain only)."""
@@ -491,8 +441,7 @@ def static_body(node: Node) -> dict:
         "code_parts": _code_json(node.code),
         "incomplete": node.code.incomplete,
         "libraries": node.code.libraries,
-        "deps": [dict({"key": d.key, "task": repr(d.task)}, **d.file_info) if d.file_info
-                 else {"key": d.key, "task": repr(d.task)} for d in node.deps],
+        "deps": [dict({"key": d.key, "task": repr(d.task)}, **d.file_info) for d in node.deps],
     }
 
 
@@ -545,20 +494,11 @@ def _remove_current(plan: Plan, nodes) -> int:
             continue
         builds = [c for c in node.commits if c.version == node.version]
         if builds:  # a note first, so why() says "invalidated" rather than comparing other builds
-            note = _tombstone(plan.store, node)
-            if plan.store.local:
-                plan.store.fs.makedirs(note.rsplit("/", 1)[0], exist_ok=True)
-            plan.store.write(note, json.dumps(
-                {"version": node.version, "time": time.time()}).encode())
+            note_invalidated(plan.store, node.family, node.param_dir, node.version)
         for commit in builds:
             plan.store.remove_build(commit.path, commit.marker)
             removed += 1
     return removed
-
-
-def _tombstone(store: Store, node: Node) -> str:
-    """Where invalidate() notes the version it removed: outside every build folder."""
-    return f"{store.family_path(node.family)}/_invalidated/{node.param_dir}.json"
 
 
 def invalidate_upstream(task: Task, store: Store | None = None) -> int:

@@ -1,7 +1,7 @@
 """Raw input files: files and folders no task produces, as first-class inputs.
 
-Imports ``canonical``, ``config``, ``params``, ``storage`` and ``task``; fsspec
-through the store's options.  Two spellings, one mechanism:
+Imports ``canonical``, ``config``, ``params``, ``storage`` and ``task``; files are
+listed through a ``storage.Store``'s filesystem, with the root's options on S3.  Two spellings, one mechanism:
 
 - :class:`ExternalFile` is a task for data someone drops in place
   (``ExternalFile(path="data/raw.csv")``, or a subclass with a
@@ -26,15 +26,13 @@ from __future__ import annotations
 import datetime
 import os
 
-import fsspec
-
 from . import canonical
 from .config import project_dir
 from .params import PathParameter
 from .storage import Store, Target
 from .task import Task
 
-__all__ = ["ExternalFile", "list_identities", "changed_message", "raw_inputs"]
+__all__ = ["ExternalFile", "list_identities", "changed_message", "raw_inputs", "file_status"]
 
 
 class ExternalFile(Task):
@@ -111,11 +109,11 @@ def resolve(path: str) -> str:
 
 
 def _fs(url: str, store: Store):
-    protocol = fsspec.core.split_protocol(url)[0] or "file"
-    options = dict(store.storage_options) if store.s3 and protocol in ("s3", "s3a") else {}
-    if protocol in ("s3", "s3a"):
-        options.setdefault("use_listings_cache", False)
-    return fsspec.core.url_to_fs(url, **options)
+    """The filesystem and path of a raw input, opened by ``storage`` (the one module that
+    talks to fsspec); s3:// inputs with the root's options when the root is on S3."""
+    s3 = url.startswith(("s3://", "s3a://"))
+    where = Store(url, dict(store.storage_options) if store.s3 and s3 else {})
+    return where.fs, where.root
 
 
 def _identity(info: dict) -> dict:
@@ -139,7 +137,8 @@ def list_identities(paths: list, store: Store) -> dict:
     for path in dict.fromkeys(paths):
         url = resolve(path)
         fs, inner = _fs(url, store)
-        by_parent.setdefault((id(fs), inner.rstrip("/").rsplit("/", 1)[0] or "/"), (fs, []))[1].append(
+        protocol = url.split("://", 1)[0] if "://" in url else "file"
+        by_parent.setdefault((protocol, inner.rstrip("/").rsplit("/", 1)[0] or "/"), (fs, []))[1].append(
             (path, inner.rstrip("/")))
     out = {}
     for (_, parent), (fs, items) in by_parent.items():
@@ -162,6 +161,14 @@ def list_identities(paths: list, store: Store) -> dict:
             else:
                 out[path] = _identity(entry)
     return out
+
+
+def file_status(path: str, identities: dict) -> tuple:
+    """``(status, result, file_info, reason or None)`` of a raw input, from the plan's listing."""
+    identity = identities.get(path)
+    if identity is None:
+        return "missing", None, {}, ("missing-external", f"input file missing: {path}", {"path": path})
+    return "external", result_of(identity), {"file": dict(identity, path=path)}, None
 
 
 def result_of(identity: dict) -> str:
