@@ -28,6 +28,7 @@ import os
 
 from . import canonical
 from .config import project_dir
+from .errors import StorageError
 from .params import PathParameter
 from .storage import Store, Target
 from .task import Task
@@ -144,8 +145,11 @@ def list_identities(paths: list, store: Store) -> dict:
     for (_, parent), (fs, items) in by_parent.items():
         try:
             entries = {e["name"].rstrip("/"): e for e in fs.ls(parent, detail=True)}
-        except FileNotFoundError:
+        except FileNotFoundError:  # only "not found" means missing; anything else is reported
             entries = {}
+        except Exception as exc:
+            raise StorageError(f"cannot list raw input folder {parent} (for {items[0][0]}): "
+                               f"{type(exc).__name__}: {store.scrub(exc)}") from exc
         for path, inner in items:
             entry = entries.get(inner) or entries.get(fs._strip_protocol(inner).rstrip("/"))
             if entry is None:

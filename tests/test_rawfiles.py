@@ -186,3 +186,18 @@ T = Clean
     assert project.run("777")["bodies"] == []
     (copy / "data" / "raw.csv").write_text("a\n1\n2\n3\n")
     assert project.run("778")["bodies"] == ["T"]
+
+
+def test_a_listing_error_is_reported_not_read_as_missing(root, tmp_path, monkeypatch):
+    raw = tmp_path / "locked" / "raw.csv"
+    raw.parent.mkdir()
+    raw.write_text("x\n")
+    from fsspec.implementations.local import LocalFileSystem
+
+    def refuse(self, path, detail=True, **kwargs):
+        raise PermissionError(13, "Permission denied", path)
+
+    monkeypatch.setattr(LocalFileSystem, "ls", refuse)
+    with pytest.raises(daskflow.StorageError, match=r"cannot list raw input folder .*locked .*PermissionError"):
+        _ran(ReadsParam(src=str(raw)))
+    assert CALLS == []
