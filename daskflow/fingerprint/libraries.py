@@ -1,9 +1,11 @@
 """Installed libraries by distribution name and version, for code fingerprints.
 
 Imports ``config`` and the standard library.  ``importlib.metadata`` is read
-once per process: ``packages_distributions()`` maps a top-level import name
-(``sklearn``) to its distributions (``scikit-learn``), ``version()`` gives
-each one's version.  The standard library has no distribution and counts by
+once per process and module: a package named like its distribution
+(``pandas``) is looked up directly; otherwise ``packages_distributions()``
+(a scan of every installed distribution, once per process) maps the import
+name (``sklearn``) to its distributions (``scikit-learn``); ``version()``
+gives each one's version.  The standard library has no distribution and counts by
 name only (the Python version is not part of a fingerprint), as does
 daskflow itself.  How much of a version counts is the setting
 ``library_versions``: ``exact`` (default), ``minor`` (``1.5``) or ``off``.
@@ -31,8 +33,12 @@ def distributions_of(module: str) -> tuple:
     top = module.split(".")[0]
     if not top or top in sys.stdlib_module_names or top in ("daskflow", "builtins", "__main__"):
         return ()
+    try:  # most distributions are named like their package: no scan of every installed one
+        return ((metadata.distribution(top).metadata["Name"], metadata.version(top)),)
+    except metadata.PackageNotFoundError:
+        pass
     out = []
-    for dist in sorted(set(_top_level().get(top, ()))):
+    for dist in sorted(set(_top_level().get(top, ()))):  # sklearn -> scikit-learn: one scan
         try:
             out.append((dist, metadata.version(dist)))
         except metadata.PackageNotFoundError:  # a stale record: the name alone
