@@ -268,6 +268,13 @@ CASES = {
     "dict-parameter-other-order": (
         T("sorted(self.opts)").replace("    def run", "    opts = daskflow.Parameter(default={'b': 1, 'a': 2})\n\n    def run", 1), {},
         ("flow.py", "{'b': 1, 'a': 2}", "{'a': 2, 'b': 1}"), []),
+    "library-objects-other-seed": (
+        "import logging\nimport numpy as np\nfrom os import environ\nLOG = logging.getLogger('flow')\n"
+        "RNG = np.random.default_rng(0)\nDTYPES = {'a': np.dtype('int64'), 'b': np.dtype('float32')}\n\n"
+        + T("[LOG.name, environ.get('NOPE'), str(DTYPES['a']), RNG is not None]"), {}, "copy", []),
+    "library-object-state-changed": (
+        "import numpy as np\nRNG = np.random.default_rng(0)\n\n" + T("int(np.random.default_rng(0).integers(9)) + (RNG is None)"), {},
+        ("flow.py", "default_rng(0)\n\n", "default_rng(1)\n\n"), ["T"]),
     "set-constant-other-seed": ("TAGS = {'alpha', 'beta', 'gamma', 'delta'}\n\n" + T("sorted(TAGS)"), {}, "seed", []),
     "mixed-values-copy-other-seed": (
         "import enum, decimal, pandas as pd\nfrom dataclasses import dataclass\nfrom types import SimpleNamespace\n\n"
