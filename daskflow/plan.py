@@ -32,7 +32,7 @@ from .errors import (CycleError, MissingExternalError, NotBuiltError, ParameterE
                      TaskDefinitionError)
 from .fingerprint import code_fingerprint
 from .explain import INVALIDATED, code_change, inputs_change
-from .notes import note_invalidated, was_invalidated
+from .notes import invalidated_notes, note_invalidated
 from .rawfiles import changed_message, file_status, list_identities, raw_inputs
 from .storage import META_NAME, Commit, Store, Target, default_store
 from .task import Task, TaskAggregator
@@ -355,9 +355,12 @@ class Plan:
         return Reason(*code_change(body, node.code, invalidated))
 
     def _invalidated(self, node: Node) -> bool:
-        """Whether today's version of the task was removed by invalidate() (explain only)."""
-        return self.explain and was_invalidated(self.store, node.family, node.param_dir, node.version,
-                                                max((c.mtime for c in node.commits), default=0.0))
+        """Whether today's version was removed by invalidate() (explain only; a family with builds)."""
+        if not self.explain or not any(self._listings.get(node.family, {}).values()):
+            return False
+        when = invalidated_notes(self.store, node.family, self.__dict__.setdefault("_notes", {})).get(
+            (node.param_dir, node.version))
+        return when is not None and when >= max((c.mtime for c in node.commits), default=0.0)
 
     def _param_changes(self, node: Node) -> list[Reason]:
         """Compare with the newest build of the family under other parameters (explain only)."""
