@@ -65,7 +65,7 @@ def main() -> None:
     import dask.base
 
     import daskflow
-    from daskflow import fingerprint as F
+    from daskflow.fingerprint import walk as F  # where code_fingerprint looks _fingerprint_class up
     from daskflow.plan import Node, Plan
 
     from fixtures.fp_tasks import FpFeatures, FpLoad

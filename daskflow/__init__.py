@@ -19,7 +19,7 @@ from .gc import GcReport, gc
 from .graph import run
 from .inherit import inherits, requires
 from .params import (BoolParameter, ChoiceParameter, DateParameter, DictParameter, EnumParameter,
-                     FloatParameter, IntParameter, ListParameter, Parameter)
+                     FloatParameter, IntParameter, ListParameter, Parameter, PathParameter)
 from .plan import invalidate_downstream, invalidate_upstream
 from .report import preview, why
 from .result import RunResult
@@ -35,7 +35,7 @@ __all__ = [
     "invalidate_downstream", "invalidate_upstream", "gc", "GcReport",
     "requires", "inherits", "Workflow", "WorkflowMulti", "RunResult",
     "Parameter", "IntParameter", "FloatParameter", "BoolParameter", "DateParameter",
-    "ListParameter", "DictParameter", "EnumParameter", "ChoiceParameter",
+    "ListParameter", "DictParameter", "PathParameter", "EnumParameter", "ChoiceParameter",
     "Format", "register_format",
     "DaskflowError", "TaskDefinitionError", "ParameterError", "CycleError", "FingerprintError",
     "SaveError", "MissingOutputError", "MissingExternalError", "NotBuiltError", "StorageError",

@@ -21,6 +21,12 @@ is how long a lease lives without renewal; ``DASKFLOW_LEASE_WAIT`` (seconds,
 fsync=True)``, ``DASKFLOW_FSYNC=on`` or ``[tool.daskflow] fsync`` make local
 commits durable across a power loss (the outputs and the folder reach the disk
 before the marker).
+
+How much of an installed library's version counts for freshness comes from
+``settings.library_versions`` or ``DASKFLOW_LIBRARY_VERSIONS``: ``exact``
+(default), ``minor`` or ``off``.  Whether ``run()`` records which of the
+user's functions a task called comes from ``settings.trace`` or
+``DASKFLOW_TRACE`` (``1``/``0``).
 """
 
 from __future__ import annotations
@@ -52,6 +58,8 @@ class Settings:
     storage_options: dict = field(default_factory=dict)
     leases: bool | None = None  # None: on for S3 roots, off elsewhere
     fsync: bool | None = None
+    library_versions: str | None = None  # exact | minor | off; None: DASKFLOW_LIBRARY_VERSIONS
+    trace: bool | None = None  # None: DASKFLOW_TRACE
 
 
 settings = Settings()
@@ -189,6 +197,25 @@ def lease_timing() -> tuple[float, float]:
         except ValueError as exc:
             raise DaskflowError(f"{env}={os.environ[env]!r}: expected a number of seconds") from exc
     return out[0], out[1]
+
+
+_GRANULARITIES = ("exact", "minor", "off")
+
+
+def library_versions() -> str:
+    """How much of a library's version counts: ``exact`` (default), ``minor`` or ``off``."""
+    mode = settings.library_versions or os.environ.get("DASKFLOW_LIBRARY_VERSIONS") or "exact"
+    if mode not in _GRANULARITIES:
+        source = "settings.library_versions" if settings.library_versions else "DASKFLOW_LIBRARY_VERSIONS"
+        raise DaskflowError(f"{source}={mode!r}: expected one of {', '.join(_GRANULARITIES)}")
+    return mode
+
+
+def trace_enabled() -> bool:
+    """Whether run() records which of the user's functions a task called (see daskflow.trace)."""
+    if settings.trace is not None:
+        return bool(settings.trace)
+    return os.environ.get("DASKFLOW_TRACE", "0").strip().lower() in ("1", "true", "yes", "on")
 
 
 def default_scheduler() -> str:

@@ -32,6 +32,7 @@ from .listing import build_file, sizes_token
 from .plan import Node, inputs_id, static_body
 from .storage import Store, Target
 from .task import RunContext, Task, _map, _shape
+from .trace import watch
 
 __all__ = ["Spec", "Outcome", "execute", "spec_for", "known_outcome"]
 
@@ -152,6 +153,8 @@ def _bind(spec: Spec, deps: list):
     by_task = dict(zip(spec.deps, deps))
 
     def targets(dep: Task, outcome: Outcome):
+        if getattr(dep, "raw_file", False):  # a raw input file (daskflow.rawfiles): its own target
+            return dep.output()
         if outcome.path is None:  # an aggregator: the outputs of what it groups
             return [targets(t, o) for t, o in zip(dep.deps(), outcome.members)]
         return _shape(dep, {n: Target(spec.store, build_file(outcome.path, f"{n}.{f.ext}"), f, dep, name=n)
@@ -170,7 +173,8 @@ def _build(spec: Spec, deps: list, inputs: str, start: float, lease=None) -> tup
     runner = object.__new__(type(task))
     runner.__dict__.update(task.__dict__)
     ctx = runner._ctx = RunContext(store, build, _bind(spec, deps))
-    runner.run()
+    with watch(task, spec.body):  # daskflow.trace: which user functions run() calls (opt-in)
+        runner.run()
     outputs = type(task)._outputs
     for name, fmt in outputs.items():  # written by the task itself at self.output()[name].path
         if name not in ctx.saved and (found := store.checksum(ctx.path(name, fmt))) is not None:

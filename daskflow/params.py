@@ -26,6 +26,7 @@ __all__ = [
     "FloatParameter",
     "BoolParameter",
     "DateParameter",
+    "PathParameter",
     "ListParameter",
     "DictParameter",
     "EnumParameter",
@@ -118,7 +119,21 @@ class Parameter:
         return "None" if value is None else self._text(value)
 
     def _text(self, value) -> str:
-        return str(value)
+        return canonical_text(value)
+
+
+def canonical_text(value) -> str:
+    """Readable text of a value that is the same in every process: set elements and dict keys
+    sorted (``str()`` of a set follows the hash seed, of a dict the insertion order)."""
+    if isinstance(value, (set, frozenset)):
+        return "{" + ", ".join(sorted(canonical_text(v) for v in value)) + "}"
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(sorted(f"{canonical_text(k)}: {canonical_text(v)}"
+                                      for k, v in value.items())) + "}"
+    if isinstance(value, (list, tuple)):
+        inner = ", ".join(canonical_text(v) for v in value)
+        return f"[{inner}]" if isinstance(value, list) else f"({inner})"
+    return str(value)
 
 
 def _is_numpy_bool(value) -> bool:
@@ -201,6 +216,27 @@ class DateParameter(Parameter):
         return value.isoformat()
 
 
+class PathParameter(Parameter):
+    """A path or URL of a raw input file or folder (local, ``s3://...``), as text.
+
+    Its value is part of the task's identity; the file's listing identity (size
+    and mtime, or ETag on S3) is part of the task's *inputs*: a task with a
+    PathParameter depends on ``daskflow.tasks.ExternalFile(path=value)``, so a
+    changed file reruns it and ``why()`` says how the file changed.
+    """
+
+    type_name = "path"
+
+    def normalize(self, value):
+        import os
+
+        if isinstance(value, os.PathLike):
+            value = os.fspath(value)
+        if not isinstance(value, str) or not value:
+            raise TypeError(f"expected a path, got {type(value).__name__}")
+        return value.replace(os.sep, "/") if "://" not in value else value
+
+
 class ListParameter(Parameter):
     """A list, stored as a tuple so the task stays immutable; JSON on the command line."""
 
@@ -214,7 +250,7 @@ class ListParameter(Parameter):
         return tuple(_freeze(v) for v in value)
 
     def _text(self, value) -> str:
-        return json.dumps(_thaw(value), default=str)
+        return json.dumps(_thaw(value), default=canonical_text)
 
 
 class DictParameter(Parameter):
@@ -230,7 +266,7 @@ class DictParameter(Parameter):
         return _freeze(value)
 
     def _text(self, value) -> str:
-        return json.dumps(_thaw(value), sort_keys=True, default=str)
+        return json.dumps(_thaw(value), sort_keys=True, default=canonical_text)
 
 
 class FrozenDict(dict):

@@ -31,6 +31,9 @@ from . import canonical
 from .errors import (CycleError, MissingExternalError, NotBuiltError, ParameterError,
                      TaskDefinitionError)
 from .fingerprint import code_fingerprint
+from .explain import INVALIDATED, code_change, inputs_change
+from .notes import invalidated_notes, note_invalidated
+from .rawfiles import changed_message, file_status, list_identities, raw_inputs
 from .storage import META_NAME, Commit, Store, Target, default_store
 from .task import Task, TaskAggregator
 
@@ -58,7 +61,7 @@ class Node:
 
     __slots__ = ("task", "family", "deps", "code", "version", "param_dir", "fingerprint", "key",
                  "status", "reasons", "commit", "result", "inputs", "cutoff", "forced", "aggregate",
-                 "commits", "causes")
+                 "commits", "causes", "file_info")
 
     def __init__(self, task: Task, deps: list["Node"]):
         self.task = task
@@ -73,6 +76,7 @@ class Node:
         self.forced = False
         self.commits: list[Commit] = []
         self.causes: list["Node"] = []  # set by the plan: root causes among upstream tasks
+        self.file_info: dict = {}  # a raw input file's listing identity (see daskflow.rawfiles)
 
     @property
     def runs(self) -> bool:
@@ -85,8 +89,8 @@ class Node:
             return [self]
         if not self.runs:
             return []
-        if any(r.kind != "upstream" for r in self.reasons) or not self.reasons:
-            return [self]
+        if any(r.kind != "upstream" or r.data.get("rebuilt") for r in self.reasons) or not self.reasons:
+            return [self]  # an upstream rebuilt elsewhere (another process, a forced run) is fresh now
         return self.causes
 
     def __repr__(self) -> str:
@@ -175,7 +179,7 @@ class Plan:
             if root in nodes:
                 _same_class(nodes[root].task, root)
                 continue
-            stack = [(root, root.deps(), 0)]
+            stack = [(root, root.deps() + raw_inputs(root), 0)]  # + raw files of PathParameters
             on_path = {root: 0}
             while stack:
                 task, deps, i = stack[-1]
@@ -187,7 +191,7 @@ class Plan:
                         raise CycleError("requires() forms a cycle: " + " -> ".join(map(repr, cycle)))
                     if dep not in nodes:
                         on_path[dep] = len(stack)
-                        stack.append((dep, dep.deps(), 0))
+                        stack.append((dep, dep.deps() + raw_inputs(dep), 0))
                     else:
                         _same_class(nodes[dep].task, dep)
                 else:
@@ -237,8 +241,10 @@ class Plan:
 
     def _list(self) -> dict:
         by_family: dict[str, list[Node]] = {}
+        raw = [n.task.path for n in self.nodes.values() if getattr(n.task, "raw_file", False)]
+        self._files = list_identities(raw, self.store) if raw else {}
         for node in self.nodes.values():
-            if not node.aggregate:
+            if not node.aggregate and not getattr(node.task, "raw_file", False):
                 by_family.setdefault(node.family, []).append(node)
         # one task of a family: list its folder only (explaining compares with other parameters)
         queries = [(family, nodes[0].param_dir if len(nodes) == 1 and not self.explain else None)
@@ -255,6 +261,9 @@ class Plan:
             else:
                 node.result = canonical.digest(*(d.result.encode() for d in node.deps))[:16]
             return
+        if getattr(node.task, "raw_file", False):  # present (its listing identity is its result) or not
+            node.status, node.result, node.file_info, why = file_status(node.task.path, self._files)
+            return node.reasons.extend([Reason(*why)] if why else [])
         node.commits = self._listings.get(node.family, {}).get(node.param_dir, [])
         if node.task.external:
             return self._decide_external(node)
@@ -273,7 +282,7 @@ class Plan:
             node.cutoff = {c.inputs: c for c in same}
             if not [c for c in node.commits if c.version == node.version]:
                 self._own_reasons(node, names)
-            node.causes = _causes_of(waiting)
+            node.causes = _causes_of(waiting) or list(waiting)  # never empty
             names = [repr(c.task) for c in node.causes]  # in requires() order, each once
             node.reasons.append(Reason("upstream", "upstream will run: " + ", ".join(names),
                                        {"causes": names}))
@@ -306,7 +315,9 @@ class Plan:
         commits = node.commits
         same_version = [c for c in commits if c.version == node.version]
         reasons = node.reasons
-        if not commits:
+        if not same_version and self._invalidated(node):
+            reasons.append(Reason("invalidated", INVALIDATED, {}))
+        elif not commits:
             reasons.append(Reason("no-output", "no output"))
             if self.explain:
                 reasons.extend(self._param_changes(node))
@@ -335,27 +346,25 @@ class Plan:
             return None
 
     def _inputs_changed(self, node: Node, last: Commit) -> Reason:
-        body = self._read(last)
-        if body:
-            old = {d["key"]: d.get("result") for d in body.get("deps", [])}
-            for dep in node.deps:
-                if dep.key in old and old[dep.key] != dep.result:
-                    if dep.task.external:
-                        return Reason("external-changed", f"external data changed: {dep.task!r}",
-                                      {"task": repr(dep.task)})
-                    return Reason("upstream", f"upstream changed: {dep.task!r} was rebuilt with a "
-                                  f"different result", {"causes": [repr(dep.task)]})
-        return Reason("upstream", "upstream outputs changed since the last build", {})
+        """The build of today's version was made from other upstream results: name which."""
+        kind = {True: "file", False: "external"}
+        return Reason(*inputs_change(self._read(last), [
+            (d.key, repr(d.task), d.result, kind[bool(getattr(d.task, "raw_file", False))] if d.task.external else "task",
+             lambda old, d=d: changed_message(old, d)) for d in node.deps]))
 
     def _code_changed(self, node: Node, last: Commit) -> Reason:
-        from .explain import code_changes
-
+        """Compare with the newest build of the same parameters (another version)."""
         body = self._read(last)
-        changes = code_changes(body.get("code_parts", {}), node.code.parts) if body else []
-        message = "code changed"
-        if changes:
-            message += ": " + "; ".join(c["message"] for c in changes)
-        return Reason("code-changed", message, {"changes": changes})
+        invalidated = bool(body) and (body.get("code") == node.code.digest or self._invalidated(node))
+        return Reason(*code_change(body, node.code, invalidated))
+
+    def _invalidated(self, node: Node) -> bool:
+        """Whether today's version was removed by invalidate() (explain only; a family with builds)."""
+        if not self.explain or not any(self._listings.get(node.family, {}).values()):
+            return False
+        when = invalidated_notes(self.store, node.family, self.__dict__.setdefault("_notes", {})).get(
+            (node.param_dir, node.version))
+        return when is not None and when >= max((c.mtime for c in node.commits), default=0.0)
 
     def _param_changes(self, node: Node) -> list[Reason]:
         """Compare with the newest build of the family under other parameters (explain only)."""
@@ -421,7 +430,8 @@ def _code_json(code) -> str:
 
         text = _CODE_JSON[code.digest] = json.dumps(
             {k: {"digest": p.digest, "file": p.file, "line": p.line, "statements": p.statements,
-                 "values": p.values} for k, p in code.parts.items()}, sort_keys=True)
+                 "values": p.values, "shown": p.shown, "source": p.source[:4000]}
+             for k, p in code.parts.items()}, sort_keys=True)
     return text
 
 
@@ -442,7 +452,8 @@ def static_body(node: Node) -> dict:
         "code": node.code.digest,
         "code_parts": _code_json(node.code),
         "incomplete": node.code.incomplete,
-        "deps": [{"key": d.key} for d in node.deps],  # each dep's own marker names its task
+        "libraries": node.code.libraries,
+        "deps": [dict({"key": d.key}, **d.file_info) for d in node.deps],  # each dep's own marker names its task
     }
 
 
@@ -492,12 +503,14 @@ def _remove_current(plan: Plan, nodes) -> int:
     plan's own listing: one listing serves the whole invalidation."""
     removed = 0
     for node in nodes:
-        if node.task.external:
+        if node.task.external or node.aggregate:
             continue
-        for commit in node.commits:
-            if commit.version == node.version:
-                plan.store.remove_build(commit.path, commit.marker)
-                removed += 1
+        builds = [c for c in node.commits if c.version == node.version]
+        if builds:  # a note first, so why() says "invalidated" rather than comparing other builds
+            note_invalidated(plan.store, node.family, node.param_dir, node.version)
+        for commit in builds:
+            plan.store.remove_build(commit.path, commit.marker)
+            removed += 1
     return removed
 
 

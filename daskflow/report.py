@@ -63,6 +63,7 @@ class TaskWhy:
     status: str
     reasons: list
     incomplete: list = None
+    unwalked: list = None  # user code its last build called that the fingerprint does not follow
 
     @property
     def runs(self) -> bool:
@@ -70,7 +71,8 @@ class TaskWhy:
 
     def to_dict(self) -> dict:
         return {"task": repr(self.task), "family": self.task.task_family, "status": self.status,
-                "reasons": [{"kind": r.kind, "message": r.message, **r.data} for r in self.reasons]}
+                "reasons": [{"kind": r.kind, "message": r.message, **r.data} for r in self.reasons],
+                "incomplete": list(self.incomplete or []), "unwalked": list(self.unwalked or [])}
 
     def __str__(self) -> str:
         if self.status == "run":
@@ -78,6 +80,9 @@ class TaskWhy:
         words = {"fresh": "is fresh, skipped", "external": "is external, present",
                  "missing": "is external and MISSING"}
         note = f" (fingerprint incomplete: {'; '.join(self.incomplete)})" if self.incomplete else ""
+        if self.unwalked:
+            note += (f" (its build called code the fingerprint does not follow: {', '.join(self.unwalked)};"
+                     f" an edit there would not be seen)")
         return f"{self.task!r} {words[self.status]}{note}"
 
 
@@ -92,7 +97,7 @@ class WhyReport:
     """
 
     def __init__(self, plan: Plan):
-        self.tasks = [TaskWhy(n.task, n.status, list(n.reasons), list(n.code.incomplete))
+        self.tasks = [TaskWhy(n.task, n.status, list(n.reasons), list(n.code.incomplete), _unwalked(plan, n))
                       for n in plan.nodes.values()]
         self._plan = plan  # for the picture in notebooks
 
@@ -122,6 +127,14 @@ class WhyReport:
         from .viz import plan_data, why_html
 
         return why_html(self, plan_data(self._plan))
+
+
+def _unwalked(plan: Plan, node: Node) -> list:
+    """What the run-time trace of a fresh task's build found beyond the static walk."""
+    if node.status != "fresh" or node.commit is None:
+        return []
+    body = plan._read(node.commit) or {}
+    return list(body.get("unwalked") or [])
 
 
 def why(tasks, force=None, forced=None, forced_all=False, forced_all_upstream=False,

@@ -1,0 +1,204 @@
+"""The canonical token stream of a function's syntax tree, and the free names it reads.
+
+Imports only the standard library.  The walk skips positions, docstrings,
+comments, formatting and absent fields, and renames local variables to their
+order of first appearance unless the function introspects (``locals()``,
+``eval``, ``exec``, ``vars()``, ``f"{x=}"``).  Free names are recorded as
+dotted chains (``np.mean``, ``helpers.SCALE``).  Look-ups by a *constant*
+name are chains too: ``getattr(mod, "name")``, ``globals()["name"]``,
+``vars(mod)["name"]``, and ``sys.modules["pkg.mod"].name`` or
+``importlib.import_module("pkg.mod").name``, whose head is written
+``<module pkg.mod>``.  A computed name is recorded in ``dynamic``: the caller
+marks the fingerprint incomplete.
+"""
+
+from __future__ import annotations
+
+import ast
+
+__all__ = ["Walker", "strip_docstring", "MODULE_HEAD"]
+
+MODULE_HEAD = "<module "  # a chain head naming a module by its dotted name
+
+
+def strip_docstring(body: list) -> list:
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+            and isinstance(body[0].value.value, str):
+        return body[1:]
+    return body
+
+
+def _const_str(node) -> str | None:
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+
+
+def dotted(node) -> str:
+    """The chain a node reads (``a.b.c``), following constant-name look-ups; '' if none."""
+    parts = []
+    while True:
+        if isinstance(node, ast.Attribute):
+            parts.append(node.attr)
+            node = node.value
+        elif isinstance(node, ast.Subscript) and _const_str(node.slice) is not None:
+            inner = node.value
+            if isinstance(inner, ast.Call) and isinstance(inner.func, ast.Name) and not inner.args \
+                    and inner.func.id == "globals":
+                return ".".join([node.slice.value, *reversed(parts)])
+            if isinstance(inner, ast.Call) and isinstance(inner.func, ast.Name) and inner.func.id == "vars" \
+                    and len(inner.args) == 1:
+                parts.append(node.slice.value)
+                node = inner.args[0]
+            elif _dotted_plain(inner) == "sys.modules":
+                return ".".join([f"{MODULE_HEAD}{node.slice.value}>", *reversed(parts)])
+            else:
+                return ""
+        elif isinstance(node, ast.Call):
+            fn = _dotted_plain(node.func)
+            if fn in ("importlib.import_module", "import_module") and len(node.args) == 1 \
+                    and _const_str(node.args[0]) is not None and not node.keywords:
+                return ".".join([f"{MODULE_HEAD}{node.args[0].value}>", *reversed(parts)])
+            if fn == "getattr" and len(node.args) in (2, 3) and _const_str(node.args[1]) is not None:
+                parts.append(node.args[1].value)
+                node = node.args[0]
+            else:
+                return ""
+        elif isinstance(node, ast.Name):
+            parts.append(node.id)
+            return ".".join(reversed(parts))
+        else:
+            return ""
+
+
+def _dotted_plain(node) -> str:
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+        return ".".join(reversed(parts))
+    return ""
+
+
+class Walker:
+    """Turns a syntax tree into canonical tokens; records free names and dynamic lookups."""
+
+    _SKIP = {"ctx", "type_comment", "kind"}
+
+    def __init__(self, func_node):
+        self.globals: set[str] = set()
+        self.dynamic: list[str] = []
+        args = func_node.args
+        self.params = {a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)}
+        self.params |= {a.arg for a in (args.vararg, args.kwarg) if a is not None}
+        self.locals = self._assigned(func_node) - self.params
+        self.rename = not self._introspects(func_node)
+        self.names: dict[str, str] = {}
+
+    @staticmethod
+    def _assigned(node) -> set:
+        found, declared = set(), set()
+        for n in ast.walk(node):
+            if isinstance(n, ast.Name) and isinstance(n.ctx, (ast.Store, ast.Del)):
+                found.add(n.id)
+            elif isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and n is not node:
+                found.add(n.name)
+            elif isinstance(n, ast.arg):
+                found.add(n.arg)
+            elif isinstance(n, (ast.Import, ast.ImportFrom)):
+                found.update((a.asname or a.name).split(".")[0] for a in n.names)
+            elif isinstance(n, (ast.Global, ast.Nonlocal)):
+                declared.update(n.names)
+            elif isinstance(n, ast.ExceptHandler) and n.name:
+                found.add(n.name)
+        return found - declared
+
+    @staticmethod
+    def _introspects(node) -> bool:
+        for n in ast.walk(node):
+            if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in ("locals", "eval", "exec", "vars"):
+                return True
+            if isinstance(n, ast.JoinedStr):
+                for a, b in zip(n.values, n.values[1:]):
+                    if isinstance(a, ast.Constant) and isinstance(a.value, str) and a.value.endswith("=") \
+                            and isinstance(b, ast.FormattedValue):
+                        return True
+        return False
+
+    def _name(self, ident: str) -> str:
+        if ident in self.locals and self.rename:
+            return self.names.setdefault(ident, f"_v{len(self.names)}")
+        return ident
+
+    def tokens(self, node) -> list[str]:
+        out: list[str] = []
+        self._visit(node, out)
+        return out
+
+    def _free(self, chain: str) -> None:
+        head = chain.split(".")[0]
+        if chain and (head.startswith(MODULE_HEAD) or head not in self.locals | self.params):
+            self.globals.add(chain)
+
+    def _visit(self, node, out: list) -> None:
+        if isinstance(node, ast.Name):
+            if node.id not in self.locals and node.id not in self.params and isinstance(node.ctx, ast.Load):
+                self.globals.add(node.id)
+            out.append(f"Name {self._name(node.id)}")
+            return
+        if isinstance(node, (ast.Attribute, ast.Subscript)):
+            node.value._daskflow_parent = node  # read by _check_dynamic on the inner call
+            self._free(dotted(node))
+        if isinstance(node, ast.Call):
+            self._free(dotted(node))
+            self._check_dynamic(node)
+        if isinstance(node, ast.Constant):
+            out.append(f"Constant {type(node.value).__name__} {node.value!r}")
+            return
+        out.append(type(node).__name__)
+        body_fields = ("body",) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) else ()
+        for name in node._fields:
+            if name in self._SKIP:
+                continue
+            value = getattr(node, name, None)
+            if value is None or value == []:
+                continue
+            if name in body_fields:
+                value = strip_docstring(value)
+            if isinstance(node, ast.arg) and name == "arg":
+                out.append(f"arg {value}")
+                continue
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and name == "name":
+                out.append(f"name {self._name(value)}")
+                continue
+            out.append(name)
+            if isinstance(value, ast.AST):
+                self._visit(value, out)
+            elif isinstance(value, list):
+                out.append(f"[{len(value)}")
+                for item in value:
+                    if isinstance(item, ast.AST):
+                        self._visit(item, out)
+                    else:
+                        out.append(f"{type(item).__name__} {self._name(item) if isinstance(item, str) else item!r}")
+                out.append("]")
+            else:
+                out.append(f"{type(value).__name__} {value!r}")
+
+    def _check_dynamic(self, node: ast.Call) -> None:
+        fn = _dotted_plain(node.func) if isinstance(node.func, (ast.Name, ast.Attribute)) else ""
+        constant = len(node.args) >= 1 and _const_str(node.args[0]) is not None
+        if fn == "getattr" and len(node.args) >= 2 and _const_str(node.args[1]) is None:
+            self.dynamic.append(f"getattr() with a computed name at line {node.lineno}")
+        elif fn in ("importlib.import_module", "import_module", "__import__") and not constant:
+            self.dynamic.append(f"{fn}() with a computed name at line {node.lineno}")
+        elif fn in ("importlib.import_module", "import_module", "__import__") \
+                and not isinstance(getattr(node, "_daskflow_parent", None), ast.Attribute):
+            self.dynamic.append(f"{fn}() result used through a variable at line {node.lineno}")
+        elif fn in ("globals", "vars") and not node.args and not self._subscripted(node):
+            self.dynamic.append(f"{fn}() read with a computed key at line {node.lineno}")
+
+    @staticmethod
+    def _subscripted(node) -> bool:
+        parent = getattr(node, "_daskflow_parent", None)
+        return isinstance(parent, ast.Subscript) and _const_str(parent.slice) is not None

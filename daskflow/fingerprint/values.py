@@ -1,0 +1,192 @@
+"""Tokens for the values a piece of code refers to: every value by value.
+
+Imports ``canonical``, ``params``, ``task`` and the sibling ``source`` and
+``libraries``; dask only lazily, for values nothing here knows.  In order:
+code (functions, classes, modules, ``functools.partial``) is queued for the
+walk or named with its library's distribution and version; data goes through
+``canonical.encode``; dataclasses (``slots``/``frozen`` too), ``Enum``
+members (name *and* value), ``SimpleNamespace``, ``range``, containers and
+instances of the user's own classes are taken apart field by field; anything
+else is ``dask.tokenize(value, ensure_deterministic=True)`` (pandas offsets,
+library objects).  A value with no deterministic identity makes the
+fingerprint incomplete, with a reason naming it; it never counts "by type".
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import functools
+import hashlib
+import inspect
+import re
+import types
+
+from .. import canonical
+from ..task import Task
+from .libraries import distributions_of
+from .source import code_key, is_user_module, module_label
+
+__all__ = ["Collector", "Name", "describe", "key_of"]
+
+_MAX_DEPTH = 6
+
+
+class Name(str):
+    """A third-party name (``numpy.mean``), recorded by its qualified name and library version."""
+
+
+def key_of(obj) -> str:
+    return f"{module_label(getattr(obj, '__module__', '') or '')}:{getattr(obj, '__qualname__', type(obj).__name__)}"
+
+
+class Collector:
+    """What describing values found: code to walk, libraries used, what cannot be followed."""
+
+    def __init__(self, where: str = ""):
+        self.where = where  # "key (file:line)" of the part whose values these are
+        self.refs: list = []
+        self.libraries: dict = {}
+        self.incomplete: list = []
+
+    def library(self, module: str) -> None:
+        for dist, version in distributions_of(module or ""):
+            self.libraries[dist] = version
+
+
+def _unwrap_callable(value):
+    if isinstance(value, (staticmethod, classmethod)):
+        value = value.__func__
+    if isinstance(value, property):
+        value = value.fget
+    if isinstance(value, types.FunctionType):
+        return inspect.unwrap(value)
+    return None
+
+
+def describe(value, found: Collector, name: str = "", depth: int = 0) -> str:
+    """A canonical token for ``value``; code of the user's is queued in ``found.refs``."""
+    from ..params import Parameter
+
+    if callable(value) and hasattr(value, "__wrapped__") and not isinstance(value, type):
+        value = inspect.unwrap(value)  # functools.wraps decorators, lru_cache...
+    if isinstance(value, Name):
+        found.library(value)
+        return f"ext {value}"
+    if isinstance(value, Parameter):
+        return f"param {type(value).__name__} default={_default(value, found, name, depth)}"
+    if isinstance(value, type):
+        if issubclass(value, Task):
+            return f"task {value.__name__}"
+        if is_user_module(value.__module__):
+            found.refs.append(("class", value))
+        else:
+            found.library(value.__module__)
+        return f"class {key_of(value)}"
+    if isinstance(value, types.ModuleType):
+        if not is_user_module(value.__name__):
+            found.library(value.__name__)
+        return f"module {module_label(value.__name__)}"
+    if isinstance(value, functools.partial):
+        inner = describe(value.func, found, name, depth + 1)
+        args = describe((value.args, dict(value.keywords)), found, name, depth + 1)
+        return f"partial {inner} {args}"
+    func = _unwrap_callable(value)
+    if func is not None or isinstance(value, (types.BuiltinFunctionType, types.MethodType)):
+        func = func or getattr(value, "__func__", value)
+        if isinstance(func, types.FunctionType) and is_user_module(getattr(func, "__module__", "") or ""):
+            found.refs.append(("func", func))
+            return f"func {code_key(func.__code__, func.__module__)}"  # its part counts on its own
+        found.library(getattr(func, "__module__", "") or "")
+        return f"func {key_of(func)}"
+    return _data(value, found, name, depth)
+
+
+def _default(param, found, name, depth) -> str:
+    from ..params import NODEFAULT
+
+    return "-" if param.default is NODEFAULT else describe(param.default, found, name, depth + 1)
+
+
+def _data(value, found: Collector, name: str, depth: int) -> str:
+    kind = type(value)
+    if isinstance(value, enum.Enum):  # by member name and value: editing RED = 1 counts
+        if is_user_module(kind.__module__):
+            found.refs.append(("class", kind))
+        return f"enum {kind.__qualname__}.{value.name}={describe(value.value, found, name, depth + 1)}"
+    if kind in _CONTAINERS and depth < _MAX_DEPTH:
+        return _container(value, found, name, depth)
+    try:
+        return "const " + hashlib.sha256(canonical.encode(value)).hexdigest()
+    except TypeError:
+        pass
+    if depth >= _MAX_DEPTH:
+        return _opaque(value, found, name, "nested too deeply")
+    if dataclasses.is_dataclass(value):
+        if is_user_module(kind.__module__):
+            found.refs.append(("class", kind))
+        fields = [f"{f.name}={describe(getattr(value, f.name), found, name, depth + 1)}"
+                  for f in dataclasses.fields(value)]
+        return f"dataclass {key_of(kind)}(" + "|".join(fields) + ")"
+    if isinstance(value, types.SimpleNamespace):
+        return "namespace(" + "|".join(f"{k}={describe(v, found, name, depth + 1)}"
+                                       for k, v in sorted(vars(value).items())) + ")"
+    if isinstance(value, range):
+        return f"range {value.start} {value.stop} {value.step}"
+    if isinstance(value, re.Pattern):
+        return f"pattern {describe(value.pattern, found, name, depth + 1)} {value.flags}"
+    if isinstance(value, (dict, list, tuple, set, frozenset)):  # subclasses: defaultdict, OrderedDict
+        return f"{key_of(kind)} " + _container(value, found, name, depth)
+    if is_user_module(kind.__module__):  # a config object: its attributes count
+        found.refs.append(("class", kind))
+        state = _state(value)
+        if state is not None:
+            return f"object {key_of(kind)} " + "|".join(
+                f"{k}={describe(v, found, name, depth + 1)}" for k, v in state)
+    found.library(kind.__module__)
+    return _tokenize(value, found, name)
+
+
+_CONTAINERS = (dict, list, tuple, set, frozenset)
+
+
+def _container(value, found, name, depth) -> str:
+    if isinstance(value, dict):
+        items = sorted(f"{describe(k, found, name, depth + 1)}:{describe(v, found, name, depth + 1)}"
+                       for k, v in value.items())
+    elif isinstance(value, (set, frozenset)):
+        items = sorted(describe(v, found, name, depth + 1) for v in value)
+    else:
+        items = [describe(v, found, name, depth + 1) for v in value]
+    tag = "set" if isinstance(value, (set, frozenset)) else type(value).__mro__[-2].__name__
+    return f"{tag}[" + "|".join(items) + "]"  # e.g. MODELS = {"ols": fit_ols}
+
+
+def _state(value):
+    if hasattr(value, "__dict__"):
+        return sorted(vars(value).items())
+    slots = [s for c in type(value).__mro__ for s in getattr(c, "__slots__", ()) if isinstance(s, str)]
+    if slots:
+        return sorted((s, getattr(value, s)) for s in set(slots) if hasattr(value, s))
+    return None
+
+
+def _tokenize(value, found: Collector, name: str) -> str:
+    try:
+        from dask.base import tokenize
+        from dask.tokenize import TokenizationError
+    except ImportError:  # pragma: no cover - dask is a dependency
+        return _opaque(value, found, name, "dask is not installed")
+    try:
+        return "token " + tokenize(value, ensure_deterministic=True)
+    except TokenizationError:
+        return _opaque(value, found, name, "no deterministic identity")
+    except Exception as exc:  # a library object whose pickling fails: it cannot be followed
+        return _opaque(value, found, name, f"no deterministic identity ({type(exc).__name__})")
+
+
+def _opaque(value, found: Collector, name: str, why: str) -> str:
+    kind = type(value)
+    found.incomplete.append(f"{found.where}: {name or 'a value'} is a {kind.__module__}.{kind.__qualname__}"
+                            f" with {why}; a change to it is not seen")
+    return f"opaque {kind.__module__}.{kind.__qualname__}"

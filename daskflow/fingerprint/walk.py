@@ -1,0 +1,309 @@
+"""Code fingerprints: a canonical walk of the syntax trees of what a task's code reaches.
+
+Imports ``canonical``, ``task`` and the sibling modules; pure functions with a
+per-process cache (one walk per class and per code object).
+
+Design, after redun's ``hashing.py``: every piece of code the task reaches is a
+*part* with a stable key (see ``source``) and a digest of a tagged, canonical
+token stream of its syntax tree (see ``syntax``) plus tokens of the values its
+free names refer to (see ``values``).  Functions, methods (inherited ones
+included), classes with their whole MRO, closure cells, ``functools.partial``
+objects and module-level constants of the user's own code are followed across
+modules; a part's digest holds only its own tree and the *keys* of the code it
+references, so cycles need no special care.  Closures of one code object are
+distinct parts (``key[cells-digest]``).  The class fingerprint hashes the
+sorted (key, digest) pairs of all parts reached and the versions of the
+installed libraries they use.
+
+Other task classes count by name (their code reaches us through the upstream
+fingerprint, which keeps early cutoff possible), but what a task uses *of*
+another task class (``Other.SCALE``, ``A.norm(x)``) is a part of its own
+fingerprint, so early cutoff cannot hide it.  A reference the walk cannot
+follow makes the fingerprint *incomplete*: it is reported, never silently
+ignored.  ``version = "..."`` on the class replaces all of this.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import hashlib
+import importlib
+import inspect
+import sys
+import textwrap
+import types
+import weakref
+from dataclasses import dataclass, field
+
+from .. import canonical
+from ..task import Task
+from .libraries import counted
+from .source import MODULE_HEAD_RE, is_user_module, located, module_label, relative
+from .syntax import MODULE_HEAD, Walker, strip_docstring
+from .values import Collector, Name, describe, key_of
+
+__all__ = ["CodeFingerprint", "Part", "code_fingerprint"]
+
+_SCHEMA = "daskflow-code/2"
+_SHOWN = 120  # characters of a value kept for why()
+
+
+@dataclass
+class Part:
+    """One piece of code reached from a task, with what ``why()`` needs to explain a change."""
+
+    key: str
+    digest: str
+    file: str = ""
+    line: int = 0
+    statements: list = field(default_factory=list)  # [line, digest, text] per top-level statement
+    values: dict = field(default_factory=dict)  # name used -> digest of what it refers to
+    source: str = ""  # the part's source text (functions), for a diff in why()
+    shown: dict = field(default_factory=dict)  # name used -> short text of its value, for why()
+
+
+@dataclass
+class CodeFingerprint:
+    digest: str
+    parts: dict  # key -> Part
+    incomplete: list  # reasons the walk could not follow a reference
+    libraries: dict = field(default_factory=dict)  # distribution -> version used by the code
+
+
+_CLASS_CACHE: "weakref.WeakKeyDictionary[type, CodeFingerprint]" = weakref.WeakKeyDictionary()
+_FUNC_CACHE: dict = {}  # (code object, module) -> (Part, [names referenced], [incomplete reasons])
+_SKIPPED_ATTRS = frozenset({
+    "__dict__", "__weakref__", "__module__", "__qualname__", "__doc__", "_param_defs", "_outputs",
+    "_defaults", "_significant", "_name_bytes", "__annotations__", "__firstlineno__",
+    "__static_attributes__", "__slots__", "__dataclass_params__", "__match_args__"})
+
+
+def code_fingerprint(cls: type) -> CodeFingerprint:
+    """The code fingerprint of a task class, computed once per class per process."""
+    cached = _CLASS_CACHE.get(cls)
+    if cached is None:
+        cached = _CLASS_CACHE[cls] = _fingerprint_class(cls)
+    return cached
+
+
+def _fingerprint_class(cls: type) -> CodeFingerprint:
+    version = cls.__dict__.get("version")  # a base class's version does not cover a subclass's code
+    if version is not None:
+        digest = canonical.digest(_SCHEMA.encode(), b"version", canonical.encode(str(version)))
+        return CodeFingerprint(digest, {}, [])
+    parts: dict[str, Part] = {}
+    incomplete: list[str] = []
+    libraries: dict = {}
+    # the task class and its bases count even when installed in site-packages (a cluster image)
+    todo = [("task-class", c) for c in reversed(cls.__mro__) if c is not object
+            and not c.__module__.startswith("daskflow") and c.__module__ != "builtins"]
+    seen: set = set()
+    while todo:
+        kind, obj = todo.pop()
+        ident = (kind, id(obj))  # within one walk only: never part of a digest
+        if ident in seen:
+            continue
+        seen.add(ident)
+        if kind in ("class", "task-class"):
+            part, found = _class_part(obj, own=kind == "task-class")
+        else:
+            part, found = _function_part(obj)
+        incomplete.extend(found.incomplete)
+        libraries.update(found.libraries)
+        parts[part.key] = part
+        todo.extend(found.refs)
+    h = hashlib.sha256(_SCHEMA.encode())
+    for key in sorted(parts):
+        h.update(f"{key}\0{parts[key].digest}\n".encode())
+    for dist, version in sorted(counted(libraries).items()):
+        h.update(f"library {dist}\0{version}\n".encode())
+    return CodeFingerprint(h.hexdigest(), parts, sorted(set(incomplete)), dict(sorted(libraries.items())))
+
+
+def _class_part(cls: type, own: bool = False):
+    """A class: its bases, its attributes (by name and value) and the methods it defines."""
+    try:
+        line = inspect.getsourcelines(cls)[1]
+        file = relative(inspect.getsourcefile(cls) or "")
+    except (OSError, TypeError):
+        line, file = 0, ""
+    found = Collector(f"{key_of(cls)} ({file}:{line})")
+    tokens, shown = [], {}
+    if not own:  # a helper class: its whole MRO (a task class's MRO is walked by the caller)
+        for base in cls.__mro__[1:]:
+            if base is not object:
+                tokens.append(f"base {describe(base, found)}")
+    for name in sorted(vars(cls)):
+        if name in _SKIPPED_ATTRS:
+            continue
+        value = vars(cls)[name]
+        func = _unwrap(value)
+        if func is not None:
+            tokens.append(f"def {name}")
+            if func.__code__.co_filename.startswith("<") and hasattr(cls, "__dataclass_fields__"):
+                continue  # made by @dataclass from the fields, which count as attributes
+            if own or is_user_module(getattr(func, "__module__", "") or ""):
+                found.refs.append(("func", func))
+            else:
+                tokens.append(f"ext {key_of(func)}")
+            continue
+        if name == "__dataclass_fields__":  # Field objects: by name, default and factory
+            value = [(f.name, f.default, f.default_factory, f.init, f.compare) for f in value.values()]
+        tokens.append(f"attr {name}={describe(value, found, name)}")
+        shown[name] = _show(value)
+    digest = hashlib.sha256("\0".join(tokens).encode()).hexdigest()
+    values = {t.split("=", 1)[0][5:]: hashlib.sha256(t.encode()).hexdigest()[:16]
+              for t in tokens if t.startswith("attr ")}
+    return Part(key_of(cls), digest, file, line, values=values, shown=shown), found
+
+
+def _unwrap(value):
+    if isinstance(value, (staticmethod, classmethod)):
+        value = value.__func__
+    if isinstance(value, property):
+        value = value.fget
+    if isinstance(value, types.FunctionType):
+        return inspect.unwrap(value)
+    return None
+
+
+def _show(value) -> str:
+    """Short text of a value for people (never part of a digest)."""
+    try:
+        text = repr(value)
+    except Exception:  # a broken __repr__ must not break the fingerprint
+        text = f"<{type(value).__qualname__}>"
+    return text if len(text) <= _SHOWN else text[:_SHOWN - 3] + "..."
+
+
+def _function_part(func):
+    code = func.__code__
+    ident = (code, func.__module__)  # equal code objects may live in two modules
+    cached = _FUNC_CACHE.get(ident)
+    if cached is None:
+        cached = _FUNC_CACHE[ident] = _walk_function(func)
+    part, names, incomplete = cached  # the syntax walk is cached; values are read now, for
+    found = Collector(f"{part.key} ({part.file}:{part.line})")  # closures of one code object differ
+    found.incomplete.extend(incomplete)
+    values = _resolve_globals(func, names, found)
+    tokens = [part.digest]
+    used, shown = {}, {}
+    for name, value in values:
+        token = f"{name}={describe(value, found, name)}"
+        tokens.append(token)
+        used[name] = hashlib.sha256(token.encode()).hexdigest()[:16]
+        shown[name] = _show(value)
+    key = part.key
+    if func.__closure__:
+        cells = [f"{n}={describe(_cell(c), found, n)}" for n, c in zip(code.co_freevars, func.__closure__)]
+        key = f"{key}[{hashlib.sha256(chr(0).join(cells).encode()).hexdigest()[:8]}]"
+    digest = hashlib.sha256("\0".join(tokens).encode()).hexdigest()
+    return Part(key, digest, part.file, part.line, part.statements, used, part.source, shown), found
+
+
+def _cell(cell):
+    try:
+        return cell.cell_contents
+    except ValueError:  # an empty cell
+        return None
+
+
+def _walk_function(func):
+    code = func.__code__
+    where = located(code, func.__module__)
+    key = where.key if where is not None else f"{module_label(func.__module__)}:{code.co_qualname}"
+    incomplete = []
+    if where is not None:
+        node, source, file, first = where.node, where.source, where.file, where.line
+        if not where.exact:
+            incomplete.append(f"{key} ({file}:{first}): located by its line only (no column positions)")
+    else:
+        try:  # no module source (an exec'd string...): the whole lines inspect finds
+            lines, first = inspect.getsourcelines(func)
+            source = textwrap.dedent("".join(lines))
+            node = next(n for n in ast.walk(ast.parse(source))
+                        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)))
+            file = relative(inspect.getsourcefile(func) or "")
+        except (OSError, TypeError, SyntaxError, StopIteration):
+            part = Part(key, hashlib.sha256(f"nosource {key}".encode()).hexdigest())
+            return part, (), [f"{key}: source code not available"]
+        if code.co_name == "<lambda>":
+            incomplete.append(f"{key} ({file}:{first}): lambda located by its line only")
+    walker = Walker(node)
+    tokens = walker.tokens(node)
+    statements = []
+    body = node.body if isinstance(node.body, list) else [node.body]
+    offset = first - 1 if where is None else 0
+    for stmt in strip_docstring(body):
+        text = ast.get_source_segment(source, stmt) or ""
+        statements.append([offset + stmt.lineno,
+                           hashlib.sha256("\0".join(walker.tokens(stmt)).encode()).hexdigest()[:16],
+                           text.splitlines()[0].strip()[:200] if text else ""])
+    text = ast.get_source_segment(source, node, padded=True) or ""
+    if getattr(node, "decorator_list", None):
+        start = ast.get_source_segment(source, node.decorator_list[0]) or ""
+        lines = source.splitlines()[node.decorator_list[0].lineno - 1:node.lineno - 1]
+        text = "\n".join(lines) + "\n" + text if lines else "@" + start + "\n" + text
+    digest = hashlib.sha256("\0".join(tokens).encode()).hexdigest()
+    incomplete += [f"{key} ({file}): {why}" for why in walker.dynamic]
+    part = Part(key, digest, file, first, statements, source=textwrap.dedent(text))
+    return part, tuple(sorted(walker.globals)), incomplete
+
+
+def _library_owned(name: str, value):
+    """``from os import environ``: a library's own object counts by its qualified name, like
+    ``os.environ``, not by its state (which may change with every process)."""
+    kind = type(value)
+    if kind.__module__ == "builtins" or is_user_module(kind.__module__) or isinstance(value, type):
+        return value
+    for modname in {kind.__module__, kind.__module__.split(".")[0]}:
+        module = sys.modules.get(modname)
+        if module is not None and getattr(module, name, None) is value:
+            return Name(f"{modname}.{name}")
+    return value
+
+
+def _resolve_globals(func, names, found: Collector) -> list:
+    """Values of the free names a function reads: closure cells first, then module globals."""
+    namespace = dict(func.__globals__)
+    if func.__closure__:
+        for name, cell in zip(func.__code__.co_freevars, func.__closure__):
+            try:
+                namespace[name] = cell.cell_contents
+            except ValueError:  # an empty cell
+                pass
+    values = []
+    for dotted in names:
+        head, *rest = dotted.split(".")
+        if head.startswith(MODULE_HEAD):  # sys.modules["pkg.mod"] / import_module("pkg.mod")
+            match = MODULE_HEAD_RE.match(dotted)
+            modname, rest = match.group(1), [p for p in match.group(2).split(".") if p]
+            try:
+                value = importlib.import_module(modname)
+            except ImportError as exc:
+                found.incomplete.append(f"{found.where}: module {modname!r} cannot be imported: {exc}")
+                continue
+            name = f"sys.modules[{modname!r}]"
+        elif head.startswith("__") and head.endswith("__"):
+            continue  # __file__, __name__...: where the code lives, not what it does
+        elif head not in namespace:
+            if not hasattr(builtins, head):
+                found.incomplete.append(f"{found.where}: name {head!r} is not defined")
+            continue
+        else:
+            value, name = namespace[head], head
+            value = _library_owned(head, value)
+        for attr in rest:  # follow attribute chains into the user's modules and classes
+            if isinstance(value, types.ModuleType):
+                if not is_user_module(value.__name__):  # os.environ, np.random: name and version
+                    value, name = Name(f"{value.__name__}.{attr}"), f"{name}.{attr}"
+                    break
+            elif not (isinstance(value, type) and (issubclass(value, Task) or is_user_module(value.__module__))):
+                break
+            try:
+                value, name = getattr(value, attr), f"{name}.{attr}"
+            except AttributeError:
+                break
+        values.append((name, value))
+    return values

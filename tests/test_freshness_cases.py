@@ -1,0 +1,345 @@
+"""Edit-then-rerun cases, each step in a fresh interpreter with a new hash seed.
+
+Every case is a tiny project (``flow.py`` and, where needed, ``pkg/*.py``)
+built once, edited (or copied, or run with another seed), and run again; the
+task bodies that executed are compared with what must run.  ``expect`` lists
+the task bodies that must rerun; ``warn`` cases may instead warn, at plan
+time, naming what the walk could not follow.  The same table, run against
+another checkout of daskflow (``PYTHONPATH=...``), gives the before/after
+counts of false-fresh and false-stale results.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+HEADER = '''\
+import os
+import daskflow
+
+def log(name):
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "calls.log"), "a") as f:
+        f.write(name + "\\n")
+
+'''
+
+RUN = '''\
+import json, sys, warnings
+warnings.simplefilter("always")
+with warnings.catch_warnings(record=True) as caught:
+    import daskflow
+    import flow
+    result = daskflow.run(flow.T(), scheduler="sync")
+    text = str(daskflow.why(flow.T()))
+print(json.dumps({"warnings": [str(w.message) for w in caught]}))
+'''
+
+
+def T(body, uses="", requires=""):
+    """A task T whose run() logs itself and saves ``body``."""
+    req = f"\n    def requires(self):\n        return {requires}\n" if requires else ""
+    return (f"class T(daskflow.tasks.TaskJson):{req}\n    def run(self):\n        log('T')\n"
+            f"        self.save({{'v': {body}}})\n")
+
+
+HELPERS_MOD = "SCALE = 3\n\ndef inner(x):\n    return x * SCALE\n"
+
+# name: (flow.py body after HEADER, {other files}, edit (file, old, new) or a special step, expect)
+CASES = {
+    # -- code parts that share a name -------------------------------------------------------
+    "lambdas-one-line": (
+        "F, G = (lambda x: x + 1), (lambda x: x * 2)\n\n" + T("G(3)"), {},
+        ("flow.py", "x * 2", "x * 5"), ["T"]),
+    "lambdas-one-line-unused-edited": (
+        "F, G = (lambda x: x + 1), (lambda x: x * 2)\n\n" + T("G(3)"), {},
+        ("flow.py", "x + 1", "x + 7"), []),
+    "lambdas-separate-lines-first": (
+        "F = lambda x: x + 1\nG = lambda x: x * 2\n\n" + T("F(3) + G(3)"), {},
+        ("flow.py", "x + 1", "x + 7"), ["T"]),
+    "lambdas-separate-lines-second": (
+        "F = lambda x: x + 1\nG = lambda x: x * 2\n\n" + T("F(3) + G(3)"), {},
+        ("flow.py", "x * 2", "x * 7"), ["T"]),
+    "lambda-in-multiline-dict": (
+        "OPS = {\n    'a': lambda x: x + 1,\n    'b': lambda x: x * 2,\n}\n\n" + T("OPS['b'](3)"), {},
+        ("flow.py", "x * 2", "x * 9"), ["T"]),
+    "lambda-in-multiline-dict-first": (
+        "OPS = {\n    'a': lambda x: x + 1,\n    'b': lambda x: x * 2,\n}\n\n" + T("OPS['a'](3)"), {},
+        ("flow.py", "x + 1", "x + 9"), ["T"]),
+    "lambda-in-multiline-list": (
+        "STEPS = [\n    lambda x: x + 1,\n    lambda x: x * 2,\n]\n\n" + T("STEPS[1](3)"), {},
+        ("flow.py", "x * 2", "x * 4"), ["T"]),
+    "lambda-in-multiline-call": (
+        "import functools\nOPS = dict(\n    a=lambda x: x + 1,\n    b=lambda x: x - 2,\n)\n\n" + T("OPS['b'](3)"), {},
+        ("flow.py", "x - 2", "x - 3"), ["T"]),
+    "lambda-blank-line-on-top": (
+        "F, G = (lambda x: x + 1), (lambda x: x * 2)\n\n" + T("F(1) + G(3)"), {},
+        ("flow.py", "import os\n", "\n\nimport os\n"), []),
+    "lambda-comment-inside-literal": (
+        "OPS = {\n    'a': lambda x: x + 1,\n    'b': lambda x: x * 2,\n}\n\n" + T("OPS['b'](3)"), {},
+        ("flow.py", "    'b': lambda", "    # b doubles\n    'b': lambda"), []),
+    "closures-same-factory-second": (
+        "def make(k):\n    def scale(x):\n        return x * k\n    return scale\n\nS2 = make(2)\nS3 = make(3)\n\n"
+        + T("S2(1) + S3(1)"), {}, ("flow.py", "S3 = make(3)", "S3 = make(4)"), ["T"]),
+    "closures-same-factory-first": (
+        "def make(k):\n    def scale(x):\n        return x * k\n    return scale\n\nS2 = make(2)\nS3 = make(3)\n\n"
+        + T("S2(1) + S3(1)"), {}, ("flow.py", "S2 = make(2)", "S2 = make(5)"), ["T"]),
+    "closures-factory-body": (
+        "def make(k):\n    def scale(x):\n        return x * k\n    return scale\n\nS2 = make(2)\nS3 = make(3)\n\n"
+        + T("S2(1) + S3(1)"), {}, ("flow.py", "return x * k", "return x * k + 1"), ["T"]),
+    "nested-defs-same-name": (
+        "def one():\n    def f():\n        return 1\n    return f\n\ndef two():\n    def f():\n        return 2\n    return f\n\n"
+        "F1, F2 = one(), two()\n\n" + T("F1() + F2()"), {}, ("flow.py", "return 2", "return 20"), ["T"]),
+    # -- values the encoder did not know ------------------------------------------------------
+    "dataclass-slots-frozen": (
+        "from dataclasses import dataclass\n\n@dataclass(slots=True, frozen=True)\nclass Cfg:\n    a: int\n\n"
+        "CFG = Cfg(1)\n\n" + T("CFG.a"), {}, ("flow.py", "Cfg(1)", "Cfg(2)"), ["T"]),
+    "dataclass-plain": (
+        "from dataclasses import dataclass\n\n@dataclass\nclass Cfg:\n    a: int\n\n"
+        "CFG = Cfg(1)\n\n" + T("CFG.a"), {}, ("flow.py", "Cfg(1)", "Cfg(2)"), ["T"]),
+    "dataclass-field-default": (
+        "from dataclasses import dataclass\n\n@dataclass(frozen=True)\nclass Cfg:\n    a: int = 1\n\n"
+        "CFG = Cfg()\n\n" + T("CFG.a"), {}, ("flow.py", "a: int = 1", "a: int = 2"), ["T"]),
+    "pandas-timedelta": (
+        "import pandas as pd\nW = pd.Timedelta('1D')\n\n" + T("W.days"), {}, ("flow.py", "'1D'", "'2D'"), ["T"]),
+    "pandas-timestamp": (
+        "import pandas as pd\nW = pd.Timestamp('2024-01-01')\n\n" + T("W.day"), {},
+        ("flow.py", "'2024-01-01'", "'2024-01-02'"), ["T"]),
+    "pandas-dateoffset": (
+        "import pandas as pd\nW = pd.DateOffset(days=1)\n\n" + T("str(pd.Timestamp('2024-01-01') + W)"), {},
+        ("flow.py", "days=1", "days=2"), ["T"]),
+    "simplenamespace": (
+        "from types import SimpleNamespace\nNS = SimpleNamespace(a=1, b='x')\n\n" + T("NS.a"), {},
+        ("flow.py", "a=1", "a=2"), ["T"]),
+    "range": ("R = range(10)\n\n" + T("sum(R)"), {}, ("flow.py", "range(10)", "range(11)"), ["T"]),
+    "numpy-array": (
+        "import numpy as np\nA = np.array([1, 2])\n\n" + T("int(A.sum())"), {},
+        ("flow.py", "[1, 2]", "[1, 3]"), ["T"]),
+    "numpy-scalar": (
+        "import numpy as np\nA = np.float64(1.5)\n\n" + T("float(A)"), {}, ("flow.py", "1.5", "2.5"), ["T"]),
+    "enum-member-switched": (
+        "import enum\nclass Color(enum.Enum):\n    RED = 1\n    BLUE = 2\n\nC = Color.RED\n\n" + T("C.value"), {},
+        ("flow.py", "C = Color.RED", "C = Color.BLUE"), ["T"]),
+    "enum-value-edited": (
+        "import enum\nclass Color(enum.Enum):\n    RED = 1\n    BLUE = 2\n\nC = Color.RED\n\n" + T("C.value"), {},
+        ("flow.py", "RED = 1", "RED = 5"), ["T"]),
+    "decimal": ("import decimal\nD = decimal.Decimal('1.1')\n\n" + T("str(D)"), {},
+                ("flow.py", "'1.1'", "'1.2'"), ["T"]),
+    "pathlib": ("from pathlib import Path\nP = Path('a')\n\n" + T("str(P)"), {}, ("flow.py", "'a'", "'b'"), ["T"]),
+    "re-pattern": ("import re\nP = re.compile('a+')\n\n" + T("bool(P.match('aa'))"), {},
+                   ("flow.py", "'a+'", "'b+'"), ["T"]),
+    "nested-mix": (
+        "import pandas as pd\nfrom types import SimpleNamespace\nCFG = {'w': pd.Timedelta('1D'), 'r': range(3), "
+        "'ns': SimpleNamespace(k=[1, 2])}\n\n" + T("CFG['w'].days"), {},
+        ("flow.py", "'1D'", "'3D'"), ["T"]),
+    "nested-mix-inner-list": (
+        "from types import SimpleNamespace\nCFG = {'ns': SimpleNamespace(k=[1, 2])}\n\n" + T("CFG['ns'].k"), {},
+        ("flow.py", "k=[1, 2]", "k=[1, 3]"), ["T"]),
+    # -- look-ups by a constant name ----------------------------------------------------------
+    "getattr-module-constant-name": (
+        "import pkg.helpers as h\n\n" + T("getattr(h, 'SCALE')"), {"pkg/helpers.py": HELPERS_MOD},
+        ("pkg/helpers.py", "SCALE = 3", "SCALE = 4"), ["T"]),
+    "globals-constant-name": (
+        "FACTOR = 2\n\n" + T("globals()['FACTOR']"), {}, ("flow.py", "FACTOR = 2", "FACTOR = 3"), ["T"]),
+    "vars-module-constant-name": (
+        "import pkg.helpers as h\n\n" + T("vars(h)['SCALE']"), {"pkg/helpers.py": HELPERS_MOD},
+        ("pkg/helpers.py", "SCALE = 3", "SCALE = 4"), ["T"]),
+    "sys-modules-constant-name": (
+        "import sys\nimport pkg.helpers\n\n" + T("sys.modules['pkg.helpers'].inner(1)"), {"pkg/helpers.py": HELPERS_MOD},
+        ("pkg/helpers.py", "return x * SCALE", "return x * SCALE + 1"), ["T"]),
+    "import-module-constant-name": (
+        "import importlib\n\n" + T("importlib.import_module('pkg.helpers').SCALE"), {"pkg/helpers.py": HELPERS_MOD},
+        ("pkg/helpers.py", "SCALE = 3", "SCALE = 4"), ["T"]),
+    "getattr-computed-name-warns": (
+        "import pkg.helpers as h\nNAME = 'SC' + 'ALE'\n\n" + T("getattr(h, NAME.strip())"),
+        {"pkg/helpers.py": HELPERS_MOD}, ("pkg/helpers.py", "SCALE = 3", "SCALE = 4"), "warn"),
+    # -- helper classes: the whole MRO ----------------------------------------------------------
+    "mro-base-method": (
+        "class Base:\n    def transform(self, x):\n        return x + 1\n\nclass Model(Base):\n    pass\n\n"
+        + T("Model().transform(1)"), {}, ("flow.py", "return x + 1", "return x + 2"), ["T"]),
+    "mro-base-in-other-module": (
+        "from pkg.base import Base\n\nclass Model(Base):\n    k = 1\n\n" + T("Model().transform(1)"),
+        {"pkg/base.py": "class Base:\n    def transform(self, x):\n        return x + 1\n"},
+        ("pkg/base.py", "return x + 1", "return x + 2"), ["T"]),
+    "mro-base-class-attribute": (
+        "class Base:\n    RATE = 1\n\nclass Model(Base):\n    def get(self):\n        return self.RATE\n\n"
+        + T("Model().get()"), {}, ("flow.py", "RATE = 1", "RATE = 2"), ["T"]),
+    "mro-grandparent": (
+        "class G:\n    def f(self):\n        return 1\n\nclass P(G):\n    pass\n\nclass Model(P):\n    pass\n\n"
+        + T("Model().f()"), {}, ("flow.py", "return 1", "return 2"), ["T"]),
+    # -- task classes used as namespaces --------------------------------------------------------
+    "task-class-constant": (
+        "class Other(daskflow.tasks.TaskJson):\n    SCALE = 2\n    def run(self):\n        self.save({})\n\n"
+        + T("Other.SCALE"), {}, ("flow.py", "SCALE = 2", "SCALE = 3"), ["T"]),
+    "upstream-static-method-cutoff": (
+        "class A(daskflow.tasks.TaskJson):\n    @staticmethod\n    def norm(x):\n        return x + 1\n\n"
+        "    def run(self):\n        log('A')\n        self.save({'a': 1})\n\n"
+        + T("A.norm(self.inputLoad()['a'])", requires="A()"), {},
+        ("flow.py", "return x + 1", "return x + 2"), ["A", "T"]),
+    "task-class-method-not-upstream": (
+        "class Other(daskflow.tasks.TaskJson):\n    @classmethod\n    def norm(cls, x):\n        return x * 2\n\n"
+        + T("Other.norm(3)"), {}, ("flow.py", "return x * 2", "return x * 3"), ["T"]),
+    # -- defaults, decorators, blocks -------------------------------------------------------------
+    "default-argument": ("def helper(x, k=2):\n    return x * k\n\n" + T("helper(1)"), {},
+                         ("flow.py", "k=2", "k=3"), ["T"]),
+    "decorator-argument": (
+        "import functools\n\ndef times(n):\n    def deco(f):\n        @functools.wraps(f)\n        def w(x):\n"
+        "            return f(x) * n\n        return w\n    return deco\n\n@times(2)\ndef helper(x):\n    return x\n\n"
+        + T("helper(1)"), {}, ("flow.py", "@times(2)", "@times(3)"), ["T"]),
+    "edit-inside-if-block": (
+        "def helper(x):\n    if x > 0:\n        y = x + 1\n    else:\n        y = 0\n    return y\n\n" + T("helper(1)"), {},
+        ("flow.py", "y = x + 1", "y = x + 2"), ["T"]),
+    "helper-class-attribute": (
+        "class Cfg:\n    RATE = 0.1\n\n" + T("Cfg.RATE"), {}, ("flow.py", "RATE = 0.1", "RATE = 0.2"), ["T"]),
+    # -- variants a careful user tries next ---------------------------------------------------
+    "lambda-default-argument": ("F = lambda x, k=2: x * k\n\n" + T("F(3)"), {}, ("flow.py", "k=2", "k=5"), ["T"]),
+    "lambda-added-elsewhere": (
+        "OPS = {\n    'a': lambda x: x + 1,\n    'b': lambda x: x * 2,\n}\n\n" + T("OPS['b'](3)"), {},
+        ("flow.py", "OPS = {", "EXTRA = [lambda y: y]\n\nOPS = {"), []),
+    "functions-reordered": (
+        "def f(x):\n    return x + 1\n\ndef g(x):\n    return f(x) * 2\n\n" + T("g(1)"), {},
+        ("flow.py", "def f(x):\n    return x + 1\n\n", "def zzz():\n    return 0\n\ndef f(x):\n    return x + 1\n\n"), []),
+    "partial-keyword": (
+        "import functools\n\ndef helper(x, k=1):\n    return x * k\n\nH = functools.partial(helper, k=2)\n\n" + T("H(1)"),
+        {}, ("flow.py", "k=2)", "k=3)"), ["T"]),
+    "function-list-swapped": (
+        "def f(x):\n    return x + 1\n\ndef g(x):\n    return x * 3\n\nSTEPS = [f, g]\n\n" + T("STEPS[0](2)"), {},
+        ("flow.py", "STEPS = [f, g]", "STEPS = [g, f]"), ["T"]),
+    "staticmethod-of-helper": (
+        "class U:\n    @staticmethod\n    def f(x):\n        return x + 1\n\n" + T("U.f(1)"), {},
+        ("flow.py", "return x + 1", "return x + 2"), ["T"]),
+    "property-of-helper": (
+        "class U:\n    @property\n    def v(self):\n        return 1\n\n" + T("U().v"), {},
+        ("flow.py", "return 1", "return 2"), ["T"]),
+    "task-own-class-attribute": (
+        T("self.SCALE").replace("    def run", "    SCALE = 2\n\n    def run", 1), {},
+        ("flow.py", "SCALE = 2", "SCALE = 3"), ["T"]),
+    "constant-in-other-module-attr": (
+        "from pkg import helpers\n\n" + T("helpers.SCALE"), {"pkg/helpers.py": HELPERS_MOD},
+        ("pkg/helpers.py", "SCALE = 3", "SCALE = 4"), ["T"]),
+    "enum-in-other-module": (
+        "from pkg.kinds import Kind\n\n" + T("Kind.A.value"), {"pkg/kinds.py": "import enum\n\nclass Kind(enum.Enum):\n    A = 1\n"},
+        ("pkg/kinds.py", "A = 1", "A = 2"), ["T"]),
+    "numpy-dtype": (
+        "import numpy as np\nA = np.array([1, 2], dtype='int32')\n\n" + T("int(A.sum())"), {},
+        ("flow.py", "'int32'", "'int64'"), ["T"]),
+    "dataclass-default-factory": (
+        "from dataclasses import dataclass, field\n\n@dataclass\nclass Cfg:\n    ks: list = field(default_factory=lambda: [1])\n\n"
+        "CFG = Cfg()\n\n" + T("CFG.ks"), {}, ("flow.py", "lambda: [1]", "lambda: [2]"), ["T"]),
+    "frozen-dataclass-in-dict": (
+        "from dataclasses import dataclass\n\n@dataclass(frozen=True, slots=True)\nclass P:\n    lr: float\n\n"
+        "GRID = {'a': P(0.1), 'b': P(0.2)}\n\n" + T("GRID['b'].lr"), {}, ("flow.py", "P(0.2)", "P(0.3)"), ["T"]),
+    "lru-cache-helper": (
+        "import functools\n\n@functools.lru_cache(maxsize=None)\ndef helper(x):\n    return x + 1\n\n" + T("helper(1)"), {},
+        ("flow.py", "return x + 1", "return x + 3"), ["T"]),
+    "vars-unrelated-constant": (
+        "import pkg.helpers as h\n\n" + T("vars(h)['SCALE']"), {"pkg/helpers.py": HELPERS_MOD + "OTHER = 1\n"},
+        ("pkg/helpers.py", "OTHER = 1", "OTHER = 2"), []),
+    "comment-in-helper-module": (
+        "from pkg.helpers import inner\n\n" + T("inner(1)"), {"pkg/helpers.py": HELPERS_MOD},
+        ("pkg/helpers.py", "def inner(x):\n", "# the inner helper\ndef inner(x):\n    # scales\n"), []),
+    "helper-module-blank-lines-on-top": (
+        "from pkg.helpers import inner\n\nF = lambda x: x\n\n" + T("inner(1) + F(1)"), {"pkg/helpers.py": HELPERS_MOD},
+        ("flow.py", "import os\n", "\n\n\nimport os\n"), []),
+    "closure-over-list-constant": (
+        "def make(ks):\n    def f(x):\n        return x + sum(ks)\n    return f\n\nF = make([1, 2])\n\n" + T("F(1)"), {},
+        ("flow.py", "make([1, 2])", "make([1, 3])"), ["T"]),
+    "parameter-default-changed": (
+        T("self.n").replace("    def run", "    n = daskflow.IntParameter(default=1)\n\n    def run", 1), {},
+        ("flow.py", "default=1", "default=2"), ["T"]),
+    "timestamp-tz": (
+        "import pandas as pd\nW = pd.Timestamp('2024-01-01', tz='UTC')\n\n" + T("W.hour"), {},
+        ("flow.py", "tz='UTC'", "tz='Europe/Paris'"), ["T"]),
+    "nested-class-method": (
+        "class Outer:\n    class Inner:\n        def f(self):\n            return 1\n\n" + T("Outer.Inner().f()"), {},
+        ("flow.py", "return 1", "return 2"), ["T"]),
+    # -- no false-stale: same code in another process, folder, hash seed ---------------------------
+    "set-parameter-other-seed": (
+        T("sorted(self.tags)").replace("    def run", "    tags = daskflow.Parameter(default=frozenset({'a', 'b', 'c', 'd'}))\n\n    def run", 1)
+        .replace("class T(daskflow.tasks.TaskJson):", "class T(daskflow.tasks.TaskJson):"), {}, "seed", []),
+    "plain-set-parameter-other-seed": (
+        T("sorted(self.tags)").replace("    def run", "    tags = daskflow.Parameter(default={'alpha', 'beta', 'gamma', 'delta'})\n\n    def run", 1), {},
+        "seed", []),
+    "dict-parameter-other-order": (
+        T("sorted(self.opts)").replace("    def run", "    opts = daskflow.Parameter(default={'b': 1, 'a': 2})\n\n    def run", 1), {},
+        ("flow.py", "{'b': 1, 'a': 2}", "{'a': 2, 'b': 1}"), []),
+    "library-objects-other-seed": (
+        "import logging\nimport numpy as np\nfrom os import environ\nLOG = logging.getLogger('flow')\n"
+        "RNG = np.random.default_rng(0)\nDTYPES = {'a': np.dtype('int64'), 'b': np.dtype('float32')}\n\n"
+        + T("[LOG.name, environ.get('NOPE'), str(DTYPES['a']), RNG is not None]"), {}, "copy", []),
+    "library-object-state-changed": (
+        "import numpy as np\nRNG = np.random.default_rng(0)\n\n" + T("int(np.random.default_rng(0).integers(9)) + (RNG is None)"), {},
+        ("flow.py", "default_rng(0)\n\n", "default_rng(1)\n\n"), ["T"]),
+    "set-constant-other-seed": ("TAGS = {'alpha', 'beta', 'gamma', 'delta'}\n\n" + T("sorted(TAGS)"), {}, "seed", []),
+    "mixed-values-copy-other-seed": (
+        "import enum, decimal, pandas as pd\nfrom dataclasses import dataclass\nfrom types import SimpleNamespace\n\n"
+        "class Color(enum.Enum):\n    RED = 1\n\n@dataclass(frozen=True)\nclass Cfg:\n    tags: frozenset = frozenset({'a', 'b', 'c'})\n\n"
+        "V = {'c': Cfg(), 'e': Color.RED, 'd': decimal.Decimal('1.5'), 'w': pd.Timedelta('1D'), "
+        "'o': pd.DateOffset(days=1), 'ns': SimpleNamespace(s={'x', 'y', 'z'}), 'r': range(3)}\n"
+        "F, G = (lambda x: x + 1), (lambda x: x * 2)\n\n" + T("len(V) + F(1) + G(1)"), {}, "copy", []),
+    "closures-copy-other-seed": (
+        "def make(k):\n    def scale(x):\n        return x * k\n    return scale\n\nS2 = make(2)\nS3 = make(3)\n"
+        "OPS = {\n    'a': lambda x: x + 1,\n    'b': lambda x: x * 2,\n}\n\n" + T("S2(1) + S3(1) + OPS['b'](1)"),
+        {}, "copy", []),
+}
+
+
+class Project:
+    def __init__(self, folder: Path, flow: str, files: dict):
+        self.folder = folder
+        (folder / "pkg").mkdir(parents=True)
+        (folder / "pyproject.toml").write_text("[project]\nname = 'p'\n")
+        (folder / "pkg" / "__init__.py").write_text("")
+        (folder / "flow.py").write_text(HEADER + flow)
+        (folder / "run.py").write_text(RUN)
+        for name, text in files.items():
+            (folder / name).write_text(text)
+
+    def edit(self, name, old, new):
+        path = self.folder / name
+        text = path.read_text()
+        assert old in text, f"{old!r} not in {name}"
+        path.write_text(text.replace(old, new, 1))
+
+    def run(self, seed):
+        env = dict(os.environ, PYTHONHASHSEED=seed, PYTHONDONTWRITEBYTECODE="1")
+        env.pop("DASKFLOW_ROOT", None)
+        log = self.folder / "calls.log"
+        if log.exists():
+            log.unlink()
+        proc = subprocess.run([sys.executable, "run.py"], cwd=self.folder, env=env,
+                              capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        out = json.loads(proc.stdout.strip().splitlines()[-1])
+        out["bodies"] = sorted(set(log.read_text().split())) if log.exists() else []
+        return out
+
+
+def run_case(tmp_path, name):
+    flow, files, step, expect = CASES[name]
+    project = Project(tmp_path / "proj", flow, files)
+    first = project.run("1")
+    assert "T" in first["bodies"], first
+    if step == "seed":
+        pass
+    elif step == "copy":
+        copy = tmp_path / "elsewhere" / "checkout"
+        shutil.copytree(project.folder, copy)
+        project.folder = copy
+    else:
+        project.edit(*step)
+    return project.run("2"), expect
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_case(tmp_path, name):
+    out, expect = run_case(tmp_path, name)
+    if expect == "warn":
+        assert "T" in out["bodies"] or any("SCALE" in w or "getattr" in w for w in out["warnings"]), out
+    else:
+        assert out["bodies"] == expect, out
