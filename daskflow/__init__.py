@@ -8,6 +8,7 @@ whose outputs match today's code, parameters and upstream results is skipped.
 >>> import daskflow as d6tflow   # d6tflow's spellings work
 """
 
+from . import outputs as _outputs  # noqa: F401  (registers the planner behind Task.output())
 from . import tasks
 from .config import set_dir, set_root
 from .errors import (ClusterError, CycleError, DaskflowError, FingerprintError, MissingExternalError,

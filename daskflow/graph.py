@@ -38,6 +38,7 @@ import time
 from . import config
 from .errors import ClusterError, ParameterError, RunError
 from .execute import Outcome, execute, known_outcome, spec_for
+from .outputs import remember
 from .plan import Plan
 from .result import RunResult
 
@@ -186,6 +187,7 @@ def run(tasks, force=None, forced=None, forced_all=False, forced_all_upstream=Fa
             keys = list(dsk)
             with _local_progress(progress):
                 outcomes = dict(zip(keys, get(dsk, keys)))
+    remember(plan, outcomes)  # TaskCache values, for outputLoad() in this process
     result = RunResult(plan.nodes.values(), outcomes)
     if result.failed:
         raise RunError(result.failed, result) from result.failed[0].exception

@@ -13,6 +13,9 @@ gives each task a status:
   incomplete fingerprint);
 - ``external``: data someone else produces, present; ``missing``: absent.
 
+A ``TaskCache`` (outputs in memory) runs iff a task downstream of it runs or
+it is a target; its result identity, :func:`cache_result`, is recorded downstream.
+
 A task whose upstream will rerun may still be skipped at run time (early
 cutoff): the plan hands the executor the inputs of the builds it already has.
 Marker bodies are read only when ``explain=True`` (``why``/``preview``).
@@ -28,13 +31,13 @@ import weakref
 from dataclasses import dataclass, field
 
 from . import canonical
-from .errors import (CycleError, MissingExternalError, NotBuiltError, ParameterError,
-                     TaskDefinitionError)
+from .errors import CycleError, MissingExternalError, ParameterError, TaskDefinitionError
 from .fingerprint import code_fingerprint
-from .storage import META_NAME, Commit, Store, Target, default_store
+from .storage import Commit, Store, default_store
 from .task import Task, TaskAggregator
 
-__all__ = ["Plan", "Node", "Reason", "resolve_targets", "is_complete", "load_meta", "invalidate"]
+__all__ = ["Plan", "Node", "Reason", "invalidate", "invalidate_upstream", "invalidate_downstream",
+           "cache_result", "inputs_id"]
 
 SCHEMA = b"daskflow-task/1"
 _WARNED: "weakref.WeakSet[type]" = weakref.WeakSet()
@@ -169,6 +172,7 @@ class Plan:
             self._listings = self._list()
             for node in self.nodes.values():
                 self._decide(node)
+            self._run_cached()
 
     # -- the graph --------------------------------------------------------------------
     def _walk(self) -> None:
@@ -237,7 +241,7 @@ class Plan:
     def _list(self) -> dict:
         by_family: dict[str, list[Node]] = {}
         for node in self.nodes.values():
-            if not node.aggregate:
+            if not node.aggregate and not type(node.task).cached:
                 by_family.setdefault(node.family, []).append(node)
         # one task of a family: list its folder only (explaining compares with other parameters)
         queries = [(family, nodes[0].param_dir if len(nodes) == 1 and not self.explain else None)
@@ -260,6 +264,8 @@ class Plan:
             node.status = "run"
             node.reasons.append(Reason("forced", "forced"))
             return
+        if type(node.task).cached:
+            return self._decide_cached(node)
         names = [f"{n}.{f.ext}" for n, f in type(node.task)._outputs.items()]
         same = [c for c in node.commits if c.version == node.version and c.intact(names) is None]
         waiting = [d for d in node.deps if d.runs or d.status == "missing"]
@@ -268,10 +274,7 @@ class Plan:
             node.cutoff = {c.inputs: c for c in same}
             if not [c for c in node.commits if c.version == node.version]:
                 self._own_reasons(node, names)
-            causes = sorted({c.task for d in waiting for c in d.root_causes()}, key=repr)
-            node.reasons.append(Reason(
-                "upstream", "upstream will run: " + ", ".join(map(repr, causes)),
-                {"causes": [repr(c) for c in causes]}))
+            node.reasons.append(_upstream_reason(waiting))
             return
         node.inputs = inputs_id(d.result for d in node.deps)
         match = [c for c in same if c.inputs == node.inputs]
@@ -281,6 +284,35 @@ class Plan:
             return
         node.status = "run"
         self._own_reasons(node, names)
+
+    def _decide_cached(self, node: Node) -> None:
+        """A TaskCache: provisionally skipped with a known result, unless its upstream runs."""
+        if waiting := [d for d in node.deps if d.runs or d.status == "missing"]:
+            node.status = "run"
+            return node.reasons.append(_upstream_reason(waiting))
+        node.inputs = inputs_id(d.result for d in node.deps)
+        node.status, node.result = "fresh", cache_result(node.version, node.inputs)
+
+    def _run_cached(self) -> None:
+        """A TaskCache runs iff a task downstream of it runs or it is a target (its value is
+        needed); an aggregator passes that need on to what it groups."""
+        down: dict = {}
+        for node, d in ((n, d) for n in self.nodes.values() for d in n.deps):
+            down.setdefault(d.key, []).append(node)
+        wanted, changed = {n.key for n in self.targets}, False
+        for node in reversed(list(self.nodes.values())):
+            if node.aggregate and (node.key in wanted or node.runs):
+                wanted.update(d.key for d in node.deps)
+            users = [u for u in down.get(node.key, []) if u.runs and not u.aggregate]
+            if type(node.task).cached and not node.runs and (users or node.key in wanted):
+                node.status, changed = "run", True
+                node.reasons.append(Reason("cached", "output kept in memory (TaskCache), " + (
+                    f"needed by {users[0].task!r}" if users else "computed when asked for")))
+        if changed:  # an aggregator over a cache task that now runs runs too
+            for node in self.nodes.values():
+                if node.aggregate and node.status != "run" and any(d.runs for d in node.deps):
+                    node.status = "run"
+                    node.reasons.append(Reason("upstream", "upstream will run"))
 
     def _decide_external(self, node: Node) -> None:
         where = f"{self.store.display}/{node.family}/{node.param_dir}"
@@ -398,6 +430,17 @@ class Plan:
         return out
 
 
+def _upstream_reason(waiting) -> Reason:
+    causes = sorted({c.task for d in waiting for c in d.root_causes()}, key=repr)
+    return Reason("upstream", "upstream will run: " + ", ".join(map(repr, causes)),
+                  {"causes": [repr(c) for c in causes]})
+
+
+def cache_result(version: str, inputs: str) -> str:
+    """Result identity of a TaskCache: its version (code and parameters) and its inputs."""
+    return canonical.digest(b"daskflow-cache/1", version.encode(), inputs.encode())[:16]
+
+
 def inputs_id(results) -> str:
     """Identity of a task's inputs: the results of its upstream tasks, in order."""
     return canonical.digest(*(r.encode() for r in results))[:16]
@@ -436,37 +479,7 @@ def static_body(node: Node) -> dict:
     }
 
 
-# -- the driver-side helpers behind Task.output() and friends -------------------------------
-def resolve_targets(task: Task, strict: bool = False, store: Store | None = None) -> dict:
-    """Targets of a task's current build (or unbuilt targets saying why)."""
-    plan = Plan(task, store)
-    node = plan.nodes[task]
-    outputs = type(task)._outputs
-    if node.commit is not None:
-        return {n: Target(plan.store, f"{node.commit.path}/{n}.{f.ext}", f, task) for n, f in outputs.items()}
-    why = "; ".join(r.message for r in node.reasons) or node.status
-    if strict:
-        raise NotBuiltError(f"{task!r} is not built for today's code and parameters ({why}); "
-                            f"run daskflow.run({task!r}) first")
-    return {n: Target(plan.store, None, f, task, why) for n, f in outputs.items()}
-
-
-def is_complete(task: Task) -> bool:
-    node = Plan(task).nodes[task]
-    return node.status in ("fresh", "external")
-
-
-def load_meta(task: Task) -> dict:
-    plan = Plan(task)
-    node = plan.nodes[task]
-    if node.commit is None:
-        raise NotBuiltError(f"{task!r} is not built for today's code and parameters; run it first")
-    meta = f"{node.commit.path}/{META_NAME}"
-    if META_NAME not in node.commit.files:
-        raise NotBuiltError(f"{task!r} saved no metadata (no {meta}); call self.saveMeta(...) in run()")
-    return plan.store.read_json(meta)
-
-
+# -- invalidation (the helpers behind Task.output() are in daskflow.outputs) ---------------------
 def invalidate(tasks, store: Store | None = None) -> int:
     """Remove the builds of today's version of each task; return how many were removed."""
     tasks = [t for t in tasks if not t.external]

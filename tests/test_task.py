@@ -147,9 +147,12 @@ def test_input_outside_run_resolves_upstream_outputs(root):
     assert len(Split().inputLoad()) == 10
 
 
-def test_save_outside_run_is_a_clear_error():
-    with pytest.raises(daskflow.MissingOutputError, match=r"GetData\(n=10\).save\(\) can only be called inside run"):
+def test_save_outside_run_builds_the_task_directly(root):
+    with pytest.raises(daskflow.SaveError, match=r"GetData\(n=10\): output 'data' \(parquet\) cannot take"):
         GetData().save(1)
+    assert not GetData().complete()  # nothing committed by the failed save
+    GetData().run()  # d6tflow's debugging spelling: a normal, committed build
+    assert GetData().complete() and len(GetData().outputLoad()) == 10
 
 
 def test_aggregator(root):
