@@ -9,8 +9,11 @@ whose outputs match today's code, parameters and upstream results is skipped.
 """
 
 from . import outputs as _outputs  # noqa: F401  (registers the planner behind Task.output())
-from . import tasks
-from .config import set_dir, set_root
+from . import formats, tasks
+from .compat import targets
+from .compat.settings import set_dir, settings
+from .compat.targets import data
+from .config import set_root
 from .errors import (ClusterError, CycleError, DaskflowError, FingerprintError, MissingExternalError,
                      MissingOutputError, NotBuiltError, ParameterError, RunError, SaveError,
                      StorageError, TaskDefinitionError, TaskFailure)
@@ -20,7 +23,7 @@ from .graph import run
 from .inherit import inherits, requires
 from .params import (BoolParameter, ChoiceParameter, DateParameter, DictParameter, EnumParameter,
                      FloatParameter, IntParameter, ListParameter, Parameter)
-from .plan import invalidate_downstream, invalidate_upstream
+from .outputs import invalidate_downstream, invalidate_upstream
 from .report import preview, why
 from .result import RunResult
 from .task import Task
@@ -30,7 +33,7 @@ from .workflow import Workflow, WorkflowMulti
 __version__ = "0.1.0"
 
 __all__ = [
-    "tasks", "Task", "run", "preview", "why", "set_root", "set_dir",
+    "tasks", "targets", "settings", "data", "formats", "Task", "run", "preview", "why", "set_root", "set_dir",
     "draw", "graph_html", "Drawing",
     "invalidate_downstream", "invalidate_upstream", "gc", "GcReport",
     "requires", "inherits", "Workflow", "WorkflowMulti", "RunResult",

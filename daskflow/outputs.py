@@ -22,11 +22,13 @@ from .errors import NotBuiltError, TaskDefinitionError
 from .execute import Outcome, begin_direct, commit_build, known_outcome, spec_for
 from .plan import Plan, cache_result, inputs_id
 from .plan import invalidate as _invalidate
+from .plan import invalidate_downstream as _invalidate_downstream
+from .plan import invalidate_upstream as _invalidate_upstream
 from .storage import META_NAME, Target
 from .task import Task, set_planner
 
 __all__ = ["remember", "targets", "is_complete", "load_meta", "load_all_meta", "invalidate",
-           "direct_context", "flags"]
+           "direct_context", "flags", "invalidate_upstream", "invalidate_downstream"]
 
 #: TaskCache task -> (result identity, object with ``values`` and ``meta``)
 _MEMORY: dict = {}
@@ -145,6 +147,21 @@ def invalidate(tasks, store=None) -> int:
         if type(t).cached:
             _MEMORY.pop(t, None)
     return _invalidate([t for t in tasks if not type(t).cached], store)
+
+
+def invalidate_upstream(task: Task, confirm=None, store=None) -> int:
+    """Make ``task`` and every task upstream of it stale; never prompts (``confirm`` is
+    d6tflow's and is ignored).  Returns how many builds were removed."""
+    for node in Plan(task, store).nodes.values():
+        _MEMORY.pop(node.task, None)
+    return _invalidate_upstream(task, store)
+
+
+def invalidate_downstream(task: Task, task_downstream: Task, confirm=None, store=None) -> int:
+    """Make ``task`` and every task between it and ``task_downstream`` stale; never prompts."""
+    for node in Plan(task_downstream, store).nodes.values():
+        _MEMORY.pop(node.task, None)
+    return _invalidate_downstream(task, task_downstream, store)
 
 
 def direct_context(task: Task, store=None):

@@ -34,7 +34,7 @@ from . import canonical
 from .errors import CycleError, MissingExternalError, ParameterError, TaskDefinitionError
 from .fingerprint import code_fingerprint
 from .storage import Commit, Store, default_store
-from .task import Task, TaskAggregator
+from .task import Task, TaskAggregator, own_store
 
 __all__ = ["Plan", "Node", "Reason", "invalidate", "invalidate_upstream", "invalidate_downstream",
            "cache_result", "inputs_id"]
@@ -161,7 +161,7 @@ class Plan:
             if not isinstance(t, Task):
                 raise ParameterError(f"daskflow expects task instances, got {t!r}; "
                                      f"did you mean {getattr(t, '__name__', t)}()?")
-        self.store = store or default_store()
+        self.store = store or own_store(self.targets_tasks) or default_store()  # d6tflow's path=
         self.explain = explain
         self.nodes: dict[Task, Node] = {}
         with _no_gc():  # many small objects, no cycles: collections would cost a third of the time

@@ -17,20 +17,46 @@ imports flow one way.
 from __future__ import annotations
 
 import types
+from pathlib import Path
 from types import MappingProxyType
 
-from . import canonical
+from . import canonical, config
 from .context import (MetaRef, RunContext, TargetDict, flatten, map_struct,  # noqa: F401
                       targets_of)
 from .errors import (DaskflowError, FingerprintError, ParameterError, SaveError,
                      TaskDefinitionError)
 from .formats import Format, get_format
 from .params import Parameter
-from .storage import Target
+from .storage import Store, Target
 
-__all__ = ["Task", "TaskAggregator", "RunContext", "flatten", "set_planner"]
+__all__ = ["Task", "TaskAggregator", "RunContext", "flatten", "set_planner", "own_store"]
 
 _PLANNER = []
+_STORES: dict = {}
+
+
+def root_url(path) -> str:
+    """d6tflow's ``path`` as a root: a URL or absolute path as is, a relative one from the
+    project's folder (where ``pyproject.toml`` or ``.git`` is)."""
+    text = str(path)
+    if "://" in text or Path(text).is_absolute():
+        return text.rstrip("/")
+    return str(config.project_dir() / text)
+
+
+def own_store(tasks):
+    """The Store of the tasks' own root (``path=`` or a class's ``path``), or None for the
+    project's root; tasks asking for different roots in one plan are an error."""
+    urls = {root_url(t.path) for t in tasks if t.path is not None}
+    if len(urls) > 1:
+        raise ParameterError(f"tasks {list(tasks)!r} ask for different storage roots {sorted(urls)}; "
+                             f"run them separately")
+    if not urls:
+        return None
+    url = urls.pop()
+    if url not in _STORES:
+        _STORES[url] = Store(url)
+    return _STORES[url]
 
 
 def set_planner(planner) -> None:
@@ -54,6 +80,19 @@ def _map(struct, fn):  # kept for the executor's imports
 
 def _shape(task, targets: dict):
     return targets_of(task, targets)
+
+
+def _check_default(cls, name: str, param: Parameter):
+    """A parameter's default, normalised; a default its type refuses is an error saying what to
+    write instead (d6tflow templates have ``BoolParameter(default='rf')``, which luigi accepts)."""
+    try:
+        return param.check(param.default, cls.__name__)
+    except ParameterError as exc:
+        kind = type(param).__name__
+        fix = (f"for a text value declare {name} = daskflow.Parameter(default={param.default!r})"
+               if isinstance(param.default, str) and kind != "Parameter"
+               else f"give a default a {kind} takes")
+        raise ParameterError(f"{exc} (the default of {cls.__name__}.{name}); {fix}") from None
 
 
 def _rebuild(cls, params, extras=None):
@@ -128,8 +167,7 @@ class Task:
         cls._significant = tuple(n for n, p in params.items() if p.significant)
         cls._name_bytes = {name: canonical.encode(name) for name in params}
         # defaults are checked once, when the class is defined (a bad default fails here)
-        cls._defaults = {name: p.check(p.default, cls.__name__) for name, p in params.items()
-                         if p.has_default}
+        cls._defaults = {name: _check_default(cls, name, p) for name, p in params.items() if p.has_default}
         persist = cls.persist
         if isinstance(persist, str):
             persist = [persist]
