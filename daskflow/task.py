@@ -317,9 +317,10 @@ class Task:
         return self.__dict__["_requires"]
 
     # -- inside run() (or a direct call of it) -------------------------------------------
-    def _context(self) -> RunContext:
-        """The run context; outside the executor, a direct build of this task (see run())."""
-        if self._ctx is None or (self._ctx.finish is not None and self._ctx.done):
+    def _context(self, new_build: bool = False) -> RunContext:
+        """The run context; outside the executor, a direct build of this task (see save()).
+        A save() after a direct build is committed starts another; saveMeta() joins it."""
+        if self._ctx is None or (new_build and self._ctx.finish is not None and self._ctx.done):
             self._ctx = _planner().direct_context(self)
         return self._ctx
 
@@ -342,7 +343,7 @@ class Task:
             given = sorted(data) if isinstance(data, dict) else type(data).__name__
             raise SaveError(f"{self!r}.save() needs a dict with exactly the outputs "
                             f"{sorted(outputs)}; got {given}")
-        ctx = self._context()
+        ctx = self._context(new_build=True)
         for name, obj in data.items():
             ctx.save(self, name, outputs[name], obj, options)
         if ctx.finish is not None and not ctx.done and set(ctx.saved) >= set(outputs):
