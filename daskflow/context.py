@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
-from .errors import MissingOutputError, NotBuiltError, SaveError
+from .errors import NotBuiltError, SaveError
 from .formats import Format, dumps
 from .storage import META_NAME, Target
 
@@ -112,15 +112,13 @@ class MetaRef:
         self.task, self.store, self.build, self.value = task, store, build, value
 
     def load(self) -> dict:
-        if self.value is not None:
-            return self.value
-        if self.build is None:
-            raise MissingOutputError(f"{self.task!r} saved no metadata; call self.metaSave(...) in its run()")
+        """The metadata, or ``{}`` for an upstream task that saved none."""
+        if self.value is not None or self.build is None:
+            return self.value or {}
         try:
             return self.store.read_json(meta_path(self.build))
         except FileNotFoundError:
-            raise MissingOutputError(f"{self.task!r} saved no metadata (no {meta_path(self.build)}); "
-                                     f"call self.metaSave(...) in its run()") from None
+            return {}
 
 
 def _plain(obj):

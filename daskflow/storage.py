@@ -45,6 +45,7 @@ import fsspec
 from . import config
 from .errors import NotBuiltError, StorageError
 from .formats import Format
+from .formats import load as load_format
 from .listing import (BUILD_SEP, MARKER_PREFIX, PARTS_PREFIX, Commit, parts_digest,  # noqa: F401
                       info_mtime as _mtime, parse_listing as _parse_listing,
                       scan_local as _scan_local)
@@ -394,14 +395,14 @@ class Target:
     def exists(self) -> bool:
         return self._path is not None
 
-    def load(self, cached: bool = False):
-        """Load the output (``cached`` is accepted for d6tflow compatibility)."""
+    def load(self, cached: bool = False, **options):
+        """Load the output; ``options`` go to the format's reader (``cached`` is d6tflow's)."""
         path = self.path
         try:
             if self.format.load_path is not None:  # a folder format (see formats.Format.write)
                 return self.format.load_path(self.store.fs, path)
             with self.store.open(path) as f:
-                return self.format.load(f)
+                return load_format(self.format, f, options)
         except FileNotFoundError as exc:
             raise NotBuiltError(f"{self.task!r}: output {path} vanished after it was committed; "
                                 f"run the task again") from exc
