@@ -11,7 +11,9 @@ so a change of layout stays in one place.
 
 from __future__ import annotations
 
+import base64
 import json
+import pickle
 from collections.abc import Mapping
 
 from .errors import NotBuiltError, SaveError
@@ -116,7 +118,7 @@ class MetaRef:
         if self.value is not None or self.build is None:
             return self.value or {}
         try:
-            return self.store.read_json(meta_path(self.build))
+            return decode_meta(self.store.read_json(meta_path(self.build)))
         except FileNotFoundError:
             return {}
 
@@ -180,11 +182,33 @@ class RunContext:
         self.sizes[name] = len(data)
 
     def save_meta(self, task, data: dict) -> None:
+        if not isinstance(data, Mapping):
+            raise SaveError(f"{task!r}.saveMeta() needs a dict, got {type(data).__name__}")
         try:
-            payload = json.dumps(data, default=_plain).encode()
-        except (TypeError, ValueError) as exc:
-            raise SaveError(f"{task!r}.saveMeta() needs a JSON-serialisable dict (metadata is stored "
-                            f"as JSON; save data frames and models as outputs): {exc}") from exc
+            payload = json.dumps(encode_meta(data)).encode()
+        except (TypeError, ValueError, AttributeError, pickle.PicklingError) as exc:
+            raise SaveError(f"{task!r}.saveMeta(): a value is neither JSON nor picklable: {exc}") from exc
         if self.build_path is not None:
             self.store.write(meta_path(self.build_path), payload)
-        self.meta = json.loads(payload)
+        self.meta = dict(data)
+
+
+_PICKLED = "__daskflow_pickle__"
+
+
+def encode_meta(data: Mapping) -> dict:
+    """Metadata as JSON: each value JSON can hold as is (numpy values as plain ones); any other
+    (a DataFrame...) pickled inside the JSON, as d6tflow pickles metadata."""
+    out = {}
+    for key, value in data.items():
+        try:
+            out[str(key)] = json.loads(json.dumps(value, default=_plain))
+        except (TypeError, ValueError):
+            out[str(key)] = {_PICKLED: base64.b64encode(pickle.dumps(value)).decode()}
+    return out
+
+
+def decode_meta(data: dict) -> dict:
+    """The values :func:`encode_meta` stored, the pickled ones unpickled."""
+    return {k: pickle.loads(base64.b64decode(v[_PICKLED])) if isinstance(v, dict) and set(v) == {_PICKLED}
+            else v for k, v in data.items()}

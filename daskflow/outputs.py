@@ -17,7 +17,7 @@ from __future__ import annotations
 import sys
 import time
 
-from .context import MemoryTarget
+from .context import MemoryTarget, decode_meta
 from .errors import NotBuiltError, TaskDefinitionError
 from .execute import Outcome, begin_direct, commit_build, known_outcome, spec_for
 from .plan import Plan, cache_result, inputs_id
@@ -84,7 +84,7 @@ def _load_meta(task: Task, store=None) -> dict:
     meta = f"{node.commit.path}/{META_NAME}"
     if META_NAME not in node.commit.files:
         raise NotBuiltError(f"{task!r} saved no metadata (no {meta}); call self.metaSave(...) in run()")
-    return plan.store.read_json(meta)
+    return decode_meta(plan.store.read_json(meta))
 
 
 def targets(task: Task, strict: bool, store=None) -> dict:

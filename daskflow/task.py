@@ -82,6 +82,27 @@ def _shape(task, targets: dict):
     return targets_of(task, targets)
 
 
+_LUIGI = ("Parameter", "IntParameter", "FloatParameter", "BoolParameter", "DateParameter",
+          "ListParameter", "DictParameter")
+
+
+def _from_luigi(cls, klass, name: str, value) -> Parameter:
+    """The daskflow parameter of a ``luigi.XParameter`` declaration (same default and
+    significance), put on the declaring class in its place."""
+    from . import params
+
+    kind = type(value).__name__
+    if kind not in _LUIGI:
+        raise TaskDefinitionError(f"task class {cls.__name__}: parameter {name!r} is a luigi.{kind}; "
+                                  f"declare it with daskflow's own (e.g. daskflow.ChoiceParameter)")
+    default = getattr(value, "_default", None)
+    kwargs = {} if type(default).__name__ == "_NoValue" or repr(default) == "<no_value>" else {"default": default}
+    param = getattr(params, kind)(significant=value.significant, description=value.description, **kwargs)
+    param.__set_name__(klass, name)
+    setattr(klass, name, param)
+    return param
+
+
 def _check_default(cls, name: str, param: Parameter):
     """A parameter's default, normalised; a default its type refuses is an error saying what to
     write instead (d6tflow templates have ``BoolParameter(default='rf')``, which luigi accepts)."""
@@ -154,7 +175,9 @@ class Task:
         """Gather parameters along the MRO and check ``persist``; at class definition."""
         params: dict[str, Parameter] = {}
         for klass in reversed(cls.__mro__):
-            for name, value in vars(klass).items():
+            for name, value in list(vars(klass).items()):
+                if type(value).__module__ == "luigi.parameter":  # d6tflow projects declare luigi's
+                    value = _from_luigi(cls, klass, name, value)
                 if isinstance(value, Parameter):
                     params[name] = value
                 elif name in params:

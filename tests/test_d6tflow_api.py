@@ -210,3 +210,38 @@ def test_multi_output_input_used_as_one_target(root):
     with pytest.raises(d6tflow.RunError, match=r"Outputs\(\) has several outputs \('first', 'second'\)"):
         d6tflow.run(Wrong(), scheduler="sync")
     assert json.loads(json.dumps(Outputs().outputLoad(as_dict=True))) == {"first": 1, "second": 2}
+
+
+def test_luigi_parameters_are_daskflow_parameters(root):
+    luigi = pytest.importorskip("luigi")
+
+    class Old(d6tflow.tasks.TaskPickle):
+        flag = luigi.BoolParameter(default=True)
+        n = luigi.IntParameter()
+        jobs = luigi.IntParameter(default=1, significant=False)
+
+        def run(self):
+            self.save((self.flag, self.n))
+
+    assert Old(n="3") == Old(n=3, jobs=4) and Old(n=3).flag is True
+    d6tflow.run(Old(n=3, flag="false"), scheduler="sync")
+    assert Old(n=3, flag=False).outputLoad() == (False, 3)
+    with pytest.raises(d6tflow.ParameterError, match="missing required parameter"):
+        Old()
+
+
+def test_metadata_that_json_cannot_hold_is_pickled_inside_it(root):
+    class WithFrame(d6tflow.tasks.TaskPickle):
+        def run(self):
+            self.save(1)
+            self.metaSave({"frame": pd.DataFrame({"a": [1]}), "score": 0.5})
+
+    @d6tflow.requires(WithFrame)
+    class ReadsIt(d6tflow.tasks.TaskPickle):
+        def run(self):
+            self.save(self.metaLoad()["frame"]["a"].tolist())
+
+    d6tflow.run(ReadsIt(), scheduler="sync")
+    meta = WithFrame().outputLoadMeta()
+    assert meta["score"] == 0.5 and meta["frame"].equals(pd.DataFrame({"a": [1]}))
+    assert ReadsIt().outputLoad() == [1]
