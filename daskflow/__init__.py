@@ -9,7 +9,7 @@ whose outputs match today's code, parameters and upstream results is skipped.
 """
 
 from . import outputs as _outputs  # noqa: F401  (registers the planner behind Task.output())
-from . import formats, tasks
+from . import formats, functional, tasks
 from .compat import targets
 from .compat.settings import set_dir, settings
 from .compat.targets import data
@@ -33,7 +33,7 @@ from .workflow import Workflow, WorkflowMulti
 __version__ = "0.1.0"
 
 __all__ = [
-    "tasks", "targets", "settings", "data", "formats", "Task", "run", "preview", "why", "set_root", "set_dir",
+    "tasks", "targets", "settings", "data", "formats", "functional", "Task", "run", "preview", "why", "set_root", "set_dir",
     "draw", "graph_html", "Drawing",
     "invalidate_downstream", "invalidate_upstream", "gc", "GcReport",
     "requires", "inherits", "Workflow", "WorkflowMulti", "RunResult",

@@ -24,6 +24,7 @@ LAYERS = [
     {"graph"},
     {"workflow"},
     {"compat"},
+    {"functional"},
     {"cli", "__init__"},
 ]
 
