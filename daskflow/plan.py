@@ -34,7 +34,7 @@ from . import canonical
 from .errors import CycleError, MissingExternalError, ParameterError, TaskDefinitionError
 from .fingerprint import code_fingerprint
 from .storage import Commit, Store, default_store
-from .task import Task, TaskAggregator, own_store
+from .task import Task, TaskAggregator, check_roots, own_store
 
 __all__ = ["Plan", "Node", "Reason", "invalidate", "invalidate_upstream", "invalidate_downstream",
            "cache_result", "inputs_id"]
@@ -166,6 +166,7 @@ class Plan:
         self.nodes: dict[Task, Node] = {}
         with _no_gc():  # many small objects, no cycles: collections would cost a third of the time
             self._walk()
+            check_roots(self.store, self.nodes)
             self.targets = [self.nodes[t] for t in self.targets_tasks]
             self._fingerprint()
             self._forced(force, forced_all, forced_all_upstream)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import html
 import itertools
+import os
 
 from . import outputs
 from .config import resolve_root
@@ -44,7 +45,9 @@ def _root(task, path, env):
     if env is None:
         return None if path is None else str(path)
     base = path if path is not None else getattr(task, "path", None)
-    base = resolve_root()[0] if base is None else base
+    if base is None:  # the root in force, as the Store sees it (a relative one is from here)
+        base = resolve_root()[0]
+        base = base if "://" in base else os.path.abspath(base)
     return f"{str(base).rstrip('/')}/env={env}"
 
 

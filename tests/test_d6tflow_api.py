@@ -245,3 +245,23 @@ def test_metadata_that_json_cannot_hold_is_pickled_inside_it(root):
     meta = WithFrame().outputLoadMeta()
     assert meta["score"] == 0.5 and meta["frame"].equals(pd.DataFrame({"a": [1]}))
     assert ReadsIt().outputLoad() == [1]
+
+
+def test_a_path_the_run_cannot_honour_is_refused(root, tmp_path):
+    class Up(d6tflow.tasks.TaskPickle):
+        path = str(tmp_path / "up")
+
+        def run(self):
+            self.save(1)
+
+    @d6tflow.requires(Up)
+    class Below(d6tflow.tasks.TaskPickle):
+        def run(self):
+            self.save(self.inputLoad() + 1)
+
+    with pytest.raises(d6tflow.ParameterError, match=r"Up\(\) asks for storage root .*up.* tasks of one "
+                                                      r"graph share one root"):
+        d6tflow.run(Below(), scheduler="sync")
+    flow = d6tflow.Workflow(Below, path=str(tmp_path / "up"))  # the workflow's path reaches Up
+    flow.run(scheduler="sync")
+    assert flow.outputLoad() == 2 and Up().outputLoad() == 1
