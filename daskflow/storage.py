@@ -37,6 +37,7 @@ import datetime
 import hashlib
 import json
 import os
+import pathlib
 import re
 import secrets
 
@@ -371,6 +372,67 @@ def _protocols(fs) -> tuple:
     return proto if isinstance(proto, tuple) else (proto,)
 
 
+class LocalPath(str):
+    """A local output's path: a ``str`` (as daskflow's paths are) that also answers the
+    ``pathlib.Path`` questions d6tflow scripts ask of ``output().path``.
+
+    Examples
+    --------
+    >>> p = LocalPath("/tmp/x/data.pkl")
+    >>> p.name, p.suffix, str(p.parent), p.rsplit("/", 1)[0]
+    ('data.pkl', '.pkl', '/tmp/x', '/tmp/x')
+    """
+
+    __slots__ = ()
+
+    def as_path(self) -> pathlib.Path:
+        return pathlib.Path(self)
+
+    def __fspath__(self) -> str:
+        return str(self)
+
+    def __truediv__(self, other) -> pathlib.Path:
+        return pathlib.Path(self) / other
+
+    def stat(self):
+        return os.stat(self)
+
+    def exists(self) -> bool:
+        return os.path.exists(self)
+
+    def is_file(self) -> bool:
+        return os.path.isfile(self)
+
+    def is_dir(self) -> bool:
+        return os.path.isdir(self)
+
+    def open(self, mode: str = "r", *args, **kwargs):
+        return open(self, mode, *args, **kwargs)
+
+    def read_bytes(self) -> bytes:
+        return pathlib.Path(self).read_bytes()
+
+    @property
+    def parent(self) -> pathlib.Path:
+        return pathlib.Path(self).parent
+
+    @property
+    def name(self) -> str:
+        return pathlib.Path(self).name
+
+    @property
+    def stem(self) -> str:
+        return pathlib.Path(self).stem
+
+    @property
+    def suffix(self) -> str:
+        return pathlib.Path(self).suffix
+
+    @property
+    def parts(self) -> tuple:
+        return pathlib.Path(self).parts
+
+
 class Target:
     """One output of a task: ``load()``, ``exists()``, ``path``.
 
@@ -386,18 +448,20 @@ class Target:
         self.reason = reason
 
     @property
-    def path(self) -> str:
+    def path(self):
+        """Where the output is: a ``pathlib.Path`` on a local root (as d6tflow's), else the URL."""
         if self._path is None:
             raise NotBuiltError(f"{self.task!r} is not built for today's code and parameters "
                                 f"({self.reason}); run it first: daskflow.run(task)")
-        return self._path
+        return LocalPath(self._path) if self.store.local else self._path
 
     def exists(self) -> bool:
         return self._path is not None
 
     def load(self, cached: bool = False, **options):
         """Load the output; ``options`` go to the format's reader (``cached`` is d6tflow's)."""
-        path = self.path
+        self.path  # noqa: B018  (not built: the error naming the task)
+        path = self._path
         try:
             if self.format.load_path is not None:  # a folder format (see formats.Format.write)
                 return self.format.load_path(self.store.fs, path)

@@ -265,3 +265,10 @@ def test_a_path_the_run_cannot_honour_is_refused(root, tmp_path):
     flow = d6tflow.Workflow(Below, path=str(tmp_path / "up"))  # the workflow's path reaches Up
     flow.run(scheduler="sync")
     assert flow.outputLoad() == 2 and Up().outputLoad() == 1
+
+
+def test_target_path_is_a_path_on_a_local_root(root):
+    d6tflow.run(Outputs(), scheduler="sync")
+    path = Outputs().output()["first"].path
+    assert path.exists() and path.stat().st_size > 0 and path.suffix == ".pkl"  # Path questions
+    assert path.parent.is_dir() and (path.parent / path.name).exists() and path.startswith(str(root))
