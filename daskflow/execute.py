@@ -76,7 +76,7 @@ def spec_for(node: Node, store: Store) -> Spec:
     return Spec(node.task, node.key, store, node.param_dir, node.version, node.forced, node.aggregate,
                 {i: (c.path, c.result) for i, c in node.cutoff.items()}, static_body(node),
                 [d.task for d in node.deps], node.task.__dict__.get("_requires", _UNKNOWN),
-                type(node.task).cached)
+                type(node.task)._is_cached())
 
 
 def known_outcome(node: Node) -> Outcome:

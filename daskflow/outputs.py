@@ -89,7 +89,7 @@ def _load_meta(task: Task, store=None) -> dict:
 
 def targets(task: Task, strict: bool, store=None) -> dict:
     """Targets of a task's current build (or of its in-memory values for a TaskCache)."""
-    if not type(task).cached:
+    if not type(task)._is_cached():
         return resolve_targets(task, strict=strict, store=store)
     node = Plan(task, store).nodes[task]
     held = _in_memory(node)
@@ -107,7 +107,7 @@ def targets(task: Task, strict: bool, store=None) -> dict:
 def is_complete(task: Task, store=None) -> bool:
     plan = Plan(task, store)
     node = plan.nodes[task]
-    if type(task).cached:
+    if type(task)._is_cached():
         return _in_memory(node) is not None
     if flags.check_dependencies or node.status in ("fresh", "external") or node.aggregate:
         return node.status in ("fresh", "external")
@@ -116,7 +116,7 @@ def is_complete(task: Task, store=None) -> bool:
 
 
 def load_meta(task: Task, store=None) -> dict:
-    if type(task).cached:
+    if type(task)._is_cached():
         held = _in_memory(Plan(task, store).nodes[task])
         if held is None:
             raise NotBuiltError(f"{task!r} (TaskCache) has not run in this process for today's "
@@ -144,9 +144,9 @@ def load_all_meta(task: Task, store=None) -> dict:
 def invalidate(tasks, store=None) -> int:
     tasks = list(tasks)
     for t in tasks:
-        if type(t).cached:
+        if type(t)._is_cached():
             _MEMORY.pop(t, None)
-    return _invalidate([t for t in tasks if not type(t).cached], store)
+    return _invalidate([t for t in tasks if not type(t)._is_cached()], store)
 
 
 def invalidate_upstream(task: Task, confirm=None, store=None) -> int:
@@ -173,7 +173,7 @@ def direct_context(task: Task, store=None):
     node = plan.nodes[task]
     deps, missing = [], []
     for d in node.deps:
-        if type(d.task).cached:
+        if type(d.task)._is_cached():
             held = _in_memory(d)
             if held is None:
                 missing.append(f"{d.task!r} (TaskCache, not run in this process for today's inputs)")

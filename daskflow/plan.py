@@ -242,7 +242,7 @@ class Plan:
     def _list(self) -> dict:
         by_family: dict[str, list[Node]] = {}
         for node in self.nodes.values():
-            if not node.aggregate and not type(node.task).cached:
+            if not node.aggregate and not type(node.task)._is_cached():
                 by_family.setdefault(node.family, []).append(node)
         # one task of a family: list its folder only (explaining compares with other parameters)
         queries = [(family, nodes[0].param_dir if len(nodes) == 1 and not self.explain else None)
@@ -265,7 +265,7 @@ class Plan:
             node.status = "run"
             node.reasons.append(Reason("forced", "forced"))
             return
-        if type(node.task).cached:
+        if type(node.task)._is_cached():
             return self._decide_cached(node)
         names = [f"{n}.{f.ext}" for n, f in type(node.task)._outputs.items()]
         same = [c for c in node.commits if c.version == node.version and c.intact(names) is None]
@@ -305,7 +305,7 @@ class Plan:
             if node.aggregate and (node.key in wanted or node.runs):
                 wanted.update(d.key for d in node.deps)
             users = [u for u in down.get(node.key, []) if u.runs and not u.aggregate]
-            if type(node.task).cached and not node.runs and (users or node.key in wanted):
+            if type(node.task)._is_cached() and not node.runs and (users or node.key in wanted):
                 node.status, changed = "run", True
                 node.reasons.append(Reason("cached", "output kept in memory (TaskCache), " + (
                     f"needed by {users[0].task!r}" if users else "computed when asked for")))

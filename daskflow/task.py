@@ -219,7 +219,11 @@ class Task:
                 raise TaskDefinitionError(f"task class {cls.__name__}: output name {name!r} must be "
                                           f"non-empty, without '/' and not start with '_' or '.'")
         cls._outputs = outputs
-        cls.cached = bool(outputs) and not any(f.stored for f in outputs.values())
+
+    @classmethod
+    def _is_cached(cls) -> bool:
+        """True when the outputs stay in memory (TaskCache): no output format is stored."""
+        return bool(cls._outputs) and not any(f.stored for f in cls._outputs.values())
 
     # -- identity ---------------------------------------------------------------
     def __init__(self, *args, path=None, flows=None, **kwargs):
