@@ -70,13 +70,15 @@ class Spec:
     deps: list  # upstream tasks, in requires() order
     struct: object = _UNKNOWN  # what requires() returned, as the plan saw it
     cached: bool = False  # a TaskCache: outputs stay in memory
+    dep_stores: list = field(default_factory=list)  # each upstream task's root (d6tflow's path)
 
 
 def spec_for(node: Node, store: Store) -> Spec:
+    store = getattr(node, "store", None) or store  # the node's own root, else the plan's
     return Spec(node.task, node.key, store, node.param_dir, node.version, node.forced, node.aggregate,
                 {i: (c.path, c.result) for i, c in node.cutoff.items()}, static_body(node),
                 [d.task for d in node.deps], node.task.__dict__.get("_requires", _UNKNOWN),
-                type(node.task)._is_cached())
+                type(node.task)._is_cached(), [getattr(d, "store", None) or store for d in node.deps])
 
 
 def known_outcome(node: Node) -> Outcome:
@@ -136,6 +138,7 @@ def _bind(spec: Spec, deps: list):
     """The inputs of the task, with targets on the builds its upstream committed (or on the
     values a TaskCache passed), and where each upstream's metadata is, in the same shape."""
     by_task = dict(zip(spec.deps, deps))
+    stores = dict(zip(spec.deps, spec.dep_stores or [spec.store] * len(deps)))
 
     def targets(dep: Task, outcome: Outcome):
         if outcome.values is not None:  # a TaskCache: its values came through the graph
@@ -143,7 +146,8 @@ def _bind(spec: Spec, deps: list):
                                 for n, f in type(dep)._outputs.items()})
         if outcome.path is None:  # an aggregator: the outputs of what it groups
             return [targets(t, o) for t, o in zip(dep.deps(), outcome.members)]
-        return _shape(dep, {n: Target(spec.store, f"{outcome.path}/{n}.{f.ext}", f, dep)
+        store = stores.get(dep, spec.store)
+        return _shape(dep, {n: Target(store, f"{outcome.path}/{n}.{f.ext}", f, dep)
                             for n, f in type(dep)._outputs.items()})
 
     def target(dep: Task):
@@ -153,7 +157,7 @@ def _bind(spec: Spec, deps: list):
         outcome = by_task[dep]
         if outcome.values is not None:
             return MetaRef(dep, value=outcome.meta)
-        return MetaRef(dep, spec.store, outcome.path)
+        return MetaRef(dep, stores.get(dep, spec.store), outcome.path)
 
     struct = spec.task.requires() if spec.struct == _UNKNOWN else spec.struct  # == survives pickling
     if struct is None:

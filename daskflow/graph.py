@@ -174,7 +174,8 @@ def run(tasks, force=None, forced=None, forced_all=False, forced_all_upstream=Fa
     get = None if client is not None else _getter(scheduler, workers)
     outcomes = {}
     if plan.to_run():
-        plan.store.check_writable()
+        for store in dict.fromkeys(n.store for n in plan.to_run()):  # the plan's root, or a few
+            store.check_writable()
         if client is None and isinstance(get, str):
             from distributed import Client
 

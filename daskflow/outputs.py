@@ -68,12 +68,12 @@ def resolve_targets(task: Task, strict: bool = False, store=None) -> dict:
     node = plan.nodes[task]
     outputs = type(task)._outputs
     if node.commit is not None:
-        return {n: Target(plan.store, f"{node.commit.path}/{n}.{f.ext}", f, task) for n, f in outputs.items()}
+        return {n: Target(node.store, f"{node.commit.path}/{n}.{f.ext}", f, task) for n, f in outputs.items()}
     why = "; ".join(r.message for r in node.reasons) or node.status
     if strict:
         raise NotBuiltError(f"{task!r} is not built for today's code and parameters ({why}); "
                             f"run daskflow.run({task!r}) first")
-    return {n: Target(plan.store, None, f, task, why) for n, f in outputs.items()}
+    return {n: Target(node.store, None, f, task, why) for n, f in outputs.items()}
 
 
 def _load_meta(task: Task, store=None) -> dict:
@@ -84,7 +84,7 @@ def _load_meta(task: Task, store=None) -> dict:
     meta = f"{node.commit.path}/{META_NAME}"
     if META_NAME not in node.commit.files:
         raise NotBuiltError(f"{task!r} saved no metadata (no {meta}); call self.metaSave(...) in run()")
-    return decode_meta(plan.store.read_json(meta))
+    return decode_meta(node.store.read_json(meta))
 
 
 def targets(task: Task, strict: bool, store=None) -> dict:

@@ -13,8 +13,8 @@ gives each task a status:
   incomplete fingerprint);
 - ``external``: data someone else produces, present; ``missing``: absent.
 
-A ``TaskCache`` (outputs in memory) runs iff a task downstream of it runs or
-it is a target; its result identity, :func:`cache_result`, is recorded downstream.
+A ``TaskCache`` runs iff a task downstream of it runs or it is a target; its
+result, :func:`cache_result`, is recorded downstream.  A node's ``store`` is its root.
 
 A task whose upstream will rerun may still be skipped at run time (early
 cutoff): the plan hands the executor the inputs of the builds it already has.
@@ -34,7 +34,7 @@ from . import canonical
 from .errors import CycleError, MissingExternalError, ParameterError, TaskDefinitionError
 from .fingerprint import code_fingerprint
 from .storage import Commit, Store, default_store
-from .task import Task, TaskAggregator, check_roots, own_store
+from .task import Task, TaskAggregator, own_store
 
 __all__ = ["Plan", "Node", "Reason", "invalidate", "invalidate_upstream", "invalidate_downstream",
            "cache_result", "inputs_id"]
@@ -61,7 +61,7 @@ class Node:
 
     __slots__ = ("task", "family", "deps", "code", "version", "param_dir", "fingerprint", "key",
                  "status", "reasons", "commit", "result", "inputs", "cutoff", "forced", "aggregate",
-                 "commits")
+                 "commits", "store")
 
     def __init__(self, task: Task, deps: list["Node"]):
         self.task = task
@@ -166,7 +166,6 @@ class Plan:
         self.nodes: dict[Task, Node] = {}
         with _no_gc():  # many small objects, no cycles: collections would cost a third of the time
             self._walk()
-            check_roots(self.store, self.nodes)
             self.targets = [self.nodes[t] for t in self.targets_tasks]
             self._fingerprint()
             self._forced(force, forced_all, forced_all_upstream)
@@ -214,7 +213,7 @@ class Plan:
                               stacklevel=3)
             node.version = canonical.digest(SCHEMA, node.family.encode(), node.code.digest.encode(),
                                             task.param_bytes)[:16]
-            node.param_dir = param_dir(task)
+            node.param_dir, node.store = param_dir(task), own_store([task]) or self.store
             node.fingerprint = canonical.digest(node.version.encode(),
                                                 *(d.fingerprint.encode() for d in node.deps))
             node.key = f"{node.family}-{node.fingerprint[:32]}"
@@ -240,14 +239,16 @@ class Plan:
                 node.forced = False
 
     def _list(self) -> dict:
-        by_family: dict[str, list[Node]] = {}
+        by_family: dict[tuple, list[Node]] = {}  # (store, family): one root, or a few
         for node in self.nodes.values():
             if not node.aggregate and not type(node.task)._is_cached():
-                by_family.setdefault(node.family, []).append(node)
-        # one task of a family: list its folder only (explaining compares with other parameters)
-        queries = [(family, nodes[0].param_dir if len(nodes) == 1 and not self.explain else None)
-                   for family, nodes in by_family.items()]
-        return dict(zip(by_family, self.store.list_many(queries)))
+                by_family.setdefault((node.store, node.family), []).append(node)
+        out: dict = {}  # one task of a family: list its folder only (explaining compares with others)
+        for store in dict.fromkeys(st for st, _ in by_family):
+            keys = [k for k in by_family if k[0] == store]
+            out.update(zip(keys, store.list_many([(f, by_family[st, f][0].param_dir if len(
+                by_family[st, f]) == 1 and not self.explain else None) for st, f in keys])))
+        return out
 
     # -- deciding ----------------------------------------------------------------------
     def _decide(self, node: Node) -> None:
@@ -258,7 +259,7 @@ class Plan:
             else:
                 node.result = canonical.digest(*(d.result.encode() for d in node.deps))[:16]
             return
-        node.commits = self._listings.get(node.family, {}).get(node.param_dir, [])
+        node.commits = self._listings.get((node.store, node.family), {}).get(node.param_dir, [])
         if node.task.external:
             return self._decide_external(node)
         if node.forced:
@@ -316,7 +317,7 @@ class Plan:
                     node.reasons.append(Reason("upstream", "upstream will run"))
 
     def _decide_external(self, node: Node) -> None:
-        where = f"{self.store.display}/{node.family}/{node.param_dir}"
+        where = f"{node.store.display}/{node.family}/{node.param_dir}"
         if not node.commits:
             why = f"external data missing: nothing committed under {where}@..."
         else:
@@ -353,17 +354,17 @@ class Plan:
                                   "code fingerprint incomplete: " + "; ".join(node.code.incomplete),
                                   {"incomplete": node.code.incomplete}))
 
-    def _read(self, commit: Commit) -> dict | None:
+    def _read(self, commit: Commit, store: Store) -> dict | None:
         if not self.explain:
             return None
         try:
-            return self.store.read_json(commit.marker)
+            return store.read_json(commit.marker)
         except (FileNotFoundError, ValueError):
             warnings.warn(f"corrupt or foreign commit marker {commit.marker}; treated as stale")
             return None
 
     def _inputs_changed(self, node: Node, last: Commit) -> Reason:
-        body = self._read(last)
+        body = self._read(last, node.store)
         if body:
             old = {d["key"]: d.get("result") for d in body.get("deps", [])}
             for dep in node.deps:
@@ -378,7 +379,7 @@ class Plan:
     def _code_changed(self, node: Node, last: Commit) -> Reason:
         from .explain import code_changes
 
-        body = self._read(last)
+        body = self._read(last, node.store)
         changes = code_changes(body.get("code_parts", {}), node.code.parts) if body else []
         message = "code changed"
         if changes:
@@ -387,11 +388,11 @@ class Plan:
 
     def _param_changes(self, node: Node) -> list[Reason]:
         """Compare with the newest build of the family under other parameters (explain only)."""
-        family = self._listings.get(node.family, {})  # explaining lists whole families
+        family = self._listings.get((node.store, node.family), {})  # explaining lists whole families
         others = [c for d, cs in family.items() if d != node.param_dir for c in cs]
         if not others:
             return []
-        body = self._read(max(others, key=lambda c: c.build))
+        body = self._read(max(others, key=lambda c: c.build), node.store)
         if not body:
             return []
         old = body.get("params", {})
@@ -432,9 +433,8 @@ class Plan:
 
 
 def _upstream_reason(waiting) -> Reason:
-    causes = sorted({c.task for d in waiting for c in d.root_causes()}, key=repr)
-    return Reason("upstream", "upstream will run: " + ", ".join(map(repr, causes)),
-                  {"causes": [repr(c) for c in causes]})
+    causes = [repr(c) for c in sorted({c.task for d in waiting for c in d.root_causes()}, key=repr)]
+    return Reason("upstream", "upstream will run: " + ", ".join(causes), {"causes": causes})
 
 
 def cache_result(version: str, inputs: str) -> str:
@@ -499,7 +499,7 @@ def _remove_current(plan: Plan, nodes) -> int:
             continue
         for commit in node.commits:
             if commit.version == node.version:
-                plan.store.remove_build(commit.path, commit.marker)
+                node.store.remove_build(commit.path, commit.marker)
                 removed += 1
     return removed
 

@@ -29,7 +29,7 @@ from .formats import Format, get_format
 from .params import Parameter
 from .storage import Store, Target
 
-__all__ = ["Task", "TaskAggregator", "RunContext", "flatten", "set_planner", "own_store", "check_roots"]
+__all__ = ["Task", "TaskAggregator", "RunContext", "flatten", "set_planner", "own_store"]
 
 _PLANNER = []
 _STORES: dict = {}
@@ -42,18 +42,6 @@ def root_url(path) -> str:
     if "://" in text or Path(text).is_absolute():
         return text.rstrip("/")
     return str(config.project_dir() / text)
-
-
-def check_roots(store, tasks) -> None:
-    """Refuse a graph whose tasks ask for another root than the one it is stored in: one
-    plan, one root (a silently ignored ``path`` would store outputs where nobody looks)."""
-    for t in tasks:
-        if t.path is not None and own_store([t]) != store:
-            raise ParameterError(
-                f"{t!r} asks for storage root {root_url(t.path)!r} (its path), but this run stores "
-                f"its graph under {store.display!r}: tasks of one graph share one root. Run "
-                f"{t!r} on its own, or give the target the same path (Workflow(path=...) passes "
-                f"it to every task it makes)")
 
 
 def own_store(tasks):

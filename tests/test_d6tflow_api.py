@@ -247,24 +247,27 @@ def test_metadata_that_json_cannot_hold_is_pickled_inside_it(root):
     assert ReadsIt().outputLoad() == [1]
 
 
-def test_a_path_the_run_cannot_honour_is_refused(root, tmp_path):
+def test_an_upstream_task_with_its_own_path_is_stored_there(root, tmp_path):
     class Up(d6tflow.tasks.TaskPickle):
         path = str(tmp_path / "up")
 
         def run(self):
             self.save(1)
+            self.metaSave({"where": "up"})
 
     @d6tflow.requires(Up)
     class Below(d6tflow.tasks.TaskPickle):
         def run(self):
-            self.save(self.inputLoad() + 1)
+            self.save(self.inputLoad() + self.metaLoad()["where"].count("u"))
 
-    with pytest.raises(d6tflow.ParameterError, match=r"Up\(\) asks for storage root .*up.* tasks of one "
-                                                      r"graph share one root"):
-        d6tflow.run(Below(), scheduler="sync")
-    flow = d6tflow.Workflow(Below, path=str(tmp_path / "up"))  # the workflow's path reaches Up
+    d6tflow.run(Below(), scheduler="sync")
+    assert str(Up().output().path).startswith(str(tmp_path / "up"))
+    assert str(Below().output().path).startswith(str(root)) and Below().outputLoad() == 2
+    assert d6tflow.Workflow(Below).outputLoadAll() == {"Up": 1, "Below": 2}
+    assert d6tflow.run(Below(), scheduler="sync").ran == []  # both fresh, each in its root
+    flow = d6tflow.Workflow(Below, path=str(tmp_path / "wf"))  # the workflow's path wins, as in d6tflow
     flow.run(scheduler="sync")
-    assert flow.outputLoad() == 2 and Up().outputLoad() == 1
+    assert str(flow.outputPath(Up)).startswith(str(tmp_path / "wf"))
 
 
 def test_target_path_is_a_path_on_a_local_root(root):
