@@ -1,6 +1,6 @@
 """Running one task where dask puts it: bind inputs, run, save, commit.
 
-Imports ``errors``, ``storage``, ``task`` and ``plan``; never dask, so the same
+Imports ``errors``, ``listing``, ``storage``, ``context``, ``task`` and ``plan``; never dask, so the same
 function serves the sync, threaded and process schedulers and a distributed
 cluster.  A graph node calls :func:`execute` with its :class:`Spec` and the
 :class:`Outcome` of each upstream task; it returns a small Outcome, never the

@@ -1,6 +1,6 @@
 """The only module that imports dask's schedulers: plan -> dask graph -> run.
 
-Imports ``config``, ``errors``, ``plan``, ``execute`` and ``result``.  Only the
+Imports ``config``, ``errors``, ``plan``, ``execute``, ``outputs`` and ``result``.  Only the
 tasks the plan says will run become graph nodes, keyed ``Family-<fingerprint>``
 so the dashboard groups them by task class and a key is a cache identity on a
 cluster.  Each node is ``(execute, spec, [upstream keys or known outcomes])``:

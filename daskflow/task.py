@@ -1,7 +1,7 @@
 """The Task base class and the d6tflow-shaped task classes; knows nothing of planning or dask.
 
-Imports ``errors``, ``params``, ``formats``, ``canonical``, ``storage`` and
-``context``.  A task is a value: its family (the class name, as in luigi and
+Imports ``errors``, ``config``, ``params``, ``formats``, ``canonical``,
+``storage`` and ``context``.  A task is a value: its family (the class name, as in luigi and
 d6tflow) and its significant parameters make its identity; it is immutable
 after construction.  Inside ``run()`` a task has a *run context*
 (:class:`daskflow.context.RunContext`), set by the executor, through which

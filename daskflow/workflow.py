@@ -1,6 +1,6 @@
 """d6tflow's ``Workflow`` and ``WorkflowMulti``: a task class plus parameters.
 
-Imports ``errors``, ``task``, ``plan``, ``outputs``, ``graph`` and ``report``.
+Imports ``config``, ``errors``, ``task``, ``plan``, ``outputs``, ``graph`` and ``report``.
 A workflow applies one parameter dict to every task class it is asked about
 (each class takes the parameters it declares); a multi-experiment workflow
 runs every experiment in one dask graph, so upstream tasks they share run
