@@ -54,9 +54,19 @@ def own_store(tasks):
     if not urls:
         return None
     url = urls.pop()
-    if url not in _STORES:
-        _STORES[url] = Store(url)
-    return _STORES[url]
+    options = options_for(url)
+    key = (url, repr(sorted(options.items())))
+    if key not in _STORES:
+        _STORES[key] = Store(url, options)
+    return _STORES[key]
+
+
+def options_for(url: str) -> dict:
+    """The storage options of the root in force when ``url`` is on the same kind of storage
+    (an ``s3://`` path under an ``s3://`` root reuses its endpoint and credentials)."""
+    current, options = config.resolve_root()
+    scheme = url.split("://", 1)[0] if "://" in url else "file"
+    return dict(options) if scheme == (current.split("://", 1)[0] if "://" in current else "file") else {}
 
 
 def set_planner(planner) -> None:

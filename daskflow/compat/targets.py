@@ -1,6 +1,6 @@
 """d6tflow's ``targets``: a file in one format, usable on its own, outside any task.
 
-Imports ``errors``, ``formats`` and ``storage``.  ``CSVPandasTarget(path)``
+Imports ``errors``, ``formats``, ``storage`` and ``task``.  ``CSVPandasTarget(path)``
 and friends ``save(obj, **options)`` (returning the path), ``load(**options)``,
 ``exists()`` and ``invalidate()``.  ``path`` is a ``pathlib.Path`` for a local
 file and the URL otherwise (any fsspec URL works).  With
@@ -18,6 +18,7 @@ from pathlib import Path
 from ..errors import NotBuiltError
 from ..formats import dumps, get_format, load
 from ..storage import Store
+from ..task import options_for
 
 __all__ = ["FileTarget", "CSVPandasTarget", "CSVGZPandasTarget", "PqPandasTarget", "ExcelPandasTarget",
            "H5PandasTarget", "PickleTarget", "JsonTarget", "CacheTarget", "PdCacheTarget", "data"]
@@ -39,6 +40,9 @@ class FileTarget:
     ----------
     path : str or os.PathLike
         A local path or any fsspec URL.
+    storage_options : optional
+        For the filesystem; default: those of the root in force when ``path``
+        is on the same kind of storage (an ``s3://`` path under an ``s3://`` root).
 
     Examples
     --------
@@ -52,11 +56,11 @@ class FileTarget:
 
     format = "pickle"
 
-    def __init__(self, path):
+    def __init__(self, path, **storage_options):
         text = os.fspath(path)
         self.path = Path(text) if "://" not in text else text
         parent, _, self._name = text.rstrip("/").rpartition("/")
-        self._store = Store(parent or ".")
+        self._store = Store(parent or ".", storage_options or options_for(text))
         self._fmt = get_format(self.format)
 
     @property
