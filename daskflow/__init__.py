@@ -23,7 +23,7 @@ from .graph import run
 from .inherit import inherits, requires
 from .params import (BoolParameter, ChoiceParameter, DateParameter, DictParameter, EnumParameter,
                      FloatParameter, IntParameter, ListParameter, Parameter)
-from .outputs import invalidate_downstream, invalidate_upstream
+from .outputs import invalidate_downstream, invalidate_upstream, taskflow_downstream, taskflow_upstream
 from .report import preview, why
 from .result import RunResult
 from .task import Task
@@ -35,7 +35,8 @@ __version__ = "0.1.0"
 __all__ = [
     "tasks", "targets", "settings", "data", "formats", "functional", "Task", "run", "preview", "why", "set_root", "set_dir",
     "draw", "graph_html", "Drawing",
-    "invalidate_downstream", "invalidate_upstream", "gc", "GcReport",
+    "invalidate_downstream", "invalidate_upstream", "taskflow_upstream", "taskflow_downstream",
+    "gc", "GcReport",
     "requires", "inherits", "Workflow", "WorkflowMulti", "RunResult",
     "Parameter", "IntParameter", "FloatParameter", "BoolParameter", "DateParameter",
     "ListParameter", "DictParameter", "EnumParameter", "ChoiceParameter",

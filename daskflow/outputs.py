@@ -18,7 +18,7 @@ import sys
 import time
 
 from .context import MemoryTarget, decode_meta
-from .errors import NotBuiltError, TaskDefinitionError
+from .errors import NotBuiltError, ParameterError, TaskDefinitionError
 from .execute import Outcome, begin_direct, commit_build, known_outcome, spec_for
 from .plan import Plan, cache_result, inputs_id
 from .plan import invalidate as _invalidate
@@ -28,7 +28,8 @@ from .storage import META_NAME, Target
 from .task import Task, set_planner
 
 __all__ = ["remember", "targets", "is_complete", "load_meta", "load_all_meta", "invalidate",
-           "direct_context", "flags", "invalidate_upstream", "invalidate_downstream"]
+           "direct_context", "flags", "invalidate_upstream", "invalidate_downstream",
+           "taskflow_upstream", "taskflow_downstream"]
 
 #: TaskCache task -> (result identity, object with ``values`` and ``meta``)
 _MEMORY: dict = {}
@@ -162,6 +163,31 @@ def invalidate_downstream(task: Task, task_downstream: Task, confirm=None, store
     for node in Plan(task_downstream, store).nodes.values():
         _MEMORY.pop(node.task, None)
     return _invalidate_downstream(task, task_downstream, store)
+
+
+def taskflow_upstream(task: Task, only_complete: bool = False) -> list:
+    """``task`` and every task upstream of it, upstream first (d6tflow's helper).
+
+    With ``only_complete``, only those built for today's code, parameters and inputs.
+    """
+    plan = Plan(task)
+    nodes = [n for n in plan.nodes.values()]
+    if only_complete:
+        nodes = [n for n in nodes if (_in_memory(n) is not None if type(n.task)._is_cached()
+                                      else n.status in ("fresh", "external"))]
+    return [n.task for n in nodes]
+
+
+def taskflow_downstream(task: Task, task_downstream: Task, only_complete: bool = False) -> list:
+    """``task`` and the tasks between it and ``task_downstream`` (d6tflow's helper)."""
+    plan = Plan(task_downstream)
+    if task not in plan.nodes:
+        raise ParameterError(f"{task!r} is not upstream of {task_downstream!r}")
+    start = plan.nodes[task]
+    nodes = [start, *plan.downstream(start)]
+    if only_complete:
+        nodes = [n for n in nodes if n.status in ("fresh", "external")]
+    return [n.task for n in nodes]
 
 
 def direct_context(task: Task, store=None):

@@ -275,3 +275,12 @@ def test_target_path_is_a_path_on_a_local_root(root):
     path = Outputs().output()["first"].path
     assert path.exists() and path.stat().st_size > 0 and path.suffix == ".pkl"  # Path questions
     assert path.parent.is_dir() and (path.parent / path.name).exists() and path.startswith(str(root))
+
+
+def test_taskflow_helpers_and_task_data(root):
+    d6tflow.run(Outputs(), scheduler="sync")
+    upstream = d6tflow.taskflow_upstream(Down())
+    assert set(upstream) == {Outputs(), Frame(), Down()} and upstream[-1] == Down()  # upstream first
+    assert d6tflow.taskflow_upstream(Down(), only_complete=True) == [Outputs()]
+    assert d6tflow.taskflow_downstream(Outputs(), Down()) == [Outputs(), Down()]
+    assert issubclass(d6tflow.tasks.TaskPickle, d6tflow.tasks.TaskData)

@@ -10,9 +10,11 @@ graph to the downstream tasks and is never stored.
 from ..daskframe import TaskPqDask
 from ..task import Task, TaskAggregator
 
-__all__ = ["Task", "TaskPqPandas", "TaskCSVPandas", "TaskCSVGZPandas", "TaskExcelPandas",
+__all__ = ["Task", "TaskData", "TaskPqPandas", "TaskCSVPandas", "TaskCSVGZPandas", "TaskExcelPandas",
            "TaskH5Pandas", "TaskPickle", "TaskJson", "TaskCache", "TaskCachePandas",
            "TaskAggregator", "TaskPqDask"]
+
+TaskData = Task  # d6tflow's name of the base task class
 
 
 class TaskPqPandas(Task):
