@@ -292,29 +292,29 @@ class Plan:
         if waiting := [d for d in node.deps if d.runs or d.status == "missing"]:
             node.status = "run"
             return node.reasons.append(_upstream_reason(waiting))
-        node.inputs = inputs_id(d.result for d in node.deps)
-        node.status, node.result = "fresh", cache_result(node.version, node.inputs)
+        node.status, node.inputs = "fresh", inputs_id(d.result for d in node.deps)
+        node.result = cache_result(node.version, node.inputs)
 
     def _run_cached(self) -> None:
-        """A TaskCache runs iff a task downstream of it runs or it is a target (its value is
-        needed); an aggregator passes that need on to what it groups."""
+        """A TaskCache runs iff a task downstream of it runs or it is a target."""
+        if not any(type(n.task)._is_cached() for n in self.nodes.values()):
+            return
         down: dict = {}
         for node, d in ((n, d) for n in self.nodes.values() for d in n.deps):
             down.setdefault(d.key, []).append(node)
-        wanted, changed = {n.key for n in self.targets}, False
+        wanted = {n.key for n in self.targets}  # an aggregator passes the need on
         for node in reversed(list(self.nodes.values())):
             if node.aggregate and (node.key in wanted or node.runs):
                 wanted.update(d.key for d in node.deps)
             users = [u for u in down.get(node.key, []) if u.runs and not u.aggregate]
             if type(node.task)._is_cached() and not node.runs and (users or node.key in wanted):
-                node.status, changed = "run", True
+                node.status = "run"
                 node.reasons.append(Reason("cached", "output kept in memory (TaskCache), " + (
                     f"needed by {users[0].task!r}" if users else "computed when asked for")))
-        if changed:  # an aggregator over a cache task that now runs runs too
-            for node in self.nodes.values():
-                if node.aggregate and node.status != "run" and any(d.runs for d in node.deps):
-                    node.status = "run"
-                    node.reasons.append(Reason("upstream", "upstream will run"))
+        for node in self.nodes.values():  # an aggregator over a cache task that now runs runs too
+            if node.aggregate and node.status != "run" and any(d.runs for d in node.deps):
+                node.status = "run"
+                node.reasons.append(Reason("upstream", "upstream will run"))
 
     def _decide_external(self, node: Node) -> None:
         where = f"{node.store.display}/{node.family}/{node.param_dir}"

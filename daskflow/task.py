@@ -17,6 +17,7 @@ imports flow one way.
 from __future__ import annotations
 
 import types
+import weakref
 from pathlib import Path
 from types import MappingProxyType
 
@@ -33,6 +34,7 @@ __all__ = ["Task", "TaskAggregator", "RunContext", "flatten", "set_planner", "ow
 
 _PLANNER = []
 _STORES: dict = {}
+_IN_MEMORY: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # class -> (outputs, cached)
 
 
 def root_url(path) -> str:
@@ -221,7 +223,11 @@ class Task:
     @classmethod
     def _is_cached(cls) -> bool:
         """True when the outputs stay in memory (TaskCache): no output format is stored."""
-        return bool(cls._outputs) and not any(f.stored for f in cls._outputs.values())
+        known = _IN_MEMORY.get(cls)
+        if known is None or known[0] is not cls._outputs:  # decided again after @requires
+            known = _IN_MEMORY[cls] = (cls._outputs, bool(cls._outputs) and not any(
+                f.stored for f in cls._outputs.values()))
+        return known[1]
 
     # -- identity ---------------------------------------------------------------
     def __init__(self, *args, path=None, flows=None, **kwargs):
