@@ -172,6 +172,8 @@ class Task:
     retries = 0
     resources: dict | None = None
     path: str | None = None
+    flows = MappingProxyType({})  # workflows attached with Workflow.attach_flow, by name
+    _given_path = False
     _param_defs: dict[str, Parameter] = {}
     _defaults: dict = {}
     _significant: tuple = ()
@@ -259,8 +261,9 @@ class Task:
         self._ctx: RunContext | None = None
         if path is not None:  # where, not what: not part of the identity
             self.__dict__["path"] = str(path)
-        self._given_path = path is not None
-        self.flows = dict(flows or {})
+            self._given_path = True
+        if flows:
+            self.flows = dict(flows)
 
     def _extras(self) -> dict:
         """What an instance carries besides its parameters: its own root and attached flows."""
