@@ -13,8 +13,7 @@ gives each task a status:
   incomplete fingerprint);
 - ``external``: data someone else produces, present; ``missing``: absent.
 
-A ``TaskCache`` runs iff a task downstream of it runs or it is a target; its
-result, :func:`cache_result`, is recorded downstream.  A node's ``store`` is its root.
+A ``TaskCache`` runs iff a task downstream runs or it is a target (:func:`cache_result`).
 
 A task whose upstream will rerun may still be skipped at run time (early
 cutoff): the plan hands the executor the inputs of the builds it already has.
@@ -213,7 +212,7 @@ class Plan:
                               stacklevel=3)
             node.version = canonical.digest(SCHEMA, node.family.encode(), node.code.digest.encode(),
                                             task.param_bytes)[:16]
-            node.param_dir, node.store = param_dir(task), own_store([task]) or self.store
+            node.param_dir = param_dir(task)
             node.fingerprint = canonical.digest(node.version.encode(),
                                                 *(d.fingerprint.encode() for d in node.deps))
             node.key = f"{node.family}-{node.fingerprint[:32]}"
@@ -241,6 +240,7 @@ class Plan:
     def _list(self) -> dict:
         by_family: dict[tuple, list[Node]] = {}  # (store, family): one root, or a few
         for node in self.nodes.values():
+            node.store = own_store([node.task]) or self.store  # a task's own root (d6tflow's path)
             if not node.aggregate and not type(node.task)._is_cached():
                 by_family.setdefault((node.store, node.family), []).append(node)
         out: dict = {}  # one task of a family: list its folder only (explaining compares with others)
