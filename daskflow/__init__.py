@@ -8,9 +8,13 @@ whose outputs match today's code, parameters and upstream results is skipped.
 >>> import daskflow as d6tflow   # d6tflow's spellings work
 """
 
-from . import tasks
+from . import outputs as _outputs  # noqa: F401  (registers the planner behind Task.output())
+from . import formats, functional, tasks
 from .collection import Flow, delayed
-from .config import set_dir, set_root
+from .compat import targets
+from .compat.settings import set_dir, settings
+from .compat.targets import data
+from .config import set_root
 from .errors import (ClusterError, CycleError, DaskflowError, FingerprintError, MissingExternalError,
                      LeaseError, LoadError, MissingOutputError, NotBuiltError, ParameterError,
                      RunError, SaveError, StorageError, TaskDefinitionError, TaskFailure)
@@ -20,7 +24,7 @@ from .graph import run
 from .inherit import inherits, requires
 from .params import (BoolParameter, ChoiceParameter, DateParameter, DictParameter, EnumParameter,
                      FloatParameter, IntParameter, ListParameter, Parameter, PathParameter)
-from .plan import invalidate_downstream, invalidate_upstream
+from .outputs import invalidate_downstream, invalidate_upstream, taskflow_downstream, taskflow_upstream
 from .report import preview, why
 from .result import RunResult
 from .task import Task
@@ -30,9 +34,11 @@ from .workflow import Workflow, WorkflowMulti
 __version__ = "0.1.0"
 
 __all__ = [
-    "tasks", "Task", "run", "delayed", "Flow", "preview", "why", "set_root", "set_dir",
+    "tasks", "targets", "settings", "data", "formats", "functional", "Task", "run", "delayed", "Flow",
+    "preview", "why", "set_root", "set_dir",
     "draw", "graph_html", "Drawing",
-    "invalidate_downstream", "invalidate_upstream", "gc", "GcReport",
+    "invalidate_downstream", "invalidate_upstream", "taskflow_upstream", "taskflow_downstream",
+    "gc", "GcReport",
     "requires", "inherits", "Workflow", "WorkflowMulti", "RunResult",
     "Parameter", "IntParameter", "FloatParameter", "BoolParameter", "DateParameter",
     "ListParameter", "DictParameter", "PathParameter", "EnumParameter", "ChoiceParameter",

@@ -39,6 +39,7 @@ import click
 
 import daskflow
 
+from . import invalidate as _invalidate
 from . import plan as _plan
 from .cli_tasks import class_params, import_target, load_task_class, make_task, parse_params
 from .errors import (CycleError, DaskflowError, FingerprintError, ParameterError, RunError,
@@ -291,7 +292,7 @@ def invalidate(specs, params, as_json, upstream):
     if upstream:
         tasks = list(_plan.Plan(tasks).nodes)
     keys = {n.task: n.key for n in _plan.Plan(tasks).nodes.values()} if as_json else {}
-    removed = _plan.invalidate(tasks)
+    removed = _invalidate.invalidate(tasks)
     if as_json:
         _echo_json({"removed": removed, "tasks": [identity(t, keys.get(t)) for t in tasks]})
     else:

@@ -13,14 +13,18 @@ where they happen, with ``raise ... from exc``.
      +-- CycleError               requires() forms a cycle
      +-- FingerprintError         a parameter value cannot be hashed deterministically
      +-- SaveError                save() got wrong output names or a value the format cannot write
-     +-- MissingOutputError       a task finished without saving / output is not built
+     +-- MissingOutputError       a task finished without saving / output is not built (a RuntimeError)
      |    +-- MissingExternalError    an external task's data is missing
-     +-- NotBuiltError            outputLoad() of a task not built for today's code and parameters
+     +-- NotBuiltError            outputLoad() of a task not built for today's code and parameters (a RuntimeError)
      +-- LoadError                a stored output cannot be loaded (corrupt pickle, truncated parquet)
      +-- StorageError             the storage root is unreachable, unwritable or refuses credentials
      +-- LeaseError               waiting for another builder's lease took too long
      +-- ClusterError             a cluster cannot run these tasks (resources, imports, memory:// root)
-     +-- RunError                 one or more tasks failed in daskflow.run(); carries each failure
+     +-- RunError                 one or more tasks failed in daskflow.run(); carries each failure (a RuntimeError)
+
+The errors d6tflow raises as ``RuntimeError`` (a failed run, a task not
+built) are ``RuntimeError`` subclasses too, so d6tflow scripts' ``except
+RuntimeError`` keeps working.
 """
 
 from __future__ import annotations
@@ -68,7 +72,7 @@ class SaveError(DaskflowError):
     """``save()`` was given the wrong output names or a value its format cannot write."""
 
 
-class MissingOutputError(DaskflowError):
+class MissingOutputError(DaskflowError, RuntimeError):
     """A task's output is missing: it finished without saving, or was never built."""
 
 
@@ -76,7 +80,7 @@ class MissingExternalError(MissingOutputError):
     """An ``external = True`` task has no data in storage; nothing was run."""
 
 
-class NotBuiltError(DaskflowError):
+class NotBuiltError(DaskflowError, RuntimeError):
     """Loading the output of a task that is not built for today's code and parameters."""
 
 
@@ -113,7 +117,7 @@ class TaskFailure:
         return f"TaskFailure({self.task!r}, {type(self.exception).__name__}: {self.exception})"
 
 
-class RunError(DaskflowError):
+class RunError(DaskflowError, RuntimeError):
     """Some tasks of a run failed; independent branches ran to the end.
 
     Attributes

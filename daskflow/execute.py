@@ -1,10 +1,12 @@
 """Running one task where dask puts it: bind inputs, run, save, commit.
 
-Imports ``errors``, ``storage``, ``task`` and ``plan``; never dask, so the same
+Imports ``errors``, ``listing``, ``storage``, ``context``, ``task`` and ``plan``; never dask, so the same
 function serves the sync, threaded and process schedulers and a distributed
 cluster.  A graph node calls :func:`execute` with its :class:`Spec` and the
 :class:`Outcome` of each upstream task; it returns a small Outcome, never the
-task's data (workers load inputs and save outputs themselves).
+task's data (workers load inputs and save outputs themselves), except for a
+``TaskCache``, whose values (and metadata) ride in its Outcome to the
+downstream nodes: never stored, they are that node's dask result.
 
 What stays true: exceptions from ``run()`` never escape (they come back in the
 Outcome with their traceback text), so independent branches keep going on
@@ -27,9 +29,10 @@ import traceback
 from dataclasses import dataclass, field
 
 from .errors import MissingOutputError
+from .context import MemoryTarget, MetaRef
 from .lease import claim
 from .listing import build_file, sizes_token
-from .plan import Node, inputs_id, static_body
+from .plan import Node, cache_result, inputs_id, static_body
 from .storage import Store, Target
 from .task import RunContext, Task, _map, _shape
 from .trace import watch
@@ -54,6 +57,8 @@ class Outcome:
     blocked_by: list = field(default_factory=list)
     members: list = field(default_factory=list)  # an aggregator's upstream outcomes
     waited_for: str = ""  # shared: the builder (owner of the lease) this task waited for
+    values: dict | None = None  # a TaskCache's outputs by name: its data, kept in the graph
+    meta: dict | None = None  # a TaskCache's saveMeta()
 
 
 @dataclass
@@ -71,12 +76,16 @@ class Spec:
     body: dict  # static part of the marker
     deps: list  # upstream tasks, in requires() order
     struct: object = _UNKNOWN  # what requires() returned, as the plan saw it
+    cached: bool = False  # a TaskCache: outputs stay in memory
+    dep_stores: list = field(default_factory=list)  # each upstream task's root (d6tflow's path)
 
 
 def spec_for(node: Node, store: Store) -> Spec:
+    store = getattr(node, "store", None) or store  # the node's own root, else the plan's
     return Spec(node.task, node.key, store, node.param_dir, node.version, node.forced, node.aggregate,
                 {i: (c.path, c.result) for i, c in node.cutoff.items()}, static_body(node),
-                [d.task for d in node.deps], node.task.__dict__.get("_requires", _UNKNOWN))
+                [d.task for d in node.deps], node.task.__dict__.get("_requires", _UNKNOWN),
+                type(node.task)._is_cached(), [getattr(d, "store", None) or store for d in node.deps])
 
 
 def known_outcome(node: Node) -> Outcome:
@@ -100,6 +109,8 @@ def execute(spec: Spec, deps: list) -> Outcome:
         logger.info("%r skipped: upstream rebuilt identical outputs (early cutoff)", spec.task)
         return Outcome(spec.key, "cutoff", result, path)
     start = time.perf_counter()
+    if spec.cached:  # a TaskCache: never stored, so never leased
+        return _execute_cached(spec, deps, inputs, start)
     lease, committed = None, False
     try:
         if spec.store.leases:
@@ -139,6 +150,24 @@ def _claim(spec: Spec, inputs: str):
                  spec.forced)
 
 
+def _execute_cached(spec: Spec, deps: list, inputs: str, start: float) -> Outcome:
+    """Run a TaskCache: its outputs stay in the Outcome, travelling through the graph."""
+    retries = max(int(type(spec.task).retries or 0), 0)
+    for attempt in range(retries + 1):
+        try:
+            ctx = _run_cached(spec, deps)
+            duration = time.perf_counter() - start
+            logger.info("%r ran in %.3fs (output kept in memory)", spec.task, duration)
+            return Outcome(spec.key, "ran", cache_result(spec.version, inputs), None, duration,
+                           values=ctx.values, meta=ctx.meta)
+        except Exception as exc:  # reported in the Outcome, re-raised by the driver
+            if attempt < retries:
+                continue
+            return Outcome(spec.key, "failed", duration=time.perf_counter() - start,
+                           error=_portable(exc), traceback=traceback.format_exc())
+    raise AssertionError("unreachable")
+
+
 def _portable(exc: BaseException) -> BaseException:
     """The exception itself if it survives pickling (process and cluster runs), else a stand-in."""
     try:
@@ -149,22 +178,50 @@ def _portable(exc: BaseException) -> BaseException:
 
 
 def _bind(spec: Spec, deps: list):
-    """The inputs structure of the task, with targets on the builds its upstream committed."""
+    """The inputs of the task, with targets on the builds its upstream committed (or on the
+    values a TaskCache passed), and where each upstream's metadata is, in the same shape."""
     by_task = dict(zip(spec.deps, deps))
+    stores = dict(zip(spec.deps, spec.dep_stores or [spec.store] * len(deps)))
 
     def targets(dep: Task, outcome: Outcome):
         if getattr(dep, "raw_file", False):  # a raw input file (daskflow.rawfiles): its own target
             return dep.output()
+        if outcome.values is not None:  # a TaskCache: its values came through the graph
+            return _shape(dep, {n: MemoryTarget(outcome.values[n], f, dep)
+                                for n, f in type(dep)._outputs.items()})
         if outcome.path is None:  # an aggregator: the outputs of what it groups
             return [targets(t, o) for t, o in zip(dep.deps(), outcome.members)]
-        return _shape(dep, {n: Target(spec.store, build_file(outcome.path, f"{n}.{f.ext}"), f, dep, name=n)
+        store = stores.get(dep, spec.store)
+        return _shape(dep, {n: Target(store, build_file(outcome.path, f"{n}.{f.ext}"), f, dep, name=n)
                             for n, f in type(dep)._outputs.items()})
 
     def target(dep: Task):
         return targets(dep, by_task[dep])
 
+    def meta(dep: Task):
+        outcome = by_task[dep]
+        if outcome.values is not None:
+            return MetaRef(dep, value=outcome.meta)
+        return MetaRef(dep, stores.get(dep, spec.store), outcome.path)
+
     struct = spec.task.requires() if spec.struct == _UNKNOWN else spec.struct  # == survives pickling
-    return None if struct is None else _map(struct, target)
+    if struct is None:
+        return None, None
+    return _map(struct, target), _map(struct, meta)
+
+
+def _run_cached(spec: Spec, deps: list) -> RunContext:
+    """Run a TaskCache: its outputs stay in the context's values, nothing is stored."""
+    task = spec.task
+    runner = object.__new__(type(task))
+    runner.__dict__.update(task.__dict__)
+    ctx = runner._ctx = RunContext(spec.store, None, *_bind(spec, deps))
+    runner.run()
+    missing = [n for n in type(task)._outputs if n not in ctx.values]
+    if missing:
+        raise MissingOutputError(f"{task!r} finished without saving output(s) {missing}; "
+                                 f"call self.save(...) in run()")
+    return ctx
 
 
 def _build(spec: Spec, deps: list, inputs: str, start: float, lease=None) -> tuple[str, str]:
@@ -172,9 +229,21 @@ def _build(spec: Spec, deps: list, inputs: str, start: float, lease=None) -> tup
     build = store.new_build(task.task_family, spec.param_dir)
     runner = object.__new__(type(task))
     runner.__dict__.update(task.__dict__)
-    ctx = runner._ctx = RunContext(store, build, _bind(spec, deps))
+    ctx = runner._ctx = RunContext(store, build, *_bind(spec, deps))
     with watch(task, spec.body):  # daskflow.trace: which user functions run() calls (opt-in)
         runner.run()
+    return commit_build(spec, deps, inputs, start, ctx, lease), build
+
+
+def begin_direct(spec: Spec, deps: list) -> RunContext:
+    """The context of a direct ``Task().run()``: inputs bound, a new build (or memory) to save into."""
+    build = None if spec.cached else spec.store.new_build(spec.task.task_family, spec.param_dir)
+    return RunContext(spec.store, build, *_bind(spec, deps))
+
+
+def commit_build(spec: Spec, deps: list, inputs: str, start: float, ctx: RunContext, lease=None) -> str:
+    """Check every output was saved, then write the build's commit marker; return its result."""
+    task, store, build = spec.task, spec.store, ctx.build_path
     outputs = type(task)._outputs
     for name, fmt in outputs.items():  # written by the task itself at self.output()[name].path
         if name not in ctx.saved and (found := store.checksum(ctx.path(name, fmt))) is not None:
@@ -199,4 +268,4 @@ def _build(spec: Spec, deps: list, inputs: str, start: float, lease=None) -> tup
     folders = tuple(ctx.path(n, f) for n, f in outputs.items() if f.write is not None) if store.fsync else ()
     store.commit(build, spec.version, inputs, result, sizes,
                  f'{text[:-1]},"code_parts":{spec.body["code_parts"]}}}'.encode(), folders)
-    return result, build
+    return result

@@ -1,6 +1,6 @@
 """The only module that imports dask's schedulers: plan -> dask graph -> run.
 
-Imports ``errors``, ``plan``, ``execute``, ``result``, ``scheduling`` (which
+Imports ``errors``, ``plan``, ``execute``, ``outputs`` (TaskCache values), ``result``, ``scheduling`` (which
 scheduler, in dask's order) and ``progress`` (the display).  Only the
 tasks the plan says will run become graph nodes, keyed ``Family-<fingerprint>``
 so the dashboard groups them by task class and a key is a cache identity on a
@@ -44,6 +44,7 @@ import weakref
 from .errors import ClusterError, ParameterError, RunError
 from .execute import Outcome, execute, known_outcome, spec_for
 from .lease import abandon_all as abandon_leases
+from .outputs import remember
 from .plan import Plan
 from .progress import TOPIC, Display, LocalFeed, enabled
 from .result import RunResult
@@ -184,6 +185,7 @@ def run(tasks, force=None, forced=None, forced_all=False, forced_all_upstream=Fa
                 forced_all=forced_all, forced_all_upstream=forced_all_upstream)
     plan.check_externals()
     outcomes = execute_plan(plan, choice, progress=progress, ship_code=ship_code)
+    remember(plan, outcomes)  # TaskCache values, for outputLoad() in this process
     result = RunResult(plan.nodes.values(), outcomes)
     if result.failed:
         raise RunError(result.failed, result) from result.failed[0].exception
@@ -198,7 +200,8 @@ def execute_plan(plan: Plan, choice: Choice, progress=None, ship_code=False) -> 
     """
     if not plan.to_run():
         return {}
-    plan.store.check_writable()
+    for store in dict.fromkeys(n.store for n in plan.to_run()):  # the plan's root, or a few
+        store.check_writable()
     if choice.address is not None:
         from distributed import Client
 

@@ -13,6 +13,8 @@ gives each task a status:
   incomplete fingerprint);
 - ``external``: data someone else produces, present; ``missing``: absent.
 
+A ``TaskCache`` runs iff a task downstream runs or it is a target (:func:`cache_result`).
+
 A task whose upstream will rerun may still be skipped at run time (early
 cutoff): the plan hands the executor the inputs of the builds it already has.
 Marker bodies are read only when ``explain=True`` (``why``/``preview``).
@@ -28,16 +30,15 @@ import weakref
 from dataclasses import dataclass, field
 
 from . import canonical
-from .errors import (CycleError, MissingExternalError, NotBuiltError, ParameterError,
-                     TaskDefinitionError)
+from .errors import CycleError, MissingExternalError, ParameterError, TaskDefinitionError
 from .fingerprint import code_fingerprint
 from .explain import INVALIDATED, code_change, inputs_change
-from .notes import invalidated_notes, note_invalidated
+from .notes import invalidated_notes
 from .rawfiles import changed_message, file_status, list_identities, raw_inputs
-from .storage import META_NAME, Commit, Store, Target, default_store
-from .task import Task, TaskAggregator
+from .storage import Commit, Store, default_store
+from .task import Task, TaskAggregator, own_store
 
-__all__ = ["Plan", "Node", "Reason", "resolve_targets", "is_complete", "load_meta", "invalidate"]
+__all__ = ["Plan", "Node", "Reason", "cache_result", "inputs_id", "static_body"]
 
 SCHEMA = b"daskflow-task/1"
 _WARNED: "weakref.WeakSet[type]" = weakref.WeakSet()
@@ -61,7 +62,7 @@ class Node:
 
     __slots__ = ("task", "family", "deps", "code", "version", "param_dir", "fingerprint", "key",
                  "status", "reasons", "commit", "result", "inputs", "cutoff", "forced", "aggregate",
-                 "commits", "causes", "file_info")
+                 "commits", "causes", "file_info", "store")
 
     def __init__(self, task: Task, deps: list["Node"]):
         self.task = task
@@ -158,7 +159,7 @@ class Plan:
             if not isinstance(t, Task):
                 raise ParameterError(f"daskflow expects task instances, got {t!r}; "
                                      f"did you mean {getattr(t, '__name__', t)}()?")
-        self.store = store or default_store()
+        self.store = store or own_store(self.targets_tasks) or default_store()  # d6tflow's path=
         self.explain = explain
         self.nodes: dict[Task, Node] = {}
         with _no_gc():  # many small objects, no cycles: collections would cost a third of the time
@@ -170,6 +171,7 @@ class Plan:
             self._names: dict[type, list] = {}
             for node in self.nodes.values():
                 self._decide(node)
+            self._run_cached()
 
     # -- the graph --------------------------------------------------------------------
     def _walk(self) -> None:
@@ -240,16 +242,19 @@ class Plan:
                 node.forced = False
 
     def _list(self) -> dict:
-        by_family: dict[str, list[Node]] = {}
+        by_family: dict[tuple, list[Node]] = {}  # (store, family): one root, or a few
         raw = [n.task.path for n in self.nodes.values() if getattr(n.task, "raw_file", False)]
         self._files = list_identities(raw, self.store) if raw else {}
         for node in self.nodes.values():
-            if not node.aggregate and not getattr(node.task, "raw_file", False):
-                by_family.setdefault(node.family, []).append(node)
-        # one task of a family: list its folder only (explaining compares with other parameters)
-        queries = [(family, nodes[0].param_dir if len(nodes) == 1 and not self.explain else None)
-                   for family, nodes in by_family.items()]
-        return dict(zip(by_family, self.store.list_many(queries)))
+            node.store = own_store([node.task]) or self.store  # a task's own root (d6tflow's path)
+            if not (node.aggregate or type(node.task)._is_cached() or getattr(node.task, "raw_file", False)):
+                by_family.setdefault((node.store, node.family), []).append(node)
+        out: dict = {}  # one task of a family: list its folder only (explaining compares with others)
+        for store in dict.fromkeys(st for st, _ in by_family):
+            keys = [k for k in by_family if k[0] == store]
+            out.update(zip(keys, store.list_many([(f, by_family[st, f][0].param_dir if len(
+                by_family[st, f]) == 1 and not self.explain else None) for st, f in keys])))
+        return out
 
     # -- deciding ----------------------------------------------------------------------
     def _decide(self, node: Node) -> None:
@@ -264,13 +269,15 @@ class Plan:
         if getattr(node.task, "raw_file", False):  # present (its listing identity is its result) or not
             node.status, node.result, node.file_info, why = file_status(node.task.path, self._files)
             return node.reasons.extend([Reason(*why)] if why else [])
-        node.commits = self._listings.get(node.family, {}).get(node.param_dir, [])
+        node.commits = self._listings.get((node.store, node.family), {}).get(node.param_dir, [])
         if node.task.external:
             return self._decide_external(node)
         if node.forced:
             node.status = "run"
             node.reasons.append(Reason("forced", "forced"))
             return
+        if type(node.task)._is_cached():
+            return self._decide_cached(node)
         names = self._names.get(type(node.task))
         if names is None:  # the file names of a class's outputs, made once per plan and class
             names = self._names[type(node.task)] = [f"{n}.{f.ext}" for n, f in type(node.task)._outputs.items()]
@@ -282,10 +289,7 @@ class Plan:
             node.cutoff = {c.inputs: c for c in same}
             if not [c for c in node.commits if c.version == node.version]:
                 self._own_reasons(node, names)
-            node.causes = _causes_of(waiting) or list(waiting)  # never empty
-            names = [repr(c.task) for c in node.causes]  # in requires() order, each once
-            node.reasons.append(Reason("upstream", "upstream will run: " + ", ".join(names),
-                                       {"causes": names}))
+            node.reasons.append(_upstream_reason(node, waiting))
             return
         node.inputs = inputs_id(d.result for d in node.deps)
         match = [c for c in same if c.inputs == node.inputs]
@@ -296,8 +300,37 @@ class Plan:
         node.status = "run"
         self._own_reasons(node, names)
 
+    def _decide_cached(self, node: Node) -> None:
+        """A TaskCache: provisionally skipped with a known result, unless its upstream runs."""
+        if waiting := [d for d in node.deps if d.runs or d.status == "missing"]:
+            node.status = "run"
+            return node.reasons.append(_upstream_reason(node, waiting))
+        node.status, node.inputs = "fresh", inputs_id(d.result for d in node.deps)
+        node.result = cache_result(node.version, node.inputs)
+
+    def _run_cached(self) -> None:
+        """A TaskCache runs iff a task downstream of it runs or it is a target."""
+        if not any(type(n.task)._is_cached() for n in self.nodes.values()):
+            return
+        down: dict = {}
+        for node, d in ((n, d) for n in self.nodes.values() for d in n.deps):
+            down.setdefault(d.key, []).append(node)
+        wanted = {n.key for n in self.targets}  # an aggregator passes the need on
+        for node in reversed(list(self.nodes.values())):
+            if node.aggregate and (node.key in wanted or node.runs):
+                wanted.update(d.key for d in node.deps)
+            users = [u for u in down.get(node.key, []) if u.runs and not u.aggregate]
+            if type(node.task)._is_cached() and not node.runs and (users or node.key in wanted):
+                node.status = "run"
+                node.reasons.append(Reason("cached", "output kept in memory (TaskCache), " + (
+                    f"needed by {users[0].task!r}" if users else "computed when asked for")))
+        for node in self.nodes.values():  # an aggregator over a cache task that now runs runs too
+            if node.aggregate and node.status != "run" and any(d.runs for d in node.deps):
+                node.status = "run"
+                node.reasons.append(Reason("upstream", "upstream will run"))
+
     def _decide_external(self, node: Node) -> None:
-        where = f"{self.store.display}/{node.family}/{node.param_dir}"
+        where = f"{node.store.display}/{node.family}/{node.param_dir}"
         if not node.commits:
             why = f"external data missing: nothing committed under {where}@..."
         else:
@@ -336,11 +369,11 @@ class Plan:
                                   "code fingerprint incomplete: " + "; ".join(node.code.incomplete),
                                   {"incomplete": node.code.incomplete}))
 
-    def _read(self, commit: Commit) -> dict | None:
+    def _read(self, commit: Commit, store: Store) -> dict | None:
         if not self.explain:
             return None
         try:
-            return self.store.read_json(commit.marker)
+            return store.read_json(commit.marker)
         except (FileNotFoundError, ValueError):
             warnings.warn(f"corrupt or foreign commit marker {commit.marker}; treated as stale")
             return None
@@ -348,31 +381,31 @@ class Plan:
     def _inputs_changed(self, node: Node, last: Commit) -> Reason:
         """The build of today's version was made from other upstream results: name which."""
         kind = {True: "file", False: "external"}
-        return Reason(*inputs_change(self._read(last), [
+        return Reason(*inputs_change(self._read(last, node.store), [
             (d.key, repr(d.task), d.result, kind[bool(getattr(d.task, "raw_file", False))] if d.task.external else "task",
              lambda old, d=d: changed_message(old, d)) for d in node.deps]))
 
     def _code_changed(self, node: Node, last: Commit) -> Reason:
         """Compare with the newest build of the same parameters (another version)."""
-        body = self._read(last)
+        body = self._read(last, node.store)
         invalidated = bool(body) and (body.get("code") == node.code.digest or self._invalidated(node))
         return Reason(*code_change(body, node.code, invalidated))
 
     def _invalidated(self, node: Node) -> bool:
         """Whether today's version was removed by invalidate() (explain only; a family with builds)."""
-        if not self.explain or not any(self._listings.get(node.family, {}).values()):
+        if not self.explain or not any(self._listings.get((node.store, node.family), {}).values()):
             return False
-        when = invalidated_notes(self.store, node.family, self.__dict__.setdefault("_notes", {})).get(
+        when = invalidated_notes(node.store, node.family, self.__dict__.setdefault("_notes", {})).get(
             (node.param_dir, node.version))
         return when is not None and when >= max((c.mtime for c in node.commits), default=0.0)
 
     def _param_changes(self, node: Node) -> list[Reason]:
         """Compare with the newest build of the family under other parameters (explain only)."""
-        family = self._listings.get(node.family, {})  # explaining lists whole families
+        family = self._listings.get((node.store, node.family), {})  # explaining lists whole families
         others = [c for d, cs in family.items() if d != node.param_dir for c in cs]
         if not others:
             return []
-        body = self._read(max(others, key=lambda c: c.build))
+        body = self._read(max(others, key=lambda c: c.build), node.store)
         if not body:
             return []
         old = body.get("params", {})
@@ -417,6 +450,18 @@ def _causes_of(deps) -> list[Node]:
     return list(dict.fromkeys(c for d in deps for c in d.root_causes()))
 
 
+def _upstream_reason(node: Node, waiting) -> Reason:
+    """Why ``node`` runs because upstream tasks run: their root causes, in requires() order."""
+    node.causes = _causes_of(waiting) or list(waiting)  # never empty
+    names = [repr(c.task) for c in node.causes]
+    return Reason("upstream", "upstream will run: " + ", ".join(names), {"causes": names})
+
+
+def cache_result(version: str, inputs: str) -> str:
+    """Result identity of a TaskCache: its version (code and parameters) and its inputs."""
+    return canonical.digest(b"daskflow-cache/1", version.encode(), inputs.encode())[:16]
+
+
 def inputs_id(results) -> str:
     """Identity of a task's inputs: the results of its upstream tasks, in order."""
     return canonical.digest(*(r.encode() for r in results))[:16]
@@ -455,75 +500,3 @@ def static_body(node: Node) -> dict:
         "libraries": node.code.libraries,
         "deps": [dict({"key": d.key}, **d.file_info) for d in node.deps],  # each dep's own marker names its task
     }
-
-
-# -- the driver-side helpers behind Task.output() and friends -------------------------------
-def resolve_targets(task: Task, strict: bool = False, store: Store | None = None) -> dict:
-    """Targets of a task's current build (or unbuilt targets saying why)."""
-    plan = Plan(task, store)
-    node = plan.nodes[task]
-    outputs = type(task)._outputs
-    if node.commit is not None:
-        return {n: Target(plan.store, node.commit.file(f"{n}.{f.ext}"), f, task, name=n)
-                for n, f in outputs.items()}
-    why = "; ".join(r.message for r in node.reasons) or node.status
-    if strict:
-        raise NotBuiltError(f"{task!r} is not built for today's code and parameters ({why}); "
-                            f"run daskflow.run({task!r}) first")
-    return {n: Target(plan.store, None, f, task, why) for n, f in outputs.items()}
-
-
-def is_complete(task: Task) -> bool:
-    node = Plan(task).nodes[task]
-    return node.status in ("fresh", "external")
-
-
-def load_meta(task: Task) -> dict:
-    plan = Plan(task)
-    node = plan.nodes[task]
-    if node.commit is None:
-        raise NotBuiltError(f"{task!r} is not built for today's code and parameters; run it first")
-    meta = node.commit.file(META_NAME)
-    if META_NAME not in node.commit.files:
-        raise NotBuiltError(f"{task!r} saved no metadata (no {meta}); call self.saveMeta(...) in run()")
-    return plan.store.read_json(meta)
-
-
-def invalidate(tasks, store: Store | None = None) -> int:
-    """Remove the builds of today's version of each task; return how many were removed."""
-    tasks = [t for t in tasks if not t.external]
-    if not tasks:
-        return 0
-    plan = Plan(tasks, store)
-    return _remove_current(plan, [plan.nodes[t] for t in tasks])
-
-
-def _remove_current(plan: Plan, nodes) -> int:
-    """Remove the builds of today's version of ``nodes`` (external ones excepted), from the
-    plan's own listing: one listing serves the whole invalidation."""
-    removed = 0
-    for node in nodes:
-        if node.task.external or node.aggregate:
-            continue
-        builds = [c for c in node.commits if c.version == node.version]
-        if builds:  # a note first, so why() says "invalidated" rather than comparing other builds
-            note_invalidated(plan.store, node.family, node.param_dir, node.version)
-        for commit in builds:
-            plan.store.remove_build(commit.path, commit.marker)
-            removed += 1
-    return removed
-
-
-def invalidate_upstream(task: Task, store: Store | None = None) -> int:
-    """Make ``task`` and every task upstream of it stale (never prompts)."""
-    plan = Plan(task, store)
-    return _remove_current(plan, plan.nodes.values())
-
-
-def invalidate_downstream(task: Task, target: Task, store: Store | None = None) -> int:
-    """Make ``task`` and every task between it and ``target`` stale (never prompts)."""
-    plan = Plan(target, store)
-    if task not in plan.nodes:
-        raise ParameterError(f"{task!r} is not upstream of {target!r}")
-    start = plan.nodes[task]
-    return _remove_current(plan, [start, *plan.downstream(start)])

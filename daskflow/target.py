@@ -9,10 +9,75 @@ naming the task, the output and the path, with the format's exception as
 
 from __future__ import annotations
 
+import os
+import pathlib
+
 from .errors import LoadError, NotBuiltError, StorageError
 from .formats import Format
+from .formats import load as load_format
 
-__all__ = ["Target"]
+__all__ = ["Target", "LocalPath"]
+
+
+class LocalPath(str):
+    """A local output's path: a ``str`` (as daskflow's paths are) that also answers the
+    ``pathlib.Path`` questions d6tflow scripts ask of ``output().path``.
+
+    Examples
+    --------
+    >>> p = LocalPath("/tmp/x/data.pkl")
+    >>> p.name, p.suffix, str(p.parent), p.rsplit("/", 1)[0]
+    ('data.pkl', '.pkl', '/tmp/x', '/tmp/x')
+    """
+
+    __slots__ = ()
+
+    def as_path(self) -> pathlib.Path:
+        return pathlib.Path(self)
+
+    def __fspath__(self) -> str:
+        return str(self)
+
+    def __truediv__(self, other) -> pathlib.Path:
+        return pathlib.Path(self) / other
+
+    def stat(self):
+        return os.stat(self)
+
+    def exists(self) -> bool:
+        return os.path.exists(self)
+
+    def is_file(self) -> bool:
+        return os.path.isfile(self)
+
+    def is_dir(self) -> bool:
+        return os.path.isdir(self)
+
+    def open(self, mode: str = "r", *args, **kwargs):
+        return open(self, mode, *args, **kwargs)
+
+    def read_bytes(self) -> bytes:
+        return pathlib.Path(self).read_bytes()
+
+    @property
+    def parent(self) -> pathlib.Path:
+        return pathlib.Path(self).parent
+
+    @property
+    def name(self) -> str:
+        return pathlib.Path(self).name
+
+    @property
+    def stem(self) -> str:
+        return pathlib.Path(self).stem
+
+    @property
+    def suffix(self) -> str:
+        return pathlib.Path(self).suffix
+
+    @property
+    def parts(self) -> tuple:
+        return pathlib.Path(self).parts
 
 
 class Target:
@@ -32,23 +97,26 @@ class Target:
         self.name = name  # the output's name, for messages
 
     @property
-    def path(self) -> str:
+    def path(self):
+        """Where the output is: a ``LocalPath`` (a ``str`` answering ``pathlib.Path``'s
+        questions, as d6tflow's path does) on a local root, else the URL."""
         if self._path is None:
             raise NotBuiltError(f"{self.task!r} is not built for today's code and parameters "
                                 f"({self.reason}); run it first: daskflow.run(task)")
-        return self._path
+        return LocalPath(self._path) if self.store.local else self._path
 
     def exists(self) -> bool:
         return self._path is not None
 
-    def load(self, cached: bool = False):
-        """Load the output (``cached`` is accepted for d6tflow compatibility)."""
-        path = self.path
+    def load(self, cached: bool = False, **options):
+        """Load the output; ``options`` go to the format's reader (``cached`` is d6tflow's)."""
+        self.path  # noqa: B018  (not built: the error naming the task)
+        path = self._path
         try:
             if self.format.load_path is not None:  # a folder format (see formats.Format.write)
                 return self.format.load_path(self.store.fs, path)
             with self.store.open(path) as f:
-                return self.format.load(f)
+                return load_format(self.format, f, options)
         except FileNotFoundError as exc:
             raise NotBuiltError(f"{self.task!r}: output {path} vanished after it was committed; "
                                 f"run the task again") from exc

@@ -1,101 +1,67 @@
-"""The Task base class and the d6tflow-shaped task classes; knows nothing of dask.
+"""The Task base class and the d6tflow-shaped task classes; knows nothing of planning or dask.
 
-Imports ``errors``, ``params``, ``formats``, ``canonical`` and ``storage``.
-A task is a value: its family (the class name, as in luigi and d6tflow) and
-its significant parameters make its identity; it is immutable after
-construction.  Inside ``run()`` a task has a *run context*, set by the
-executor, through which ``save()``, ``saveMeta()`` and ``input()`` reach
-storage.  Outside ``run()``, ``output()``, ``outputLoad()``, ``complete()``
-and ``invalidate()`` ask the planner (``daskflow.plan``), imported when first
-called: deciding freshness needs fingerprints, which are built on top of
-this module.
+Imports ``errors``, ``config``, ``params``, ``formats``, ``canonical``,
+``storage`` and ``context``.  A task is a value: its family (the class name, as in luigi and
+d6tflow) and its significant parameters make its identity; it is immutable
+after construction.  Inside ``run()`` a task has a *run context*
+(:class:`daskflow.context.RunContext`), set by the executor, through which
+``save()``, ``saveMeta()``, ``input()`` and ``metaLoad()`` reach storage.
+
+Outside ``run()``, ``output()``, ``outputLoad()``, ``complete()``,
+``invalidate()`` and a direct ``Task().run()`` need the planner, which lives
+in higher modules: they call the object registered with :func:`set_planner`
+(``daskflow.outputs`` registers itself when ``daskflow`` is imported), so
+imports flow one way.
 """
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import types
-from collections.abc import Mapping
+import weakref
 from types import MappingProxyType
 
 from . import canonical
-from .errors import (FingerprintError, MissingOutputError, ParameterError, SaveError,
+from .context import (MetaRef, RunContext, TargetDict, flatten, map_struct,  # noqa: F401
+                      targets_of)
+from .errors import (DaskflowError, FingerprintError, ParameterError, SaveError,
                      TaskDefinitionError)
 from .formats import Format, get_format
 from .params import Parameter
-from .storage import META_NAME, Target, build_file
+from .storage import Target
+from .taskdef import (_OVERRIDES, _check_default, _from_luigi, class_overrides,  # noqa: F401
+                      options_for, own_store, root_url)
 
-__all__ = ["Task", "TaskPqPandas", "TaskCSVPandas", "TaskPickle", "TaskJson",
-           "TaskAggregator", "RunContext", "flatten"]
+__all__ = ["Task", "TaskAggregator", "RunContext", "flatten", "set_planner", "own_store"]
 
-
-def flatten(struct) -> list:
-    """Tasks (or targets) of a requires()/input() structure, in order."""
-    if struct is None:
-        return []
-    if isinstance(struct, dict):
-        return [x for v in struct.values() for x in flatten(v)]
-    if isinstance(struct, (list, tuple)):
-        return [x for v in struct for x in flatten(v)]
-    return [struct]
+_PLANNER = []
+_IN_MEMORY: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # class -> (outputs, cached)
 
 
-def _map(struct, fn):
-    if isinstance(struct, dict):
-        return {k: _map(v, fn) for k, v in struct.items()}
-    if isinstance(struct, (list, tuple)):
-        return [_map(v, fn) for v in struct]
-    return fn(struct)
+def set_planner(planner) -> None:
+    """Register the object behind ``output()``, ``complete()``... (``daskflow.outputs``).
+
+    It provides ``targets(task, strict)``, ``load_meta(task)``,
+    ``is_complete(task)``, ``invalidate(tasks)`` and ``direct_context(task)``.
+    """
+    _PLANNER[:] = [planner]
 
 
-def _rebuild(cls, params):
-    return cls(**params)
+def _planner():
+    if not _PLANNER:
+        raise DaskflowError("no planner registered: import daskflow (not only daskflow.task)")
+    return _PLANNER[0]
 
 
-class RunContext:
-    """What a task sees of storage while its ``run()`` executes (set by the executor)."""
+def _map(struct, fn):  # kept for the executor's imports
+    return map_struct(struct, fn)
 
-    def __init__(self, store, build_path: str, inputs):
-        self.store = store
-        self.build_path = build_path
-        self.inputs = inputs
-        self.saved: dict[str, str] = {}  # output name -> sha256 of its bytes
-        self.sizes: dict[str, int] = {}  # file outputs: name -> size in bytes
-        self.meta = None
 
-    def path(self, name: str, fmt: Format) -> str:
-        return build_file(self.build_path, f"{name}.{fmt.ext}")
+def _shape(task, targets: dict):
+    return targets_of(task, targets)
 
-    def save(self, task, name: str, fmt: Format, obj) -> None:
-        try:
-            fmt.check(obj)
-            if fmt.write is not None:  # a folder format writes its files itself
-                self.saved[name] = fmt.write(obj, self.store.fs, self.path(name, fmt))
-                return
-            data = fmt.dumps(obj)
-        except Exception as exc:  # pyarrow and friends raise their own types: one error naming the output
-            raise SaveError(f"{task!r}: output {name!r} ({fmt.name}) cannot take a "
-                            f"{type(obj).__module__}.{type(obj).__qualname__}: {exc}") from exc
-        self.saved[name] = self.store.write(self.path(name, fmt), data)
-        self.sizes[name] = len(data)
 
-    def save_meta(self, task, data: dict) -> None:
-        import json
-
-        def plain(obj):  # numpy scalars and arrays, read-only dicts: their plain values
-            if hasattr(obj, "tolist"):
-                return obj.tolist()
-            if isinstance(obj, Mapping):
-                return dict(obj)
-            raise TypeError(f"{type(obj).__module__}.{type(obj).__qualname__} is not JSON-serialisable")
-
-        try:
-            payload = json.dumps(data, sort_keys=True, default=plain).encode()
-        except (TypeError, ValueError) as exc:
-            raise SaveError(f"{task!r}.saveMeta() needs a JSON-serialisable dict: {exc}") from exc
-        self.store.write(build_file(self.build_path, META_NAME), payload)
-        self.meta = data
+def _rebuild(cls, params, extras=None):
+    return cls(**params, **(extras or {}))
 
 
 class Task:
@@ -116,6 +82,9 @@ class Task:
         Replaces the automatic code fingerprint of this task.
     retries : int
         How many times a failing ``run()`` is retried.
+    path : str, optional
+        Store this task's outputs under another root (d6tflow's ``path``);
+        ``Task(path=...)`` sets it for one instance and the tasks it clones.
 
     Examples
     --------
@@ -134,6 +103,9 @@ class Task:
     version: str | None = None
     retries = 0
     resources: dict | None = None
+    path: str | None = None
+    flows = MappingProxyType({})  # workflows attached with Workflow.attach_flow, by name
+    _given_path = False
     _param_defs: dict[str, Parameter] = {}
     _defaults: dict = {}
     _significant: tuple = ()
@@ -149,17 +121,22 @@ class Task:
         """Gather parameters along the MRO and check ``persist``; at class definition."""
         params: dict[str, Parameter] = {}
         for klass in reversed(cls.__mro__):
-            for name, value in vars(klass).items():
+            for name, value in list(vars(klass).items()):
+                if type(value).__module__ == "luigi.parameter":  # d6tflow projects declare luigi's
+                    value = _from_luigi(cls, klass, name, value)
                 if isinstance(value, Parameter):
                     params[name] = value
                 elif name in params:
                     del params[name]
+        for reserved in ("path", "flows"):
+            if reserved in params and not (reserved == "path" and cls.__dict__.get("raw_file")):
+                raise TaskDefinitionError(f"task class {cls.__name__}: {reserved!r} is not a parameter "
+                                          f"name: it is the task's storage root / attached workflows")
         cls._param_defs = params
         cls._significant = tuple(n for n, p in params.items() if p.significant)
         cls._name_bytes = {name: canonical.encode(name) for name in params}
         # defaults are checked once, when the class is defined (a bad default fails here)
-        cls._defaults = {name: p.check(p.default, cls.__name__) for name, p in params.items()
-                         if p.has_default}
+        cls._defaults = {name: _check_default(cls, name, p) for name, p in params.items() if p.has_default}
         persist = cls.persist
         if isinstance(persist, str):
             persist = [persist]
@@ -177,10 +154,21 @@ class Task:
                                           f"non-empty, without '/' and not start with '_' or '.'")
         cls._outputs = outputs
 
+    @classmethod
+    def _is_cached(cls) -> bool:
+        """True when the outputs stay in memory (TaskCache): no output format is stored."""
+        known = _IN_MEMORY.get(cls)
+        if known is None or known[0] is not cls._outputs:  # decided again after @requires
+            known = _IN_MEMORY[cls] = (cls._outputs, bool(cls._outputs) and not any(
+                f.stored for f in cls._outputs.values()))
+        return known[1]
+
     # -- identity ---------------------------------------------------------------
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, path=None, flows=None, **kwargs):
         cls = type(self)
         defs = cls._param_defs
+        if path is not None and "path" in defs:  # a raw input file's own path parameter
+            kwargs["path"], path = path, None
         overrides = _OVERRIDES.get()
         if overrides and cls in overrides:  # see class_overrides
             kwargs = {**kwargs, **overrides[cls]}
@@ -208,6 +196,20 @@ class Task:
                                  f"{', '.join(map(repr, missing))}")
         self._params = MappingProxyType(values)
         self._ctx: RunContext | None = None
+        if path is not None:  # where, not what: not part of the identity
+            self.__dict__["path"] = str(path)
+            self._given_path = True
+        if flows:
+            self.flows = dict(flows)
+
+    def _extras(self) -> dict:
+        """What an instance carries besides its parameters: its own root and attached flows."""
+        out = {}
+        if self._given_path:
+            out["path"] = self.path
+        if self.flows:
+            out["flows"] = self.flows
+        return out
 
     @property
     def task_family(self) -> str:
@@ -262,13 +264,14 @@ class Task:
         return f"{self.task_family}({shown})"
 
     def __reduce__(self):
-        return (_rebuild, (type(self), dict(self._params)))
+        return (_rebuild, (type(self), dict(self._params), self._extras()))
 
     def clone(self, cls=None, **kwargs) -> "Task":
         """A task of class ``cls`` (default: this one) with the parameters of this task that
-        ``cls`` declares, overridden by ``kwargs``."""
+        ``cls`` declares, overridden by ``kwargs``; it keeps this task's ``path=`` and flows."""
         cls = cls or type(self)
         params = {k: v for k, v in self._params.items() if k in cls._param_defs}
+        params.update(self._extras())
         params.update(kwargs)
         return cls(**params)  # normalised values normalise to themselves
 
@@ -303,16 +306,23 @@ class Task:
             self.deps()
         return self.__dict__["_requires"]
 
-    # -- inside run() ----------------------------------------------------------------
-    def _context(self, what: str) -> RunContext:
-        if self._ctx is None:
-            raise MissingOutputError(f"{self!r}.{what}() can only be called inside run(); "
-                                     f"use daskflow.run({self!r}) to build it")
+    # -- inside run() (or a direct call of it) -------------------------------------------
+    def _context(self, new_build: bool = False) -> RunContext:
+        """The run context; outside the executor, a direct build of this task (see save()).
+        A save() after a direct build is committed starts another; saveMeta() joins it."""
+        if self._ctx is None or (new_build and self._ctx.finish is not None and self._ctx.done):
+            self._ctx = _planner().direct_context(self)
         return self._ctx
 
-    def save(self, data, **kwargs) -> None:
-        """Save the output(s): one object, or a dict by output name for several outputs."""
-        ctx = self._context("save")
+    def save(self, data, **options) -> None:
+        """Save the output(s): one object, or a dict by output name for several outputs.
+
+        ``options`` go to the format's writer (``to_parquet``, ``to_csv``,
+        ``json.dumps``...).  Called outside ``daskflow.run`` (a direct
+        ``Task().run()``), it builds the task on its own: its inputs are the
+        committed builds of its upstream tasks and the outputs are committed
+        as a normal build.
+        """
         outputs = type(self)._outputs
         if not outputs:
             raise SaveError(f"{self!r} declares no outputs (persist is empty); nothing to save")
@@ -323,142 +333,98 @@ class Task:
             given = sorted(data) if isinstance(data, dict) else type(data).__name__
             raise SaveError(f"{self!r}.save() needs a dict with exactly the outputs "
                             f"{sorted(outputs)}; got {given}")
+        ctx = self._context(new_build=True)
         for name, obj in data.items():
-            ctx.save(self, name, outputs[name], obj)
+            ctx.save(self, name, outputs[name], obj, options)
+        if ctx.finish is not None and not ctx.done and set(ctx.saved) >= set(outputs):
+            ctx.finish(ctx)
+            ctx.done = True
 
     def saveMeta(self, data: dict) -> None:
-        """Store a small JSON-serialisable dict next to the outputs."""
-        self._context("saveMeta").save_meta(self, data)
+        """Store a small JSON-serialisable dict next to the outputs (d6tflow: ``metaSave``)."""
+        self._context().save_meta(self, data)
+
+    metaSave = saveMeta
 
     def input(self):
         """Targets of the upstream tasks, in the shape ``requires()`` returns."""
         if self._ctx is not None:
             return self._ctx.inputs
-        return _map(self._struct(), lambda t: t.output())
+        return map_struct(self._struct(), lambda t: t.output())
 
-    def inputLoad(self, keys=None, task=None, cached=False, as_dict=False):
+    def metaLoad(self):
+        """The metadata the upstream tasks saved, in the shape ``requires()`` returns."""
+        if self._ctx is not None and self._ctx.metas is not None:
+            return map_struct(self._ctx.metas, lambda ref: ref.load())
+        return map_struct(self._struct(), lambda t: t.outputLoadMeta())
+
+    def inputLoad(self, keys=None, task=None, cached=False, as_dict=False, **options):
         """Load the inputs, in the shape of ``requires()``; ``task`` picks one key of a dict."""
         inputs, req = self.input(), self._struct()
         if task is not None:
             inputs, req = inputs[task], req[task]
         if isinstance(req, dict):
-            return {k: _load(inputs[k], keys, as_dict) for k in req}
+            return {k: _load(inputs[k], keys, as_dict, options) for k in req}
         if isinstance(req, (list, tuple)):
-            return [_load(i, keys, as_dict) for i in inputs]
-        return _load(inputs, keys, as_dict)
+            return [_load(i, keys, as_dict, options) for i in inputs]
+        return _load(inputs, keys, as_dict, options)
 
     # -- outside run(): ask the planner -------------------------------------------------
     def output(self):
         """The output target, or a dict of targets by name for several outputs."""
-        if self._ctx is not None:
-            targets = {n: Target(self._ctx.store, self._ctx.path(n, f), f, self)
-                       for n, f in type(self)._outputs.items()}
-        else:
-            from .plan import resolve_targets
+        ctx = self._ctx
+        if ctx is not None and ctx.build_path is not None and ctx.finish is None:  # inside run()
+            return targets_of(self, {n: Target(ctx.store, ctx.path(n, f), f, self)
+                                     for n, f in type(self)._outputs.items()})
+        return targets_of(self, _planner().targets(self, False))
 
-            targets = resolve_targets(self)
-        return _shape(self, targets)
+    def outputLoad(self, keys=None, as_dict=False, cached=False, **options):
+        """Load the outputs; refuses a task not built for today's code and parameters.
 
-    def outputLoad(self, keys=None, as_dict=False, cached=False):
-        """Load the outputs; refuses a task not built for today's code and parameters."""
-        from .plan import resolve_targets
-
-        return _load(_shape(self, resolve_targets(self, strict=True)), keys, as_dict)
+        ``keys`` picks outputs by name (one name, or a list); ``options`` go to
+        the format's reader (``read_parquet``, ``read_csv``...).
+        """
+        return _load(targets_of(self, _planner().targets(self, True)), keys, as_dict, options)
 
     def outputLoadMeta(self) -> dict:
         """The dict stored by ``saveMeta()`` in the current build, without loading data."""
-        from .plan import load_meta
+        return _planner().load_meta(self)
 
-        return load_meta(self)
-
-    def to_delayed(self, **kwargs):
-        """This task as a dask collection, ``daskflow.delayed(self, **kwargs)``.
-
-        Examples
-        --------
-        >>> model, = dask.compute(Train().to_delayed())   # doctest: +SKIP
-        """
-        from .collection import delayed
-
-        return delayed(self, **kwargs)
+    def outputLoadAllMeta(self) -> dict:
+        """``outputLoadMeta()`` of this task and every task upstream, by family (those that saved some)."""
+        return _planner().load_all_meta(self)
 
     def complete(self) -> bool:
         """True when the outputs are built for today's code, parameters and inputs."""
-        from .plan import is_complete
+        return _planner().is_complete(self)
 
-        return is_complete(self)
+    def invalidate(self, confirm=None) -> bool:
+        """Make this task stale: remove its builds for today's code (never prompts).
 
-    def invalidate(self, confirm=None) -> None:
-        """Make this task stale: remove its builds for today's code (never prompts)."""
-        from .plan import invalidate
-
-        invalidate([self])
+        Returns True (d6tflow's ``reset`` does).
+        """
+        _planner().invalidate([self])
+        return True
 
     reset = invalidate
 
 
-_OVERRIDES: contextvars.ContextVar[dict] = contextvars.ContextVar("daskflow_class_overrides", default={})
-
-
-@contextlib.contextmanager
-def class_overrides(overrides: dict):
-    """Within the block, every instance of a class in ``overrides`` gets those parameter values.
-
-    ``overrides`` maps a task class to ``{name: value}``; the values win over the
-    arguments the caller gives (a ``requires()`` passing its own value
-    included), so an upstream class's parameter can be set for a whole graph
-    (``daskflow run flow:Compare -p Features.spend_bins=5``).
-
-    Examples
-    --------
-    >>> with class_overrides({Features: {"spend_bins": 5}}):   # doctest: +SKIP
-    ...     plan = Plan(Compare())
-    """
-    token = _OVERRIDES.set({**_OVERRIDES.get(), **overrides})
-    try:
-        yield
-    finally:
-        _OVERRIDES.reset(token)
-
-
-def _shape(task, targets: dict):
-    if len(targets) == 1 and list(type(task)._outputs) == ["data"]:
-        return targets["data"]
-    return targets
-
-
-def _load(targets, keys, as_dict):
+def _load(targets, keys, as_dict, options=None):
+    options = options or {}
     if isinstance(targets, Target):
-        return targets.load()
+        return targets.load(**options)
     if isinstance(targets, list):  # an aggregator's outputs
-        return [_load(t, keys, as_dict) for t in targets]
-    names = keys or list(targets)
-    data = {k: targets[k].load() for k in names}
+        return [_load(t, keys, as_dict, options) for t in targets]
+    if isinstance(keys, str):  # one name is one key, not its letters
+        keys = [keys]
+    names = list(targets) if keys is None else list(keys)
+    unknown = [k for k in names if k not in targets]
+    if unknown:
+        task = getattr(targets, "task", None)
+        raise KeyError(f"{task!r}: no output(s) {', '.join(map(repr, unknown))}; "
+                       f"its outputs are {', '.join(map(repr, targets))}")
+    data = {k: targets[k].load(**options) for k in names}
     return data if as_dict else list(data.values())
-
-
-class TaskPqPandas(Task):
-    """A task whose output is a pandas DataFrame stored as parquet."""
-
-    format = "parquet"
-
-
-class TaskCSVPandas(Task):
-    """A task whose output is a pandas DataFrame stored as CSV."""
-
-    format = "csv"
-
-
-class TaskPickle(Task):
-    """A task whose output is any picklable object."""
-
-    format = "pickle"
-
-
-class TaskJson(Task):
-    """A task whose output is JSON-serialisable."""
-
-    format = "json"
 
 
 class TaskAggregator(Task):
@@ -479,12 +445,11 @@ class TaskAggregator(Task):
     def output(self):
         return [t.output() for t in self.deps()]
 
-    def outputLoad(self, keys=None, as_dict=False, cached=False):
-        return [t.outputLoad(keys=keys, as_dict=as_dict) for t in self.deps()]
+    def outputLoad(self, keys=None, as_dict=False, cached=False, **options):
+        return [t.outputLoad(keys=keys, as_dict=as_dict, **options) for t in self.deps()]
 
-    def invalidate(self, confirm=None) -> None:
-        from .plan import invalidate
-
-        invalidate(self.deps())
+    def invalidate(self, confirm=None) -> bool:
+        _planner().invalidate(self.deps())
+        return True
 
     reset = invalidate

@@ -90,12 +90,6 @@ def test_force_and_run_share_the_graph(local):
     assert "1 to run" not in repr(flow) and "2 to run" in repr(flow)
 
 
-def test_task_to_delayed_is_the_same_collection(local):
-    flow = Train(model="mean").to_delayed(forced_all=True)
-    assert isinstance(flow, daskflow.Flow)
-    assert flow.compute()["model"] == "mean" and CALLS["Train"] == 1
-
-
 def test_persist_then_compute_locally(local):
     persisted, = dask.persist(daskflow.delayed(Train()))
     assert CALLS["Train"] == 1

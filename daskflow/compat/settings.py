@@ -1,0 +1,105 @@
+"""d6tflow's ``settings`` object and ``set_dir``.
+
+Imports ``config``, ``errors`` and ``outputs``.  Each setting maps onto what
+daskflow does, or says why it cannot:
+
+- ``dir``: the storage root (``daskflow.set_root``); reading it gives a
+  ``pathlib.Path`` for a local root, the URL otherwise;
+- ``log_level``: the level of the ``daskflow`` logger;
+- ``check_dependencies``: False makes ``complete()`` look at the task's own
+  outputs only (runs still check everything: a stale upstream is rebuilt);
+- ``cached``: the standalone targets (``daskflow.targets``) keep what they
+  save and load in ``daskflow.data``;
+- ``execution_summary``: accepted; ``daskflow.run`` always returns the
+  summary (a ``RunResult``) and prints nothing.
+
+Setting any other name is an error listing these, never silently ignored.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from .. import config
+from ..errors import ParameterError
+from ..outputs import flags
+
+__all__ = ["Settings", "settings", "set_dir"]
+
+
+class Settings:
+    """d6tflow's settings, honoured by daskflow (see the module docstring).
+
+    Examples
+    --------
+    >>> import daskflow as d6tflow
+    >>> d6tflow.settings.log_level = "WARNING"
+    >>> d6tflow.settings.check_dependencies
+    True
+    """
+
+    _NAMES = ("dir", "log_level", "check_dependencies", "cached", "execution_summary")
+
+    def __init__(self):
+        object.__setattr__(self, "cached", False)
+        object.__setattr__(self, "execution_summary", True)
+
+    def __setattr__(self, name, value):
+        if name not in self._NAMES:
+            raise ParameterError(f"daskflow.settings has no setting {name!r}; the d6tflow settings "
+                                 f"daskflow honours are: {', '.join(self._NAMES)}")
+        object.__setattr__(self, name, value)
+
+    @property
+    def dir(self):
+        """The storage root: a ``pathlib.Path`` for a local root, else its URL."""
+        url, _ = config.resolve_root()
+        return Path(url) if "://" not in url or url.startswith("file://") else url
+
+    @dir.setter
+    def dir(self, value):
+        config.set_root(value)
+
+    @property
+    def log_level(self) -> str:
+        return logging.getLevelName(logging.getLogger("daskflow").getEffectiveLevel())
+
+    @log_level.setter
+    def log_level(self, value):
+        logging.getLogger("daskflow").setLevel(value.upper() if isinstance(value, str) else value)
+
+    @property
+    def check_dependencies(self) -> bool:
+        return flags.check_dependencies
+
+    @check_dependencies.setter
+    def check_dependencies(self, value):
+        flags.check_dependencies = bool(value)
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{n}={getattr(self, n)!r}" for n in self._NAMES)
+        return f"<daskflow.settings {shown}>"
+
+
+settings = Settings()
+
+
+def set_dir(dir=None, **storage_options):
+    """d6tflow's ``set_dir``: store outputs under ``dir``; return the root.
+
+    Returns a ``pathlib.Path`` for a local folder (as given, like d6tflow),
+    the URL for a remote root (``s3://...``).
+
+    Examples
+    --------
+    >>> import daskflow as d6tflow
+    >>> d6tflow.set_dir("memory://example")
+    'memory://example'
+    """
+    if dir is None:
+        return settings.dir
+    config.set_root(dir, **storage_options)
+    text = os.fspath(dir)
+    return Path(text) if "://" not in text else text

@@ -1,0 +1,114 @@
+"""What a task class declares besides its code: its own storage root, luigi-style parameters,
+checked defaults, and per-class parameter overrides.
+
+Imports ``config``, ``errors``, ``params`` and ``storage``; ``daskflow.task`` uses these
+when a class is defined or an instance made.  A task's ``path`` (d6tflow's
+spelling) names another root; roots are made once per URL and options.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+from pathlib import Path
+
+from . import config
+from .errors import ParameterError, TaskDefinitionError
+from .params import Parameter
+from .storage import Store
+
+__all__ = ["root_url", "own_store", "options_for", "class_overrides"]
+
+_STORES: dict = {}
+
+
+def root_url(path) -> str:
+    """d6tflow's ``path`` as a root: a URL or absolute path as is, a relative one from the
+    project's folder (where ``pyproject.toml`` or ``.git`` is)."""
+    text = str(path)
+    if "://" in text or Path(text).is_absolute():
+        return text.rstrip("/")
+    return str(config.project_dir() / text)
+
+
+def own_store(tasks):
+    """The Store of the tasks' own root (``path=`` or a class's ``path``), or None for the
+    project's root; tasks asking for different roots in one plan are an error."""
+    urls = {root_url(t.path) for t in tasks if t.path is not None and not getattr(t, "raw_file", False)}
+    if len(urls) > 1:
+        raise ParameterError(f"tasks {list(tasks)!r} ask for different storage roots {sorted(urls)}; "
+                             f"run them separately")
+    if not urls:
+        return None
+    url = urls.pop()
+    options = options_for(url)
+    key = (url, repr(sorted(options.items())))
+    if key not in _STORES:
+        _STORES[key] = Store(url, options)
+    return _STORES[key]
+
+
+def options_for(url: str) -> dict:
+    """The storage options of the root in force when ``url`` is on the same kind of storage
+    (an ``s3://`` path under an ``s3://`` root reuses its endpoint and credentials)."""
+    current, options = config.resolve_root()
+    scheme = url.split("://", 1)[0] if "://" in url else "file"
+    return dict(options) if scheme == (current.split("://", 1)[0] if "://" in current else "file") else {}
+
+
+_LUIGI = ("Parameter", "IntParameter", "FloatParameter", "BoolParameter", "DateParameter",
+          "ListParameter", "DictParameter")
+
+
+def _from_luigi(cls, klass, name: str, value) -> Parameter:
+    """The daskflow parameter of a ``luigi.XParameter`` declaration (same default and
+    significance), put on the declaring class in its place."""
+    from . import params
+
+    kind = type(value).__name__
+    if kind not in _LUIGI:
+        raise TaskDefinitionError(f"task class {cls.__name__}: parameter {name!r} is a luigi.{kind}; "
+                                  f"declare it with daskflow's own (e.g. daskflow.ChoiceParameter)")
+    default = getattr(value, "_default", None)
+    kwargs = {} if type(default).__name__ == "_NoValue" or repr(default) == "<no_value>" else {"default": default}
+    param = getattr(params, kind)(significant=value.significant, description=value.description, **kwargs)
+    param.__set_name__(klass, name)
+    setattr(klass, name, param)
+    return param
+
+
+def _check_default(cls, name: str, param: Parameter):
+    """A parameter's default, normalised; a default its type refuses is an error saying what to
+    write instead (d6tflow templates have ``BoolParameter(default='rf')``, which luigi accepts)."""
+    try:
+        return param.check(param.default, cls.__name__)
+    except ParameterError as exc:
+        kind = type(param).__name__
+        fix = (f"for a text value declare {name} = daskflow.Parameter(default={param.default!r})"
+               if isinstance(param.default, str) and kind != "Parameter"
+               else f"give a default a {kind} takes")
+        raise ParameterError(f"{exc} (the default of {cls.__name__}.{name}); {fix}") from None
+
+
+_OVERRIDES: contextvars.ContextVar[dict] = contextvars.ContextVar("daskflow_class_overrides", default={})
+
+
+@contextlib.contextmanager
+def class_overrides(overrides: dict):
+    """Within the block, every instance of a class in ``overrides`` gets those parameter values.
+
+    ``overrides`` maps a task class to ``{name: value}``; the values win over the
+    arguments the caller gives (a ``requires()`` passing its own value
+    included), so an upstream class's parameter can be set for a whole graph
+    (``daskflow run flow:Compare -p Features.spend_bins=5``).
+
+    Examples
+    --------
+    >>> with class_overrides({Features: {"spend_bins": 5}}):   # doctest: +SKIP
+    ...     plan = Plan(Compare())
+    """
+    token = _OVERRIDES.set({**_OVERRIDES.get(), **overrides})
+    try:
+        yield
+    finally:
+        _OVERRIDES.reset(token)
