@@ -13,6 +13,7 @@ from .config import set_dir, set_root
 from .errors import (ClusterError, CycleError, DaskflowError, FingerprintError, MissingExternalError,
                      MissingOutputError, NotBuiltError, ParameterError, RunError, SaveError,
                      StorageError, TaskDefinitionError, TaskFailure)
+from .dynamic import map
 from .formats import Format, register_format
 from .gc import GcReport, gc
 from .graph import run
@@ -29,7 +30,7 @@ from .workflow import Workflow, WorkflowMulti
 __version__ = "0.1.0"
 
 __all__ = [
-    "tasks", "Task", "run", "preview", "why", "set_root", "set_dir",
+    "tasks", "Task", "run", "preview", "why", "set_root", "set_dir", "map",
     "draw", "graph_html", "Drawing",
     "invalidate_downstream", "invalidate_upstream", "gc", "GcReport",
     "requires", "inherits", "Workflow", "WorkflowMulti", "RunResult",

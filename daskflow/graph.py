@@ -1,6 +1,6 @@
 """The only module that imports dask's schedulers: plan -> dask graph -> run.
 
-Imports ``config``, ``errors``, ``plan``, ``execute`` and ``result``.  Only the
+Imports ``config``, ``errors``, ``plan``, ``execute``, ``stages`` and ``result``.  Only the
 tasks the plan says will run become graph nodes, keyed ``Family-<fingerprint>``
 so the dashboard groups them by task class and a key is a cache identity on a
 cluster.  Each node is ``(execute, spec, [upstream keys or known outcomes])``:
@@ -40,6 +40,7 @@ from .errors import ClusterError, ParameterError, RunError
 from .execute import Outcome, execute, known_outcome, spec_for
 from .plan import Plan
 from .result import RunResult
+from .stages import run_in_stages
 
 __all__ = ["run", "build_graph"]
 
@@ -167,29 +168,37 @@ def run(tasks, force=None, forced=None, forced_all=False, forced_all_upstream=Fa
     """
     if force is not None and forced is not None:
         raise ParameterError("give force= or forced= (d6tflow's spelling), not both")
-    plan = Plan(tasks, store, force=force if force is not None else forced,
-                forced_all=forced_all, forced_all_upstream=forced_all_upstream)
-    plan.check_externals()
     get = None if client is not None else _getter(scheduler, workers)
-    outcomes = {}
-    if plan.to_run():
-        plan.store.check_writable()
-        if client is None and isinstance(get, str):
-            from distributed import Client
 
-            with Client(get, set_as_default=False) as own:
-                outcomes = _run_cluster(own, plan, progress, ship_code)
-        elif client is not None:
-            outcomes = _run_cluster(client, plan, progress, ship_code)
-        else:
-            dsk = build_graph(plan)
-            keys = list(dsk)
-            with _local_progress(progress):
-                outcomes = dict(zip(keys, get(dsk, keys)))
+    def make_plan(force, forced_all, forced_all_upstream):
+        return Plan(tasks, store, force=force, forced_all=forced_all, forced_all_upstream=forced_all_upstream)
+
+    # one stage, unless a requires() reads an upstream output not built yet (daskflow.stages)
+    plan, outcomes = run_in_stages(make_plan, lambda p: _execute(p, get, client, progress, ship_code),
+                                   force if force is not None else forced, forced_all, forced_all_upstream)
     result = RunResult(plan.nodes.values(), outcomes)
     if result.failed:
         raise RunError(result.failed, result) from result.failed[0].exception
     return result
+
+
+def _execute(plan: Plan, get, client, progress, ship_code) -> dict:
+    """Run the tasks ``plan`` says will run; outcomes by key."""
+    plan.check_externals()
+    if not plan.to_run():
+        return {}
+    plan.store.check_writable()
+    if client is None and isinstance(get, str):
+        from distributed import Client
+
+        with Client(get, set_as_default=False) as own:
+            return _run_cluster(own, plan, progress, ship_code)
+    if client is not None:
+        return _run_cluster(client, plan, progress, ship_code)
+    dsk = build_graph(plan)
+    keys = list(dsk)
+    with _local_progress(progress):
+        return dict(zip(keys, get(dsk, keys)))
 
 
 def _local_progress(progress):

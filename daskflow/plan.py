@@ -27,7 +27,7 @@ import warnings
 import weakref
 from dataclasses import dataclass, field
 
-from . import canonical
+from . import canonical, dynamic
 from .errors import (CycleError, MissingExternalError, NotBuiltError, ParameterError,
                      TaskDefinitionError)
 from .fingerprint import code_fingerprint
@@ -161,14 +161,15 @@ class Plan:
         self.store = store or default_store()
         self.explain = explain
         self.nodes: dict[Task, Node] = {}
-        with _no_gc():  # many small objects, no cycles: collections would cost a third of the time
-            self._walk()
+        with _no_gc(), dynamic.expanding(self, force, forced_all, forced_all_upstream) as self._expansion:
+            self._walk()  # an input_of() in requires() plans that upstream task here (dynamic)
             self.targets = [self.nodes[t] for t in self.targets_tasks]
             self._fingerprint()
             self._forced(force, forced_all, forced_all_upstream)
             self._listings = self._list()
             for node in self.nodes.values():
                 self._decide(node)
+            self.dynamic = dynamic.mark(self, Reason)  # nodes that expand after an upstream runs
 
     # -- the graph --------------------------------------------------------------------
     def _walk(self) -> None:
@@ -242,7 +243,7 @@ class Plan:
         # one task of a family: list its folder only (explaining compares with other parameters)
         queries = [(family, nodes[0].param_dir if len(nodes) == 1 and not self.explain else None)
                    for family, nodes in by_family.items()]
-        return dict(zip(by_family, self.store.list_many(queries)))
+        return dict(zip(by_family, self._expansion.list(self.store, queries)))  # once per pass
 
     # -- deciding ----------------------------------------------------------------------
     def _decide(self, node: Node) -> None:
@@ -374,6 +375,11 @@ class Plan:
         return out
 
     # -- views ----------------------------------------------------------------------------
+    def committed_targets(self, node: Node) -> dict:
+        """Targets of the outputs of ``node``'s committed build, by output name."""
+        return {n: Target(self.store, f"{node.commit.path}/{n}.{f.ext}", f, node.task)
+                for n, f in type(node.task)._outputs.items()}
+
     def to_run(self) -> list[Node]:
         return [n for n in self.nodes.values() if n.runs]
 
@@ -443,7 +449,7 @@ def resolve_targets(task: Task, strict: bool = False, store: Store | None = None
     node = plan.nodes[task]
     outputs = type(task)._outputs
     if node.commit is not None:
-        return {n: Target(plan.store, f"{node.commit.path}/{n}.{f.ext}", f, task) for n, f in outputs.items()}
+        return plan.committed_targets(node)
     why = "; ".join(r.message for r in node.reasons) or node.status
     if strict:
         raise NotBuiltError(f"{task!r} is not built for today's code and parameters ({why}); "

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import types
 from collections.abc import Mapping
+from contextvars import ContextVar
 from types import MappingProxyType
 
 from . import canonical
@@ -25,7 +26,23 @@ from .params import Parameter
 from .storage import META_NAME, Target
 
 __all__ = ["Task", "TaskPqPandas", "TaskCSVPandas", "TaskPickle", "TaskJson",
-           "TaskAggregator", "RunContext", "flatten"]
+           "TaskAggregator", "RunContext", "flatten", "UpstreamPending"]
+
+#: Set by ``daskflow.dynamic`` while a plan evaluates ``requires()``: what resolves
+#: ``input_of()`` (a hook, so this module never imports the planner).
+RESOLVER: ContextVar = ContextVar("daskflow_resolver", default=None)
+#: The task whose ``requires()`` is being evaluated (for ``daskflow.map``).
+REQUIRING: ContextVar = ContextVar("daskflow_requiring", default=None)
+
+
+class UpstreamPending(BaseException):
+    """Raised in ``requires()`` by ``input_of()`` when the upstream task it reads is not built
+    yet; ``deps()`` catches it and the plan expands the task after that upstream is built.
+    A BaseException, so a ``requires()`` that catches Exception cannot swallow it."""
+
+    def __init__(self, task):
+        super().__init__(task)
+        self.task = task
 
 
 def flatten(struct) -> list:
@@ -271,25 +288,51 @@ class Task:
 
     def deps(self) -> list["Task"]:
         """The upstream tasks, flattened, checked to be tasks."""
+        state = self.__dict__
+        state.pop("_reads", None), state.pop("_pending", None)  # see input_of()
+        token = REQUIRING.set(self)
         try:
             struct = self.requires()
             if isinstance(struct, types.GeneratorType):  # luigi takes any iterable: a generator too
                 struct = list(struct)
             deps = flatten(struct)
+        except UpstreamPending as signal:  # dynamic: expanded once signal.task is built
+            state["_pending"] = signal.task
+            struct, deps = None, []
         except Exception as exc:
             raise TaskDefinitionError(f"{self!r}.requires() raised {type(exc).__name__}: {exc}") from exc
+        finally:
+            REQUIRING.reset(token)
         for d in deps:
             if not isinstance(d, Task):
                 raise TaskDefinitionError(f"{self!r}.requires() returned {d!r}, which is not a task; "
                                           f"return a task instance, a list or a dict of them")
         self.__dict__["_requires"] = struct  # derived state: the executor binds inputs to it
-        return deps
+        reads = state.get("_reads")
+        return deps + [t for t in dict.fromkeys(reads) if t not in deps] if reads else deps
 
     def _struct(self):
         """What requires() returns (a generator made a list), as the plan saw it."""
         if "_requires" not in self.__dict__:
             self.deps()
         return self.__dict__["_requires"]
+
+    def input_of(self, task: "Task"):
+        """In ``requires()``: the target(s) of ``task``'s committed build, to load the list
+        this task's upstream tasks depend on (dynamic branches, see ``daskflow.dynamic``).
+
+        ``task`` becomes an upstream task of this one.  While ``task`` is not built, the plan
+        shows this task as "expands after task" and the run builds ``task`` first.
+        """
+        if not isinstance(task, Task):
+            raise TaskDefinitionError(f"{self!r}.input_of() takes a task instance, got {task!r}")
+        self.__dict__.setdefault("_reads", []).append(task)
+        resolver = RESOLVER.get()
+        if resolver is None:
+            raise TaskDefinitionError(f"{self!r}.input_of({task!r}) is for requires(), while daskflow "
+                                      f"plans (run, preview, why...); in run(), return {task!r} from "
+                                      f"requires() and use self.input()")
+        return resolver.resolve(self, task)
 
     # -- inside run() ----------------------------------------------------------------
     def _context(self, what: str) -> RunContext:

@@ -1,0 +1,105 @@
+"""Running a graph with dynamic branches in stages: plan, run what can run, plan again.
+
+Imports ``errors``, ``execute`` (for :class:`Outcome`) and nothing of dask:
+``daskflow.graph`` hands in how to make a plan and how to execute one, so
+each stage runs on whatever scheduler the run uses, through the existing
+graph code.  A graph without dynamic tasks is one stage: one plan, one
+execution, exactly as before.
+
+A stage executes every task that can run now: everything that does not wait,
+directly or through its upstream tasks, for a dynamic task to expand (see
+:mod:`daskflow.dynamic`), including the upstream tasks the dynamic ones read.
+Then the graph is planned again (the lists now load from storage) until no
+task waits.  Outcomes are merged by key, so the run's result says what ran in
+any stage.  What stays true:
+
+- a failure in a stage lets the rest of that stage finish, and every task that
+  waited for an expansion is "not run (upstream failed)";
+- forcing holds across stages: a forced task reruns once, in the first stage
+  that can run it, and every task downstream of it (branches found later too)
+  reruns once;
+- each stage makes progress (it ran something the next plan uses), or the run
+  stops with an error naming the tasks that cannot be expanded.
+"""
+
+from __future__ import annotations
+
+import copy
+
+from .errors import TaskDefinitionError
+from .execute import Outcome
+
+__all__ = ["run_in_stages"]
+
+
+def run_in_stages(make_plan, execute, force=None, forced_all=False, forced_all_upstream=False):
+    """Plan and execute until no task waits for an expansion; return ``(plan, outcomes)``.
+
+    Parameters
+    ----------
+    make_plan : callable
+        ``make_plan(force, forced_all, forced_all_upstream)`` -> a Plan of the run's targets.
+    execute : callable
+        ``execute(plan)`` -> outcomes by key of the tasks the plan says will run.
+    force, forced_all, forced_all_upstream
+        As for :func:`daskflow.run`; they apply to the first stage, and later stages
+        force what those forced and has not run yet.
+    """
+    plan = make_plan(force, forced_all, forced_all_upstream)
+    outcomes: dict = {}
+    ran: set = set()  # tasks built in an earlier stage of this run: never built twice
+    forced_ran: set = set()
+    failed: set = set()  # tasks that failed in an earlier stage: not retried, downstream not run
+    while True:
+        blocked = _downstream(plan, {n.key for n in plan.nodes.values() if n.task in failed})
+        waiting = _downstream(plan, {n.key for n in plan.dynamic})
+        stage = copy.copy(plan)
+        stage.nodes = {t: n for t, n in plan.nodes.items() if n.key not in waiting | blocked}
+        todo = stage.to_run()
+        if waiting - blocked and not todo:
+            names = ", ".join(repr(n.task) for n in plan.dynamic)
+            raise TaskDefinitionError(f"cannot expand {names}: the upstream tasks their requires() "
+                                      f"read were built but are still not fresh when planned again")
+        done = execute(stage) if todo else {}
+        outcomes.update(done)
+        for node in plan.nodes.values():
+            if node.key in blocked and node.task not in failed:
+                outcomes[node.key] = Outcome(node.key, "upstream_failed", blocked_by=sorted(
+                    d.key for d in node.deps if d.key in blocked))
+        status = {n.task: getattr(done.get(n.key), "status", "failed") for n in todo}
+        failed |= {t for t, s in status.items() if s == "failed"}
+        if not waiting - blocked:
+            return plan, outcomes
+        ran |= {t for t, s in status.items() if s in ("ran", "cutoff")}
+        forced_ran |= {n.task for n in todo if n.forced and n.task in ran}
+        wanted = [n.task for n in plan.nodes.values()
+                  if n.forced and n.task not in ran and n.task not in failed]
+        plan = _replan(make_plan, wanted, ran, forced_ran, forced_all_upstream)
+
+
+def _downstream(plan, keys: set) -> set:
+    """``keys`` and the keys of every node of ``plan`` downstream of one of them."""
+    out = set(keys)
+    for node in plan.nodes.values():  # topological order
+        if node.key not in out and any(d.key in out for d in node.deps):
+            out.add(node.key)
+    return out
+
+
+def _replan(make_plan, wanted: list, ran: set, forced_ran: set, all_upstream: bool):
+    """Plan the next stage, forcing what is still to force (a task found by the expansion
+    downstream of a forced task too), never what already ran in this run."""
+    for _ in range(4):  # each round forces a superset; the graph settles in two or three
+        plan = make_plan(wanted or None, False, False)
+        more = set(wanted)
+        for node in plan.nodes.values():  # topological order: upstream first
+            task = node.task
+            if task in ran or task.external:
+                continue
+            if all_upstream or any(d.task in forced_ran or d.task in more for d in node.deps):
+                more.add(task)
+        if more == set(wanted):
+            return plan
+        wanted = [n.task for n in plan.nodes.values() if n.task in more]
+    return plan
+
