@@ -59,7 +59,7 @@ class _Shared:
     def __init__(self, forced: frozenset, all_upstream: bool):
         self.listed: dict = {}  # (family, param_dir or None) -> listing
         self.resolved: dict = {}  # upstream task -> targets, or the task it waits for
-        self.resolving: list = []  # upstream tasks being planned right now (cycle check)
+        self.resolving: list = []  # (reader, upstream task) being planned right now (cycles)
         self.forced = forced
         self.all_upstream = all_upstream
 
@@ -75,12 +75,13 @@ class Expansion:
     def resolve(self, asker: Task, task: Task):
         """The target(s) of ``task``'s committed build, or raise UpstreamPending."""
         shared = self.shared
-        if task in shared.resolving:
-            chain = shared.resolving[shared.resolving.index(task):] + [task]
-            raise CycleError(f"{asker!r}.requires() reads {task!r}, whose own graph needs that "
-                             f"read: " + " -> ".join(map(repr, chain)))
+        reading = [t for _, t in shared.resolving]
+        if task in reading:
+            chain = shared.resolving[reading.index(task):] + [(asker, task)]
+            raise CycleError("requires() forms a cycle through input_of(): " + " -> ".join(
+                f"{a!r} reads {t!r}" for a, t in chain))
         if task not in shared.resolved:
-            shared.resolving.append(task)
+            shared.resolving.append((asker, task))
             try:
                 shared.resolved[task] = self._plan_upstream(asker, task)
             finally:
