@@ -141,6 +141,8 @@ def _build(spec: Spec, deps: list, inputs: str, start: float) -> tuple[str, str]
     build = store.new_build(task.task_family, spec.param_dir)
     runner = object.__new__(type(task))
     runner.__dict__.update(task.__dict__)
+    if spec.struct != _UNKNOWN:  # input() in run(): requires() as planned (a dynamic one cannot re-plan here)
+        runner.__dict__["_requires"] = spec.struct
     ctx = runner._ctx = RunContext(store, build, _bind(spec, deps))
     runner.run()
     outputs = type(task)._outputs
