@@ -174,9 +174,9 @@ def run(tasks, force=None, forced=None, forced_all=False, forced_all_upstream=Fa
         return Plan(tasks, store, force=force, forced_all=forced_all, forced_all_upstream=forced_all_upstream)
 
     # one stage, unless a requires() reads an upstream output not built yet (daskflow.stages)
-    plan, outcomes = run_in_stages(make_plan, lambda p: _execute(p, get, client, progress, ship_code),
-                                   force if force is not None else forced, forced_all, forced_all_upstream)
-    result = RunResult(plan.nodes.values(), outcomes)
+    plan, nodes, outcomes = run_in_stages(make_plan, lambda p: _execute(p, get, client, progress, ship_code),
+                                          force if force is not None else forced, forced_all, forced_all_upstream)
+    result = RunResult(nodes, outcomes)
     if result.failed:
         raise RunError(result.failed, result) from result.failed[0].exception
     return result

@@ -33,7 +33,7 @@ __all__ = ["run_in_stages"]
 
 
 def run_in_stages(make_plan, execute, force=None, forced_all=False, forced_all_upstream=False):
-    """Plan and execute until no task waits for an expansion; return ``(plan, outcomes)``.
+    """Plan and execute until no task waits for an expansion.
 
     Parameters
     ----------
@@ -44,12 +44,22 @@ def run_in_stages(make_plan, execute, force=None, forced_all=False, forced_all_u
     force, forced_all, forced_all_upstream
         As for :func:`daskflow.run`; they apply to the first stage, and later stages
         force what those forced and has not run yet.
+
+    Returns
+    -------
+    plan : Plan
+        The last stage's plan.
+    nodes : list of Node
+        Its nodes, and those of earlier stages' tasks it no longer holds.
+    outcomes : dict
+        Outcomes by key, of every stage.
     """
     plan = make_plan(force, forced_all, forced_all_upstream)
     outcomes: dict = {}
     ran: set = set()  # tasks built in an earlier stage of this run: never built twice
     forced_ran: set = set()
     failed: set = set()  # tasks that failed in an earlier stage: not retried, downstream not run
+    earlier: dict = {}  # task -> node, of what earlier stages executed
     while True:
         blocked = _downstream(plan, {n.key for n in plan.nodes.values() if n.task in failed})
         waiting = _downstream(plan, {n.key for n in plan.dynamic})
@@ -62,6 +72,7 @@ def run_in_stages(make_plan, execute, force=None, forced_all=False, forced_all_u
                                       f"read were built but are still not fresh when planned again")
         done = execute(stage) if todo else {}
         outcomes.update(done)
+        earlier.update((n.task, n) for n in todo)
         for node in plan.nodes.values():
             if node.key in blocked and node.task not in failed:
                 outcomes[node.key] = Outcome(node.key, "upstream_failed", blocked_by=sorted(
@@ -69,7 +80,7 @@ def run_in_stages(make_plan, execute, force=None, forced_all=False, forced_all_u
         status = {n.task: getattr(done.get(n.key), "status", "failed") for n in todo}
         failed |= {t for t, s in status.items() if s == "failed"}
         if not waiting - blocked:
-            return plan, outcomes
+            return plan, list(plan.nodes.values()) + [n for t, n in earlier.items() if t not in plan.nodes], outcomes
         ran |= {t for t, s in status.items() if s in ("ran", "cutoff")}
         forced_ran |= {n.task for n in todo if n.forced and n.task in ran}
         wanted = [n.task for n in plan.nodes.values()

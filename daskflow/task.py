@@ -308,8 +308,10 @@ class Task:
                 raise TaskDefinitionError(f"{self!r}.requires() returned {d!r}, which is not a task; "
                                           f"return a task instance, a list or a dict of them")
         self.__dict__["_requires"] = struct  # derived state: the executor binds inputs to it
-        reads = state.get("_reads")
-        return deps + [t for t in dict.fromkeys(reads) if t not in deps] if reads else deps
+        reads = state.get("_reads")  # what input_of() read is upstream too (an aggregator: only what it groups)
+        if not reads or (isinstance(self, TaskAggregator) and "_pending" not in state):
+            return deps
+        return deps + [t for t in dict.fromkeys(reads) if t not in deps]
 
     def _struct(self):
         """What requires() returns (a generator made a list), as the plan saw it."""
@@ -322,16 +324,15 @@ class Task:
         this task's upstream tasks depend on (dynamic branches, see ``daskflow.dynamic``).
 
         ``task`` becomes an upstream task of this one.  While ``task`` is not built, the plan
-        shows this task as "expands after task" and the run builds ``task`` first.
+        shows this task as "expands after task" and the run builds ``task`` first.  Outside
+        planning it is ``task.output()``: loading it raises NotBuiltError if it is not built.
         """
         if not isinstance(task, Task):
             raise TaskDefinitionError(f"{self!r}.input_of() takes a task instance, got {task!r}")
         self.__dict__.setdefault("_reads", []).append(task)
         resolver = RESOLVER.get()
-        if resolver is None:
-            raise TaskDefinitionError(f"{self!r}.input_of({task!r}) is for requires(), while daskflow "
-                                      f"plans (run, preview, why...); in run(), return {task!r} from "
-                                      f"requires() and use self.input()")
+        if resolver is None:  # not planning (input() in a notebook): today's build, if any
+            return task.output()
         return resolver.resolve(self, task)
 
     # -- inside run() ----------------------------------------------------------------

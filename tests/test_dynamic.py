@@ -352,9 +352,25 @@ def test_map_misuse_is_a_clear_error(root):
         daskflow.map(Branch, over=Items(items=[1]), param="item")
 
 
-def test_input_of_outside_planning_is_a_clear_error(root):
-    with pytest.raises(daskflow.TaskDefinitionError, match=r"input_of\(Items\(items=\(1,\)\)\) is for requires\(\)"):
-        Combine(items=[1]).input_of(Items(items=[1]))
+def test_input_of_outside_planning_reads_todays_build(root):
+    target = Combine(items=[1])
+    with pytest.raises(daskflow.TaskDefinitionError, match=r"Items\(items=\(1,\)\) is not built"):
+        target.inputLoad()  # requires() is evaluated here, outside any plan
+    daskflow.run(target, scheduler="sync")
+    fresh = Combine(items=[1])  # a new instance: requires() is evaluated again
+    assert fresh.input_of(Items(items=[1])).load() == [1]
+    assert fresh.inputLoad() == [{"item": 1, "score": 1}]
+
+
+class AllBranches(daskflow.tasks.TaskAggregator):
+    def requires(self):
+        return daskflow.map(Branch, over=Items(items=["p", "q"]), param="item")
+
+
+def test_a_dynamic_aggregator_runs_and_loads(root):
+    result = daskflow.run(AllBranches(), scheduler="sync")
+    assert set(result.ran) == {Items(items=["p", "q"]), Branch(item="p"), Branch(item="q"), AllBranches()}
+    assert AllBranches().outputLoad() == [{"item": "p", "score": 1}, {"item": "q", "score": 1}]
 
 
 def test_an_expansion_cycle_is_a_cycle_error(root):
