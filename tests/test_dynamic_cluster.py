@@ -76,7 +76,7 @@ def test_dynamic_graph_on_a_process_cluster(client, root, monkeypatch):
     pids = set(Gather(n=3).outputLoad().values())
     assert pids <= workers and os.getpid() not in pids
     # the driver read the keys (json) to expand, never the data (pickle) the branches read
-    assert [f for t, f in loaded if t == "Split"] == ["json"]
+    assert {f for t, f in loaded if t == "Split"} == {"json"}
     again = daskflow.run(Gather(n=3), client=client, progress=False)
     assert again.ran == []
 
