@@ -145,3 +145,17 @@ def test_cli_preview_shows_the_expansion(tmp_path):
     after = p.cli("preview", "flow.py:Report")
     assert "Model-{'store': 'north'} (COMPLETE)" in after.stdout
     assert "Report-{} (COMPLETE)" in after.stdout
+
+
+def test_the_fanout_example_rebuilds_only_what_changed(tmp_path):
+    example = Path(__file__).parent.parent / "examples" / "fanout.py"
+    proc = subprocess.run([sys.executable, str(example), "--root", str(tmp_path / "data")],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    blocks = {b.split("\n", 1)[0]: b for b in proc.stdout.split("\n== ")[1:]}
+    assert "(PENDING: expands after Stores(" in proc.stdout.split("\n== ")[0]
+    assert "ran: nothing" in blocks["again: nothing changed"]
+    added = blocks["a file was added: one new model"]
+    assert [w for w in added.split("ran: ")[1].split("\n")[0].split(", ") if w.startswith("Fit")] == ["Fit(turin)"]
+    changed = blocks["one file changed: only its model is refitted"]
+    assert [w for w in changed.split("ran: ")[1].split("\n")[0].split(", ") if w.startswith("Fit")] == ["Fit(lyon)"]
