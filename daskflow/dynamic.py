@@ -41,11 +41,16 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Mapping
+from contextvars import ContextVar
 
 from .errors import CycleError, DaskflowError, TaskDefinitionError
 from .task import REQUIRING, RESOLVER, Task, UpstreamPending, _shape
 
-__all__ = ["Expansion", "expanding", "map", "pending", "mark"]
+__all__ = ["Expansion", "expanding", "map", "pending", "mark", "FORCING"]
+
+#: Tasks a staged run still forces (see daskflow.stages): an input_of() of one of them, or of
+#: a task upstream of one, waits for it to be rebuilt instead of reading today's build.
+FORCING: ContextVar = ContextVar("daskflow_forcing", default=frozenset())
 
 
 def pending(task: Task):
@@ -144,7 +149,7 @@ def expanding(plan, force=None, forced_all=False, forced_all_upstream=False):
         forced = [force] if isinstance(force, Task) else list(force or [])
         if forced_all:
             forced += list(plan.targets_tasks)
-        shared = _Shared(frozenset(forced), bool(forced_all_upstream))
+        shared = _Shared(frozenset(forced) | FORCING.get(), bool(forced_all_upstream))
     expansion = Expansion(plan, shared)
     token = RESOLVER.set(expansion)
     try:

@@ -1,6 +1,6 @@
 """Running a graph with dynamic branches in stages: plan, run what can run, plan again.
 
-Imports ``errors``, ``execute`` (for :class:`Outcome`) and nothing of dask:
+Imports ``dynamic``, ``errors``, ``execute`` (for :class:`Outcome`) and nothing of dask:
 ``daskflow.graph`` hands in how to make a plan and how to execute one, so
 each stage runs on whatever scheduler the run uses, through the existing
 graph code.  A graph without dynamic tasks is one stage: one plan, one
@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import copy
 
+from . import dynamic
 from .errors import TaskDefinitionError
 from .execute import Outcome
 
@@ -99,18 +100,29 @@ def _downstream(plan, keys: set) -> set:
 
 def _replan(make_plan, wanted: list, ran: set, forced_ran: set, all_upstream: bool):
     """Plan the next stage, forcing what is still to force (a task found by the expansion
-    downstream of a forced task too), never what already ran in this run."""
+    downstream of a forced task too), never what already ran in this run.
+
+    A forced list task makes its readers wait again, so the tasks their expansion found
+    may leave the graph: each round plans once with the intent alone (the graph it gives),
+    then forces the intended tasks that graph holds."""
+    intent = set(wanted)
     for _ in range(4):  # each round forces a superset; the graph settles in two or three
-        plan = make_plan(wanted or None, False, False)
-        more = set(wanted)
+        token = dynamic.FORCING.set(frozenset(intent))
+        try:
+            plan = make_plan(None, False, False)
+            force = [n.task for n in plan.nodes.values() if n.task in intent]
+            if force:
+                plan = make_plan(force, False, False)
+        finally:
+            dynamic.FORCING.reset(token)
+        more = set(intent)
         for node in plan.nodes.values():  # topological order: upstream first
             task = node.task
             if task in ran or task.external:
                 continue
             if all_upstream or any(d.task in forced_ran or d.task in more for d in node.deps):
                 more.add(task)
-        if more == set(wanted):
+        if more == intent:
             return plan
-        wanted = [n.task for n in plan.nodes.values() if n.task in more]
+        intent = more
     return plan
-

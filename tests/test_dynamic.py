@@ -177,6 +177,8 @@ def test_preview_and_why_show_the_task_before_and_after_expansion(root, capsys):
     nodes = daskflow.draw(target).to_dict()["tasks"]
     assert [n["reasons"][0]["message"] for n in nodes if n["family"] == "Combine"] == \
         ["expands after Items(items=('a', 'b'))"]
+    assert "expands after Items(items=(&#x27;a&#x27;, &#x27;b&#x27;))" in daskflow.draw(target).svg() or \
+        "expands after Items(items=(&#39;a&#39;, &#39;b&#39;))" in daskflow.draw(target).svg()
     daskflow.run(Items(items=["a", "b"]), scheduler="sync")  # the list is known: expanded at plan time
     daskflow.preview(target)
     after = capsys.readouterr().out
@@ -233,6 +235,40 @@ def test_forced_list_task_reruns_once_with_what_is_downstream(root):
     assert CALLS == {"Combine": 1}
 
 
+class Slice(daskflow.tasks.TaskJson):
+    """A branch that reads the list task's output too."""
+
+    item = daskflow.Parameter()
+    items = daskflow.ListParameter()
+
+    def requires(self):
+        return Items(items=self.items)
+
+    def run(self):
+        CALLS[f"Slice {self.item}"] += 1
+        self.save(self.inputLoad().index(self.item))
+
+
+class Slices(daskflow.tasks.TaskJson):
+    items = daskflow.ListParameter()
+
+    def requires(self):
+        return daskflow.map(Slice, over=Items(items=self.items), param="item", items=self.items)
+
+    def run(self):
+        CALLS["Slices"] += 1
+        self.save(self.inputLoad())
+
+
+def test_forcing_the_list_task_reruns_branches_found_downstream_of_it(root):
+    target = Slices(items=["a", "b"])
+    daskflow.run(target, scheduler="sync")
+    CALLS.clear()
+    result = daskflow.run(target, force=Items(items=["a", "b"]), scheduler="sync")
+    assert CALLS == {"Items": 1, "Slice a": 1, "Slice b": 1, "Slices": 1}
+    assert result.cutoff == []  # forced: no early cutoff, even with identical outputs
+
+
 # -- nested expansion: a branch that itself fans out ------------------------------------------
 class Parts(daskflow.tasks.TaskJson):
     group = daskflow.Parameter()
@@ -276,6 +312,9 @@ def test_nested_expansion_runs_in_stages_and_rebuilds_only_what_changed(root):
     daskflow.run(Nested(groups=["x", "y", "z"]), scheduler="sync")
     assert CALLS == {"Items": 1, "Parts z": 1, "Branch z0": 1, "Branch z1": 1, "Group z": 1,
                      "Nested": 1}
+    CALLS.clear()
+    daskflow.run(Nested(groups=["x", "y", "z"]), forced_all_upstream=True, scheduler="sync")
+    assert set(CALLS.values()) == {1} and len(CALLS) == 1 + 3 + 3 + 6 + 1  # each task once
 
 
 # -- errors -------------------------------------------------------------------------------------
