@@ -112,7 +112,7 @@ class Expansion:
         return _shape(task, sub.committed_targets(node))
 
     # -- listings ---------------------------------------------------------------------------
-    def list(self, store, queries: list) -> list:
+    def listings(self, store, queries: list) -> list:
         """``store.list_many(queries)``, each query listed once per planning pass; a second
         task of a family already listed by folder lists the whole family (then every other
         task of it comes from that one listing)."""

@@ -243,7 +243,7 @@ class Plan:
         # one task of a family: list its folder only (explaining compares with other parameters)
         queries = [(family, nodes[0].param_dir if len(nodes) == 1 and not self.explain else None)
                    for family, nodes in by_family.items()]
-        return dict(zip(by_family, self._expansion.list(self.store, queries)))  # once per pass
+        return dict(zip(by_family, self._expansion.listings(self.store, queries)))  # once per pass
 
     # -- deciding ----------------------------------------------------------------------
     def _decide(self, node: Node) -> None:
