@@ -288,8 +288,9 @@ class Task:
 
     def deps(self) -> list["Task"]:
         """The upstream tasks, flattened, checked to be tasks."""
-        state = self.__dict__
-        state.pop("_reads", None), state.pop("_pending", None)  # see input_of()
+        state = self.__dict__  # derived state of this evaluation (see input_of())
+        state.pop("_reads", None)
+        state.pop("_pending", None)
         token = REQUIRING.set(self)
         try:
             struct = self.requires()
