@@ -321,12 +321,31 @@ class Task:
         return self.__dict__["_requires"]
 
     def input_of(self, task: "Task"):
-        """In ``requires()``: the target(s) of ``task``'s committed build, to load the list
-        this task's upstream tasks depend on (dynamic branches, see ``daskflow.dynamic``).
+        """In ``requires()``: the output of an upstream task, for a list of branches known
+        only once that task has run (dynamic branches, see ``daskflow.dynamic``).
 
-        ``task`` becomes an upstream task of this one.  While ``task`` is not built, the plan
-        shows this task as "expands after task" and the run builds ``task`` first.  Outside
-        planning it is ``task.output()``: loading it raises NotBuiltError if it is not built.
+        Parameters
+        ----------
+        task : Task
+            The task whose committed output ``requires()`` reads; it becomes an
+            upstream task of this one (its result counts in this one's freshness).
+
+        Returns
+        -------
+        Target or dict of Target
+            As ``task.output()``: the build of ``task`` for today's code.  While
+            ``task`` is not built (or is forced), planning stops here: this task
+            shows as "expands after task" and ``daskflow.run`` builds ``task``
+            first, then plans this task again.  Outside planning (``input()`` in a
+            notebook) it is ``task.output()``, whose ``load()`` raises NotBuiltError
+            when ``task`` is not built.
+
+        Examples
+        --------
+        >>> class Scores(daskflow.tasks.TaskJson):        # doctest: +SKIP
+        ...     def requires(self):
+        ...         folds = self.input_of(Folds()).load()
+        ...         return [TrainFold(fold=f) for f in folds]
         """
         if not isinstance(task, Task):
             raise TaskDefinitionError(f"{self!r}.input_of() takes a task instance, got {task!r}")
