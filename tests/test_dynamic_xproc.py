@@ -141,7 +141,9 @@ def test_cli_preview_shows_the_expansion(tmp_path):
     assert "Model" not in before.stdout
     why = p.cli("why", "flow.py:Report")
     assert "Report() will run:\n  - expands after Stores()" in why.stdout
-    p.run()
+    ran = p.cli("run", "flow.py:Report", "--scheduler", "sync")
+    assert ran.returncode == 0, ran.stderr
+    assert "ran      Model(store='north')" in ran.stdout and ran.stdout.rstrip().endswith("5 ran, 0 skipped")
     after = p.cli("preview", "flow.py:Report")
     assert "Model-{'store': 'north'} (COMPLETE)" in after.stdout
     assert "Report-{} (COMPLETE)" in after.stdout
