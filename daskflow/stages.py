@@ -78,7 +78,7 @@ def run_in_stages(make_plan, execute, force=None, forced_all=False, forced_all_u
             if node.key in blocked and node.task not in failed:
                 outcomes[node.key] = Outcome(node.key, "upstream_failed", blocked_by=sorted(
                     d.key for d in node.deps if d.key in blocked))
-        status = {n.task: getattr(done.get(n.key), "status", "failed") for n in todo}
+        status = {n.task: getattr(done.get(n.key), "status", None) for n in todo}  # by Node.key
         failed |= {t for t, s in status.items() if s == "failed"}
         if not waiting - blocked:
             return plan, list(plan.nodes.values()) + [n for t, n in earlier.items() if t not in plan.nodes], outcomes
