@@ -36,7 +36,7 @@ import sys
 import time
 
 from . import config
-from .errors import ClusterError, ParameterError, RunError
+from .errors import ClusterError, ParameterError, RunError, TaskDefinitionError
 from .execute import Outcome, execute, known_outcome, spec_for
 from .plan import Plan
 from .result import RunResult
@@ -50,6 +50,10 @@ def build_graph(plan: Plan, shipped: bool = False) -> dict:
 
     With ``shipped`` each spec is cloudpickled bytes (for a distributed cluster).
     """
+    early = [repr(n.task) for n in plan.dynamic if n.task in plan.nodes]  # see daskflow.stages
+    if early:
+        raise TaskDefinitionError(f"{', '.join(early)} cannot be built before expanding: run the "
+                                  f"plan in stages (daskflow.stages.run_in_stages, as daskflow.run does)")
     dsk = {}
     if shipped:
         import cloudpickle

@@ -425,3 +425,11 @@ def test_local_schedulers_run_the_stages(root, scheduler):
     grown = daskflow.run(Combine(items=["a", "b", "c"]), scheduler=scheduler)
     assert [t for t in grown.ran if isinstance(t, Branch)] == [Branch(item="c")]
     assert daskflow.run(Combine(items=["a", "b", "c"]), scheduler=scheduler).ran == []
+
+
+def test_a_single_plan_graph_refuses_a_task_not_expanded_yet(root):
+    from daskflow.graph import build_graph
+    from daskflow.plan import Plan
+
+    with pytest.raises(daskflow.TaskDefinitionError, match=r"Combine\(items=\('a',\)\) cannot be built before expanding"):
+        build_graph(Plan(Combine(items=["a"])))
