@@ -25,12 +25,15 @@ any stage.  What stays true:
 from __future__ import annotations
 
 import copy
+import logging
 
 from . import dynamic
 from .errors import TaskDefinitionError
 from .execute import Outcome
 
 __all__ = ["run_in_stages"]
+
+logger = logging.getLogger("daskflow")
 
 
 def run_in_stages(make_plan, execute, force=None, forced_all=False, forced_all_upstream=False):
@@ -71,6 +74,9 @@ def run_in_stages(make_plan, execute, force=None, forced_all=False, forced_all_u
             names = ", ".join(repr(n.task) for n in plan.dynamic)
             raise TaskDefinitionError(f"cannot expand {names}: the upstream tasks their requires() "
                                       f"read were built but are still not fresh when planned again")
+        if waiting - blocked:
+            logger.info("building %d task(s) before expanding %s", len(todo),
+                        ", ".join(f"{n.task!r} (after {dynamic.pending(n.task)!r})" for n in plan.dynamic))
         done = execute(stage) if todo else {}
         outcomes.update(done)
         earlier.update((n.task, n) for n in todo)
