@@ -72,9 +72,10 @@ class _Shared:
 class Expansion:
     """Resolves ``input_of()`` while one plan walks ``requires()``; shared with its sub-plans."""
 
-    def __init__(self, plan, shared: _Shared):
+    def __init__(self, plan, shared: _Shared, sub: bool = False):
         self.plan = plan
         self.shared = shared
+        self.sub = sub  # the plan of an upstream task read by input_of(), inside another plan
 
     # -- input_of() ---------------------------------------------------------------------
     def resolve(self, asker: Task, task: Task):
@@ -113,19 +114,17 @@ class Expansion:
 
     # -- listings ---------------------------------------------------------------------------
     def listings(self, store, queries: list) -> list:
-        """``store.list_many(queries)``, each query listed once per planning pass; a second
-        task of a family already listed by folder lists the whole family (then every other
-        task of it comes from that one listing)."""
+        """``store.list_many(queries)``, each family listed once per planning pass.
+
+        The plan of an upstream task read by ``input_of()`` lists whole families
+        (``(family, None)``): the next reader of that family (a nested expansion has
+        one per branch), and the outer plan, take their folders from that listing."""
         listed = self.shared.listed
-        by_folder = {f for f, d in listed if d is not None}
         wanted = []
         for family, folder in queries:
             if (family, folder) in listed or (family, None) in listed:
                 continue
-            if folder is not None and family in by_folder:
-                wanted.append((family, None))  # another task of a family seen before
-            else:
-                wanted.append((family, folder))
+            wanted.append((family, None) if self.sub else (family, folder))
         wanted = list(dict.fromkeys(wanted))
         listed.update(zip(wanted, store.list_many(wanted)))
         out = []
@@ -150,7 +149,7 @@ def expanding(plan, force=None, forced_all=False, forced_all_upstream=False):
         if forced_all:
             forced += list(plan.targets_tasks)
         shared = _Shared(frozenset(forced) | FORCING.get(), bool(forced_all_upstream))
-    expansion = Expansion(plan, shared)
+    expansion = Expansion(plan, shared, sub=outer is not None)
     token = RESOLVER.set(expansion)
     try:
         yield expansion

@@ -433,3 +433,34 @@ def test_a_single_plan_graph_refuses_a_task_not_expanded_yet(root):
 
     with pytest.raises(daskflow.TaskDefinitionError, match=r"Combine\(items=\('a',\)\) cannot be built before expanding"):
         build_graph(Plan(Combine(items=["a"])))
+
+
+class StaticGroup(daskflow.tasks.TaskJson):
+    group = daskflow.Parameter()
+
+    def requires(self):
+        return [Branch(item=f"{self.group}{i}") for i in range(2)] + [Parts(group=self.group)]
+
+    def run(self):
+        self.save(0)
+
+
+class StaticNested(daskflow.tasks.TaskJson):
+    groups = daskflow.ListParameter()
+
+    def requires(self):
+        return [StaticGroup(group=g) for g in self.groups] + [Items(items=self.groups)]
+
+    def run(self):
+        self.save(0)
+
+
+def test_noop_nested_expansion_lists_no_more_than_a_static_graph(root, monkeypatch):
+    groups = [f"g{i}" for i in range(12)]
+    daskflow.run([Nested(groups=groups), StaticNested(groups=groups)], scheduler="sync")
+    calls = _count_listings(monkeypatch)
+    assert daskflow.run(StaticNested(groups=groups), scheduler="sync").ran == []
+    static = len(calls)
+    calls.clear()
+    assert daskflow.run(Nested(groups=groups), scheduler="sync").ran == []
+    assert len(calls) <= static == 5  # Items, Parts, Branch, the group and the top families
