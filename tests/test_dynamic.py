@@ -464,3 +464,14 @@ def test_noop_nested_expansion_lists_no_more_than_a_static_graph(root, monkeypat
     calls.clear()
     assert daskflow.run(Nested(groups=groups), scheduler="sync").ran == []
     assert len(calls) <= static == 5  # Items, Parts, Branch, the group and the top families
+
+
+def test_workflow_and_invalidation_see_the_branches(root):
+    flow = daskflow.Workflow(Combine, {"items": ["a", "b"]})
+    assert len(flow.run(scheduler="sync").ran) == 4
+    assert flow.outputLoad() == ["a", "b"]
+    assert set(flow.outputLoadAll()) == {"Items", "Branch", "Combine"}
+    daskflow.invalidate_upstream(Combine(items=["a", "b"]))  # the expansion is known: branches too
+    CALLS.clear()
+    daskflow.run(Combine(items=["a", "b"]), scheduler="sync")
+    assert CALLS == {"Items": 1, "Branch a": 1, "Branch b": 1, "Combine": 1}
