@@ -70,10 +70,13 @@ def run_in_stages(make_plan, execute, force=None, forced_all=False, forced_all_u
         stage = copy.copy(plan)
         stage.nodes = {t: n for t, n in plan.nodes.items() if n.key not in waiting | blocked}
         todo = stage.to_run()
-        if waiting - blocked and not todo:
+        again = [repr(n.task) for n in todo if n.task in ran]
+        if waiting - blocked and (again or not todo):  # no progress: never loop
             names = ", ".join(repr(n.task) for n in plan.dynamic)
             raise TaskDefinitionError(f"cannot expand {names}: the upstream tasks their requires() "
-                                      f"read were built but are still not fresh when planned again")
+                                      f"read were built in this run but are still not fresh when "
+                                      f"planned again ({', '.join(again) or 'nothing left to build'}); "
+                                      f"is the storage root losing commits?")
         if waiting - blocked:
             logger.info("building %d task(s) before expanding %s", len(todo),
                         ", ".join(f"{n.task!r} (after {dynamic.pending(n.task)!r})" for n in plan.dynamic))

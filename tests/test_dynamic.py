@@ -475,3 +475,13 @@ def test_workflow_and_invalidation_see_the_branches(root):
     CALLS.clear()
     daskflow.run(Combine(items=["a", "b"]), scheduler="sync")
     assert CALLS == {"Items": 1, "Branch a": 1, "Branch b": 1, "Combine": 1}
+
+
+def test_a_stage_that_builds_nothing_usable_stops_with_an_error(root, monkeypatch):
+    from daskflow import graph
+    from daskflow.execute import Outcome
+
+    # an error path: the list task "ran" but nothing was committed (a store that lost it)
+    monkeypatch.setattr(graph, "_execute", lambda plan, *a: {n.key: Outcome(n.key, "ran") for n in plan.to_run()})
+    with pytest.raises(daskflow.TaskDefinitionError, match=r"cannot expand Combine\(items=\('a',\)\)"):
+        daskflow.run(Combine(items=["a"]), scheduler="sync")
