@@ -90,7 +90,8 @@ def run_in_stages(make_plan, execute, force=None, forced_all=False, forced_all_u
         status = {n.task: getattr(done.get(n.key), "status", None) for n in todo}  # by Node.key
         failed |= {t for t, s in status.items() if s == "failed"}
         if not waiting - blocked:
-            return plan, list(plan.nodes.values()) + [n for t, n in earlier.items() if t not in plan.nodes], outcomes
+            gone = [n for t, n in earlier.items() if t not in plan.nodes]  # e.g. an aggregator's list
+            return plan, list(plan.nodes.values()) + gone, outcomes
         ran |= {t for t, s in status.items() if s in ("ran", "cutoff")}
         forced_ran |= {n.task for n in todo if n.forced and n.task in ran}
         wanted = [n.task for n in plan.nodes.values()
