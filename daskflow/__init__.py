@@ -18,6 +18,7 @@ from .config import set_root
 from .errors import (ClusterError, CycleError, DaskflowError, FingerprintError, MissingExternalError,
                      LeaseError, LoadError, MissingOutputError, NotBuiltError, ParameterError,
                      RunError, SaveError, StorageError, TaskDefinitionError, TaskFailure)
+from .dynamic import map
 from .formats import Format, register_format
 from .gc import GcReport, gc
 from .graph import run
@@ -34,7 +35,7 @@ from .workflow import Workflow, WorkflowMulti
 __version__ = "0.1.0"
 
 __all__ = [
-    "tasks", "targets", "settings", "data", "formats", "functional", "Task", "run", "delayed", "Flow",
+    "tasks", "targets", "settings", "data", "formats", "functional", "Task", "run", "delayed", "Flow", "map",
     "preview", "why", "set_root", "set_dir",
     "draw", "graph_html", "Drawing",
     "invalidate_downstream", "invalidate_upstream", "taskflow_upstream", "taskflow_downstream",

@@ -229,6 +229,8 @@ def _build(spec: Spec, deps: list, inputs: str, start: float, lease=None) -> tup
     build = store.new_build(task.task_family, spec.param_dir)
     runner = object.__new__(type(task))
     runner.__dict__.update(task.__dict__)
+    if spec.struct != _UNKNOWN:  # input() in run(): requires() as planned (a dynamic one cannot re-plan here)
+        runner.__dict__["_requires"] = spec.struct
     ctx = runner._ctx = RunContext(store, build, *_bind(spec, deps))
     with watch(task, spec.body):  # daskflow.trace: which user functions run() calls (opt-in)
         runner.run()

@@ -1,6 +1,6 @@
 """The only module that imports dask's schedulers: plan -> dask graph -> run.
 
-Imports ``errors``, ``plan``, ``execute``, ``outputs`` (TaskCache values), ``result``, ``scheduling`` (which
+Imports ``errors``, ``plan``, ``execute``, ``outputs`` (TaskCache values), ``stages`` (dynamic branches), ``result``, ``scheduling`` (which
 scheduler, in dask's order) and ``progress`` (the display).  Only the
 tasks the plan says will run become graph nodes, keyed ``Family-<fingerprint>``
 so the dashboard groups them by task class and a key is a cache identity on a
@@ -41,7 +41,7 @@ import sys
 import time
 import weakref
 
-from .errors import ClusterError, ParameterError, RunError
+from .errors import ClusterError, ParameterError, RunError, TaskDefinitionError
 from .execute import Outcome, execute, known_outcome, spec_for
 from .lease import abandon_all as abandon_leases
 from .outputs import remember
@@ -49,6 +49,7 @@ from .plan import Plan
 from .progress import TOPIC, Display, LocalFeed, enabled
 from .result import RunResult
 from .scheduling import Choice, choose
+from .stages import run_in_stages
 
 __all__ = ["run", "execute_plan", "build_graph", "graph_key", "run_token"]
 
@@ -61,6 +62,10 @@ def build_graph(plan: Plan, shipped: bool = False, run: str | None = None) -> di
     ``Family-<fingerprint>-<run>`` (see :func:`graph_key`); the outcomes keep
     the plan's keys.
     """
+    early = [repr(n.task) for n in plan.dynamic if n.task in plan.nodes]  # see daskflow.stages
+    if early:
+        raise TaskDefinitionError(f"{', '.join(early)} cannot be built before expanding: run the "
+                                  f"plan in stages (daskflow.stages.run_in_stages, as daskflow.run does)")
     dsk = {}
     if shipped:
         import cloudpickle
@@ -181,12 +186,20 @@ def run(tasks, force=None, forced=None, forced_all=False, forced_all_upstream=Fa
     if force is not None and forced is not None:
         raise ParameterError("give force= or forced= (d6tflow's spelling), not both")
     choice = choose(scheduler, client, workers)
-    plan = Plan(tasks, store, force=force if force is not None else forced,
-                forced_all=forced_all, forced_all_upstream=forced_all_upstream)
-    plan.check_externals()
-    outcomes = execute_plan(plan, choice, progress=progress, ship_code=ship_code)
-    remember(plan, outcomes)  # TaskCache values, for outputLoad() in this process
-    result = RunResult(plan.nodes.values(), outcomes)
+
+    def make_plan(force, forced_all, forced_all_upstream):
+        return Plan(tasks, store, force=force, forced_all=forced_all, forced_all_upstream=forced_all_upstream)
+
+    def stage(plan):
+        plan.check_externals()
+        outcomes = execute_plan(plan, choice, progress=progress, ship_code=ship_code)
+        remember(plan, outcomes)  # TaskCache values, for outputLoad() in this process
+        return outcomes
+
+    # one stage, unless a requires() reads an upstream output not built yet (daskflow.stages)
+    plan, nodes, outcomes = run_in_stages(make_plan, stage, force if force is not None else forced,
+                                          forced_all, forced_all_upstream)
+    result = RunResult(nodes, outcomes)
     if result.failed:
         raise RunError(result.failed, result) from result.failed[0].exception
     return result

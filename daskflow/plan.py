@@ -29,13 +29,13 @@ import warnings
 import weakref
 from dataclasses import dataclass, field
 
-from . import canonical
+from . import canonical, dynamic
 from .errors import CycleError, MissingExternalError, ParameterError, TaskDefinitionError
 from .fingerprint import code_fingerprint
 from .explain import INVALIDATED, code_change, inputs_change
 from .notes import invalidated_notes
 from .rawfiles import changed_message, file_status, list_identities, raw_inputs
-from .storage import Commit, Store, default_store
+from .storage import Commit, Store, Target, default_store
 from .task import Task, TaskAggregator, own_store
 
 __all__ = ["Plan", "Node", "Reason", "cache_result", "inputs_id", "static_body"]
@@ -162,8 +162,8 @@ class Plan:
         self.store = store or own_store(self.targets_tasks) or default_store()  # d6tflow's path=
         self.explain = explain
         self.nodes: dict[Task, Node] = {}
-        with _no_gc():  # many small objects, no cycles: collections would cost a third of the time
-            self._walk()
+        with _no_gc(), dynamic.expanding(self, force, forced_all, forced_all_upstream) as self._expansion:
+            self._walk()  # an input_of() in requires() plans that upstream task here (dynamic)
             self.targets = [self.nodes[t] for t in self.targets_tasks]
             self._fingerprint()
             self._forced(force, forced_all, forced_all_upstream)
@@ -171,6 +171,7 @@ class Plan:
             self._names: dict[type, list] = {}
             for node in self.nodes.values():
                 self._decide(node)
+            self.dynamic = dynamic.mark(self, Reason)  # nodes that expand after an upstream runs
             self._run_cached()
 
     # -- the graph --------------------------------------------------------------------
@@ -252,7 +253,7 @@ class Plan:
         out: dict = {}  # one task of a family: list its folder only (explaining compares with others)
         for store in dict.fromkeys(st for st, _ in by_family):
             keys = [k for k in by_family if k[0] == store]
-            out.update(zip(keys, store.list_many([(f, by_family[st, f][0].param_dir if len(
+            out.update(zip(keys, self._expansion.listings(store, [(f, by_family[st, f][0].param_dir if len(
                 by_family[st, f]) == 1 and not self.explain else None) for st, f in keys])))
         return out
 
@@ -421,6 +422,11 @@ class Plan:
         return out
 
     # -- views ----------------------------------------------------------------------------
+    def committed_targets(self, node: Node) -> dict:
+        """Targets of the outputs of ``node``'s committed build, by output name."""
+        return {n: Target(node.store, node.commit.file(f"{n}.{f.ext}"), f, node.task, name=n)
+                for n, f in type(node.task)._outputs.items()}
+
     def to_run(self) -> list[Node]:
         return [n for n in self.nodes.values() if n.runs]
 

@@ -133,7 +133,7 @@ def _unwalked(plan: Plan, node: Node) -> list:
     """What the run-time trace of a fresh task's build found beyond the static walk."""
     if node.status != "fresh" or node.commit is None:
         return []
-    body = plan._read(node.commit) or {}
+    body = plan._read(node.commit, node.store) or {}
     return list(body.get("unwalked") or [])
 
 

@@ -29,12 +29,13 @@ from .formats import Format, get_format
 from .params import Parameter
 from .storage import Target
 from .taskdef import (_OVERRIDES, _check_default, _from_luigi, class_overrides,  # noqa: F401
-                      options_for, own_store, root_url)
+                      REQUIRING, RESOLVER, UpstreamPending, options_for, own_store, root_url)
 
-__all__ = ["Task", "TaskAggregator", "RunContext", "flatten", "set_planner", "own_store"]
+__all__ = ["Task", "TaskAggregator", "RunContext", "flatten", "set_planner", "own_store", "UpstreamPending"]
 
 _PLANNER = []
 _IN_MEMORY: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # class -> (outputs, cached)
+
 
 
 def set_planner(planner) -> None:
@@ -286,25 +287,72 @@ class Task:
 
     def deps(self) -> list["Task"]:
         """The upstream tasks, flattened, checked to be tasks."""
+        state = self.__dict__  # derived state of this evaluation (see input_of())
+        state.pop("_reads", None)
+        state.pop("_pending", None)
+        token = REQUIRING.set(self)
         try:
             struct = self.requires()
             if isinstance(struct, types.GeneratorType):  # luigi takes any iterable: a generator too
                 struct = list(struct)
             deps = flatten(struct)
+        except UpstreamPending as signal:  # dynamic: expanded once signal.task is built
+            state["_pending"] = signal.task
+            struct, deps = None, []
         except Exception as exc:
             raise TaskDefinitionError(f"{self!r}.requires() raised {type(exc).__name__}: {exc}") from exc
+        finally:
+            REQUIRING.reset(token)
         for d in deps:
             if not isinstance(d, Task):
                 raise TaskDefinitionError(f"{self!r}.requires() returned {d!r}, which is not a task; "
                                           f"return a task instance, a list or a dict of them")
         self.__dict__["_requires"] = struct  # derived state: the executor binds inputs to it
-        return deps
+        reads = state.get("_reads")  # what input_of() read is upstream too (an aggregator: only what it groups)
+        if not reads or (isinstance(self, TaskAggregator) and "_pending" not in state):
+            return deps
+        return deps + [t for t in dict.fromkeys(reads) if t not in deps]
 
     def _struct(self):
         """What requires() returns (a generator made a list), as the plan saw it."""
         if "_requires" not in self.__dict__:
             self.deps()
         return self.__dict__["_requires"]
+
+    def input_of(self, task: "Task"):
+        """In ``requires()``: the output of an upstream task, for a list of branches known
+        only once that task has run (dynamic branches, see ``daskflow.dynamic``).
+
+        Parameters
+        ----------
+        task : Task
+            The task whose committed output ``requires()`` reads; it becomes an
+            upstream task of this one (its result counts in this one's freshness).
+
+        Returns
+        -------
+        Target or dict of Target
+            As ``task.output()``: the build of ``task`` for today's code.  While
+            ``task`` is not built (or is forced), planning stops here: this task
+            shows as "expands after task" and ``daskflow.run`` builds ``task``
+            first, then plans this task again.  Outside planning (``input()`` in a
+            notebook) it is ``task.output()``, whose ``load()`` raises NotBuiltError
+            when ``task`` is not built.
+
+        Examples
+        --------
+        >>> class Scores(daskflow.tasks.TaskJson):        # doctest: +SKIP
+        ...     def requires(self):
+        ...         folds = self.input_of(Folds()).load()
+        ...         return [TrainFold(fold=f) for f in folds]
+        """
+        if not isinstance(task, Task):
+            raise TaskDefinitionError(f"{self!r}.input_of() takes a task instance, got {task!r}")
+        self.__dict__.setdefault("_reads", []).append(task)
+        resolver = RESOLVER.get()
+        if resolver is None:  # not planning (input() in a notebook): today's build, if any
+            return task.output()
+        return resolver.resolve(self, task)
 
     # -- inside run() (or a direct call of it) -------------------------------------------
     def _context(self, new_build: bool = False) -> RunContext:

@@ -1,5 +1,6 @@
 """What a task class declares besides its code: its own storage root, luigi-style parameters,
-checked defaults, and per-class parameter overrides.
+checked defaults, per-class parameter overrides, and the hooks through which a plan
+resolves ``input_of()`` in ``requires()`` (dynamic branches).
 
 Imports ``config``, ``errors``, ``params`` and ``storage``; ``daskflow.task`` uses these
 when a class is defined or an instance made.  A task's ``path`` (d6tflow's
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+from contextvars import ContextVar
 from pathlib import Path
 
 from . import config
@@ -17,7 +19,8 @@ from .errors import ParameterError, TaskDefinitionError
 from .params import Parameter
 from .storage import Store
 
-__all__ = ["root_url", "own_store", "options_for", "class_overrides"]
+__all__ = ["root_url", "own_store", "options_for", "class_overrides", "UpstreamPending", "RESOLVER",
+           "REQUIRING"]
 
 _STORES: dict = {}
 
@@ -112,3 +115,20 @@ def class_overrides(overrides: dict):
         yield
     finally:
         _OVERRIDES.reset(token)
+
+
+#: Set by ``daskflow.dynamic`` while a plan evaluates ``requires()``: what resolves
+#: ``input_of()`` (a hook, so this module never imports the planner).
+RESOLVER: ContextVar = ContextVar("daskflow_resolver", default=None)
+#: The task whose ``requires()`` is being evaluated (for ``daskflow.map``).
+REQUIRING: ContextVar = ContextVar("daskflow_requiring", default=None)
+
+
+class UpstreamPending(BaseException):
+    """Raised in ``requires()`` by ``input_of()`` when the upstream task it reads is not built
+    yet; ``deps()`` catches it and the plan expands the task after that upstream is built.
+    A BaseException, so a ``requires()`` that catches Exception cannot swallow it."""
+
+    def __init__(self, task):
+        super().__init__(task)
+        self.task = task
