@@ -33,6 +33,7 @@ from .context import MemoryTarget, MetaRef
 from .lease import claim
 from .listing import build_file, sizes_token
 from .plan import Node, cache_result, inputs_id, static_body
+from .progress import waiting
 from .storage import Store, Target
 from .task import RunContext, Task, _map, _shape
 from .trace import watch
@@ -146,8 +147,18 @@ def execute(spec: Spec, deps: list) -> Outcome:
 
 def _claim(spec: Spec, inputs: str):
     names = [f"{n}.{f.ext}" for n, f in type(spec.task)._outputs.items()]
-    return claim(spec.store, spec.task, spec.task.task_family, spec.param_dir, spec.version, inputs, names,
-                 spec.forced)
+    shown = []
+
+    def on_wait(owner):  # the progress display's "waiting for <owner>" line
+        shown.append(owner)
+        waiting(spec.key, owner, repr(spec.task))
+
+    try:
+        return claim(spec.store, spec.task, spec.task.task_family, spec.param_dir, spec.version, inputs,
+                     names, spec.forced, on_wait=on_wait)
+    finally:
+        if shown:
+            waiting(spec.key, None)
 
 
 def _execute_cached(spec: Spec, deps: list, inputs: str, start: float) -> Outcome:

@@ -187,10 +187,12 @@ def _match(commits: list[Commit], version: str, inputs: str, names, forced=False
 
 
 def claim(store: Store, task, family: str, param_dir: str, version: str, inputs: str, names,
-          forced: bool = False, poll: float | None = None):
+          forced: bool = False, poll: float | None = None, on_wait=None):
     """Take the lease of a task version, or wait for the build of whoever holds it.
 
     A ``forced`` task reuses no commit: it waits for a holder to finish, then builds.
+    ``on_wait(owner)`` is called each time the holder waited for changes (for the
+    progress display's "waiting for <owner>").
 
     Returns
     -------
@@ -257,6 +259,8 @@ def claim(store: Store, task, family: str, param_dir: str, version: str, inputs:
         if owner != waited:
             logger.warning("%r: waiting for %s, who is building it", task, owner)
             waited = owner
+            if on_wait is not None:
+                on_wait(owner)
         if time.monotonic() > deadline:
             raise LeaseError(f"{task!r}: waited {wait:.0f}s for {owner}, who still holds its lease "
                              f"{store.scrub(top[3])}; raise DASKFLOW_LEASE_WAIT, or remove the lease "

@@ -85,6 +85,25 @@ def test_a_holder_that_fails_releases_and_the_waiter_builds_and_says_so(root, ca
     assert "waiting for pid 1 on elsewhere" in text and "released its lease without committing" in text
 
 
+def test_a_waiting_builder_tells_the_progress_display_whom_it_waits_for(root, monkeypatch):
+    from daskflow import progress
+
+    daskflow.set_root(str(root), leases=True)
+    path = _hold(Store(str(root), leases=True), GetData())
+    threading.Timer(0.6, os.remove, [path]).start()
+    seen = []
+
+    class Display:  # what daskflow.progress.Display receives from a waiting build
+        def set_waiting(self, key, owner, task=None):
+            seen.append((key.split("-")[0], owner, task))
+
+    monkeypatch.setattr(progress, "_ACTIVE", [Display()])
+    daskflow.run(GetData(), scheduler="sync", progress=False)
+    family, owner, task = seen[0]
+    assert family == "GetData" and owner.startswith("pid 1 on elsewhere") and task == repr(GetData())
+    assert seen[-1] == ("GetData", None, None)  # the line goes once the wait is over
+
+
 def test_expired_leases_show_in_status_and_gc_removes_them(root):
     from click.testing import CliRunner
 
