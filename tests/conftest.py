@@ -47,3 +47,25 @@ def memroot():
     fs = fsspec.filesystem("memory")
     if fs.exists(url):
         fs.rm(url, recursive=True)
+
+
+@pytest.fixture(scope="session")
+def cluster():
+    """The session's process-based LocalCluster (2 workers of 1 thread, ``slot=1``), shared by
+    every test that needs one (see ``test_cluster_tasks.acquire_cluster``)."""
+    from test_cluster_tasks import acquire_cluster, release_cluster
+
+    cl = acquire_cluster()
+    yield cl
+    release_cluster()
+
+
+@pytest.fixture
+def client(cluster):
+    """A Client of the session's cluster; the default client while the test runs, as
+    ``Client(...)`` in a user's script is (``dask.compute`` and ``daskflow.run`` use it)."""
+    import distributed
+
+    with distributed.Client(cluster) as c:
+        c.wait_for_workers(2, timeout=60)
+        yield c

@@ -19,22 +19,7 @@ distributed = pytest.importorskip("distributed")
 import daskflow  # noqa: E402
 from daskflow.graph import ClusterError, _execute_shipped  # noqa: E402
 from test_cluster_tasks import (AfterFails, AfterKill, Collect, Flaky, KillsWorker,  # noqa: E402
-                                NeedsGPU, NeedsSlot, NeedsTwoSlots, WhereRan,
-                                acquire_cluster, release_cluster)
-
-
-@pytest.fixture(scope="session")
-def cluster():
-    cl = acquire_cluster()
-    yield cl
-    release_cluster()
-
-
-@pytest.fixture
-def client(cluster):
-    with distributed.Client(cluster) as c:
-        c.wait_for_workers(2, timeout=60)
-        yield c
+                                NeedsGPU, NeedsSlot, NeedsTwoSlots, WhereRan)
 
 
 def _worker_pids(client) -> set:

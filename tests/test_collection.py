@@ -121,21 +121,7 @@ def test_without_distributed_imported_specs_are_not_shipped(tmp_path):
 
 # -- on a process-based cluster ------------------------------------------------------------------
 distributed = pytest.importorskip("distributed")
-from test_cluster_tasks import Collect, WhereRan, acquire_cluster, release_cluster  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def cluster():
-    cl = acquire_cluster()
-    yield cl
-    release_cluster()
-
-
-@pytest.fixture
-def client(cluster):
-    with distributed.Client(cluster) as c:  # the default client: dask.compute uses it
-        c.wait_for_workers(2, timeout=60)
-        yield c
+from test_cluster_tasks import Collect, WhereRan  # noqa: E402
 
 
 def _workers(client) -> set:

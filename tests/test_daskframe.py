@@ -12,8 +12,7 @@ dd = pytest.importorskip("dask.dataframe")
 import daskflow  # noqa: E402
 from daskflow.plan import Plan  # noqa: E402
 from daskflow.storage import PARTS_PREFIX  # noqa: E402
-from test_cluster_tasks import (Doubled, Frame, Summary, acquire_cluster,  # noqa: E402
-                                release_cluster)
+from test_cluster_tasks import Doubled, Frame, Summary  # noqa: E402
 
 
 def _expected(rows=100):
@@ -74,13 +73,6 @@ def test_pandas_frame_is_one_partition_and_wrong_type_is_refused(root):
     assert FromPandas().outputLoad().compute().x.tolist() == [1, 2, 3]
     with pytest.raises(daskflow.RunError, match="needs a dask \\(or pandas\\) DataFrame, got list"):
         daskflow.run(NotAFrame(), scheduler="sync", progress=False)
-
-
-@pytest.fixture(scope="module")
-def cluster():
-    cl = acquire_cluster()
-    yield cl
-    release_cluster()
 
 
 def test_on_a_cluster_workers_write_the_partitions(cluster, root):

@@ -14,7 +14,6 @@ distributed = pytest.importorskip("distributed")
 
 import daskflow  # noqa: E402
 from daskflow.storage import Target  # noqa: E402
-from test_cluster_tasks import acquire_cluster, release_cluster  # noqa: E402
 
 
 class Split(daskflow.tasks.TaskPickle):
@@ -49,20 +48,6 @@ class Gather(daskflow.tasks.TaskJson):
 
     def run(self):
         self.save({p["key"]: p["pid"] for p in self.inputLoad()})
-
-
-@pytest.fixture(scope="module")
-def cluster():
-    cl = acquire_cluster()
-    yield cl
-    release_cluster()
-
-
-@pytest.fixture
-def client(cluster):
-    with distributed.Client(cluster) as c:
-        c.wait_for_workers(2, timeout=60)
-        yield c
 
 
 def test_dynamic_graph_on_a_process_cluster(client, root, monkeypatch):

@@ -135,22 +135,6 @@ def test_marker_names_dependencies_by_key(root):
 distributed = pytest.importorskip("distributed")
 
 
-@pytest.fixture(scope="module")
-def cluster():
-    from test_cluster_tasks import acquire_cluster, release_cluster
-
-    cl = acquire_cluster()
-    yield cl
-    release_cluster()
-
-
-@pytest.fixture
-def client(cluster):
-    with distributed.Client(cluster) as c:
-        c.wait_for_workers(2, timeout=60)
-        yield c
-
-
 def _counting(monkeypatch, obj, name: str) -> list:
     calls = []
     original = getattr(obj, name)

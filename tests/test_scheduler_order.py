@@ -19,22 +19,7 @@ distributed = pytest.importorskip("distributed")
 
 import daskflow  # noqa: E402
 from daskflow.scheduling import choose  # noqa: E402
-from test_cluster_tasks import WhereThread, acquire_cluster, release_cluster  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def cluster():
-    cl = acquire_cluster()
-    yield cl
-    release_cluster()
-
-
-@pytest.fixture
-def client(cluster):
-    """A Client that is the default client (as ``Client(...)`` in a user's script)."""
-    with distributed.Client(cluster) as c:
-        c.wait_for_workers(2, timeout=60)
-        yield c
+from test_cluster_tasks import WhereThread  # noqa: E402
 
 
 def where(n: int, **kw) -> str:

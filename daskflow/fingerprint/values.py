@@ -54,7 +54,8 @@ class Collector:
             self.libraries[dist] = version
 
 
-def _unwrap_callable(value):
+def unwrap_callable(value):
+    """The function behind a method, static/class method or property (unwrapped), else None."""
     if isinstance(value, (staticmethod, classmethod)):
         value = value.__func__
     if isinstance(value, property):
@@ -91,7 +92,7 @@ def describe(value, found: Collector, name: str = "", depth: int = 0) -> str:
         inner = describe(value.func, found, name, depth + 1)
         args = describe((value.args, dict(value.keywords)), found, name, depth + 1)
         return f"partial {inner} {args}"
-    func = _unwrap_callable(value)
+    func = unwrap_callable(value)
     if func is not None or isinstance(value, (types.BuiltinFunctionType, types.MethodType)):
         func = func or getattr(value, "__func__", value)
         if isinstance(func, types.FunctionType) and is_user_module(getattr(func, "__module__", "") or ""):

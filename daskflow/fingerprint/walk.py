@@ -41,7 +41,7 @@ from ..task import Task
 from .libraries import counted
 from .source import MODULE_HEAD_RE, is_user_module, located, module_label, relative
 from .syntax import MODULE_HEAD, Walker, strip_docstring
-from .values import Collector, Name, describe, key_of
+from .values import Collector, Name, describe, key_of, unwrap_callable
 
 __all__ = ["CodeFingerprint", "Part", "code_fingerprint"]
 
@@ -138,7 +138,7 @@ def _class_part(cls: type, own: bool = False):
         if name in _SKIPPED_ATTRS:
             continue
         value = vars(cls)[name]
-        func = _unwrap(value)
+        func = unwrap_callable(value)
         if func is not None:
             tokens.append(f"def {name}")
             if func.__code__.co_filename.startswith("<") and hasattr(cls, "__dataclass_fields__"):
@@ -156,16 +156,6 @@ def _class_part(cls: type, own: bool = False):
     values = {t.split("=", 1)[0][5:]: hashlib.sha256(t.encode()).hexdigest()[:16]
               for t in tokens if t.startswith("attr ")}
     return Part(key_of(cls), digest, file, line, values=values, shown=shown), found
-
-
-def _unwrap(value):
-    if isinstance(value, (staticmethod, classmethod)):
-        value = value.__func__
-    if isinstance(value, property):
-        value = value.fget
-    if isinstance(value, types.FunctionType):
-        return inspect.unwrap(value)
-    return None
 
 
 def _show(value) -> str:
