@@ -64,42 +64,49 @@ def gc(tasks=None, dry_run: bool = True, store: Store | None = None, grace: floa
     """
     store = store or default_store()
     report = GcReport(dry_run)
-    scope: dict[str, set] = {}
+    scope: dict[tuple, set] = {}  # (root, family) -> parameter folders in scope
     keep: set = set()
     if tasks is not None:
         plan = Plan(tasks, store)
         for node in plan.nodes.values():
-            if node.aggregate:
+            if node.aggregate or node.store is None:
                 continue
             if node.task.external:
                 keep.update(c.path for c in node.commits)
                 continue
-            scope.setdefault(node.family, set()).add(node.param_dir)
+            scope.setdefault((node.store, node.family), set()).add(node.param_dir)
             if node.commit is not None:
                 keep.add(node.commit.path)
-        families = sorted(scope)
+        roots = sorted(scope, key=lambda k: (k[0].url, k[1]))  # a task's own root (path=) too
     else:
-        families = store.list_families()
+        roots = [(store, family) for family in store.list_families()]
     now = time.time()
-    for family in families:
-        for path in expired_leases(store, family):  # top generation first: no gap below a live one
-            report.leases.append(path)
-            if not dry_run:
-                store.remove_file(path)
-        for param_dir, path, size, mtime, marker in store.list_builds(family):
-            if path in keep:
-                report.kept += 1
-                continue
-            stale = marker is not None and param_dir in scope.get(family, ())
-            orphan = marker is None and now - mtime > grace
-            if not (stale or orphan):
-                report.kept += 1
-                continue
-            report.removed.append(path)
-            report.bytes += size
-            if not dry_run:
-                store.remove_build(path, marker)
-                if marker is not None and store.local:  # its lease's .done name, if any
-                    version, inputs = marker.rpartition("._commit.")[2].split(".")[:2]
-                    store.remove_file(f"{path.rpartition('@')[0]}@_lease.{version}.{inputs}.done")
+    for root, family in roots:
+        _collect(root, family, scope.get((root, family), ()), keep, now, grace, report)
     return report
+
+
+def _collect(store: Store, family: str, scope, keep: set, now: float, grace: float,
+             report: GcReport) -> None:
+    """Remove (or, on a dry run, list) what one family folder of one root holds and nobody uses."""
+    dry_run = report.dry_run
+    for path in expired_leases(store, family):  # top generation first: no gap below a live one
+        report.leases.append(path)
+        if not dry_run:
+            store.remove_file(path)
+    for param_dir, path, size, mtime, marker in store.list_builds(family):
+        if path in keep:
+            report.kept += 1
+            continue
+        stale = marker is not None and param_dir in scope
+        orphan = marker is None and now - mtime > grace
+        if not (stale or orphan):
+            report.kept += 1
+            continue
+        report.removed.append(path)
+        report.bytes += size
+        if not dry_run:
+            store.remove_build(path, marker)
+            if marker is not None and store.local and "._commit." in marker:  # its lease's .done name
+                version, inputs = marker.rpartition("._commit.")[2].split(".")[:2]
+                store.remove_file(f"{path.rpartition('@')[0]}@_lease.{version}.{inputs}.done")

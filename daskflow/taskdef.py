@@ -45,9 +45,11 @@ def own_store(tasks):
         return None
     url = urls.pop()
     options = options_for(url)
-    key = (url, repr(sorted(options.items())))
+    s3 = url.split("://", 1)[0] in ("s3", "s3a")
+    leases, fsync = config.lease_setting(s3), config.fsync_setting()  # the settings in force now
+    key = (url, repr(sorted(options.items())), leases, fsync)
     if key not in _STORES:
-        _STORES[key] = Store(url, options)
+        _STORES[key] = Store(url, options, leases=leases, fsync=fsync)
     return _STORES[key]
 
 

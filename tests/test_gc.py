@@ -45,3 +45,25 @@ def test_gc_without_tasks_removes_only_old_uncommitted_folders(root):
     report = daskflow.gc(dry_run=False)
     assert report.removed == [str(orphan)] and not orphan.exists() and young.exists()
     assert GetData().complete()
+
+
+def test_gc_of_a_task_with_its_own_root_collects_that_root_only(root, tmp_path):
+    other = str(tmp_path / "other")
+    daskflow.run(GetData(), scheduler="sync", progress=False)
+    daskflow.run(GetData(path=other), scheduler="sync", progress=False)
+    daskflow.run(GetData(path=other), scheduler="sync", progress=False, forced_all=True)
+    before = sorted(p.name for p in (tmp_path / "other" / "GetData").iterdir())
+    report = daskflow.gc(GetData(path=other), dry_run=False)
+    assert len(report.removed) == 1 and all(p.startswith(other) for p in report.removed)
+    assert GetData().complete() and GetData(path=other).complete()  # the main root's build stays
+    after = sorted(p.name for p in (tmp_path / "other" / "GetData").iterdir())
+    assert len(after) < len(before)
+
+
+def test_a_task_with_its_own_root_follows_the_lease_setting_in_force(root, tmp_path):
+    from daskflow.taskdef import own_store
+
+    other = str(tmp_path / "other")
+    assert own_store([GetData(path=other)]).leases is False
+    daskflow.set_root(str(root), leases=True)
+    assert own_store([GetData(path=other)]).leases is True
