@@ -41,12 +41,13 @@ from dask.base import DaskMethodsMixin
 from .errors import RunError
 from .execute import known_outcome
 from .listing import build_file
-from .graph import build_graph, graph_key, run_token
+from .context import MemoryTarget
+from .graph import build_graph, graph_key, run, run_token
 from .plan import Plan
 from .result import RunResult
 from .scheduling import default_get
 from .storage import Target
-from .task import Task, _load, _shape
+from .task import Task, TaskAggregator, _load, _shape
 
 __all__ = ["Flow", "delayed"]
 
@@ -123,6 +124,10 @@ class Flow(DaskMethodsMixin):
             if _CURRENT[0] == self._token:  # Flows made from now on get keys of their own
                 _CURRENT[0] = run_token()
             plan = Plan(self._tasks, self._store, **self._options)
+            if plan.dynamic:  # branches known only once an upstream task has run: build the
+                # stages before them now (daskflow.run, on dask's scheduler), then plan the rest
+                run(self._tasks, store=self._store, progress=False, **self._options)
+                plan = Plan(self._tasks, self._store)
             plan.check_externals()
             if plan.to_run():
                 plan.store.check_writable()
@@ -260,7 +265,14 @@ def _finish(results, blob: bytes):
 
 def _load_built(task: Task, outcome, store):
     """Load the build ``outcome`` names (the one just committed or the fresh one)."""
-    if outcome.path is None:  # an aggregator: the outputs of what it groups
+    outputs = type(task)._outputs
+    if getattr(outcome, "values", None) is not None:  # a TaskCache: its values came through the graph
+        return _load(_shape(task, {n: MemoryTarget(outcome.values[n], f, task) for n, f in outputs.items()}),
+                     None, False)
+    if isinstance(task, TaskAggregator):  # an aggregator: the outputs of what it groups
         return [_load_built(t, o, store) for t, o in zip(task.deps(), outcome.members)]
-    targets = {n: Target(store, build_file(outcome.path, f"{n}.{f.ext}"), f, task) for n, f in type(task)._outputs.items()}
+    if outcome.path is None:  # a raw input file (its own target), or a cache task fresh on its own
+        return task.outputLoad()
+    targets = {n: Target(store, build_file(outcome.path, f"{n}.{f.ext}"), f, task, name=n)
+               for n, f in outputs.items()}
     return _load(_shape(task, targets), None, False)

@@ -80,6 +80,11 @@ class Expansion:
     # -- input_of() ---------------------------------------------------------------------
     def resolve(self, asker: Task, task: Task):
         """The target(s) of ``task``'s committed build, or raise UpstreamPending."""
+        if type(task)._is_cached():
+            raise TaskDefinitionError(
+                f"{asker!r} reads {task!r} with input_of()/daskflow.map, but {type(task).__name__} is a "
+                f"TaskCache: it stores no output that planning could expand from; make it a stored "
+                f"task (e.g. daskflow.tasks.TaskJson or TaskPickle)")
         shared = self.shared
         reading = [t for _, t in shared.resolving]
         if task in reading:

@@ -35,6 +35,57 @@ def test_compute_builds_what_is_stale_and_returns_the_output(local):
     assert list(dict(again.__dask_graph__())) == [again.key]  # no task nodes, only the gathering one
 
 
+class CollCache(daskflow.tasks.TaskCache):
+    def run(self):
+        CALLS["CollCache"] = CALLS.get("CollCache", 0) + 1
+        self.save({"v": 1})
+
+
+class CollUses(daskflow.tasks.TaskPickle):
+    def requires(self):
+        return CollCache()
+
+    def run(self):
+        self.save(self.inputLoad()["v"] + 1)
+
+
+class CollFolds(daskflow.tasks.TaskJson):
+    def run(self):
+        self.save([1, 2, 3])
+
+
+class CollFold(daskflow.tasks.TaskPickle):
+    fold = daskflow.IntParameter()
+
+    def run(self):
+        self.save(self.fold * 10)
+
+
+class CollScores(daskflow.tasks.TaskJson):
+    def requires(self):
+        return daskflow.map(CollFold, over=CollFolds(), param="fold")
+
+    def run(self):
+        self.save(self.inputLoad())
+
+
+def test_a_cache_task_yields_its_value_not_its_upstream(local):
+    assert dask.compute(daskflow.delayed(CollCache()))[0] == {"v": 1}
+    assert dask.compute(daskflow.delayed([CollCache(), CollUses()]))[0] == [{"v": 1}, 2]
+
+
+def test_a_raw_input_file_yields_its_bytes(local, tmp_path):
+    src = tmp_path / "raw.csv"
+    src.write_text("x\n1\n")
+    raw = daskflow.tasks.ExternalFile(path=str(src))
+    assert dask.compute(daskflow.delayed(raw))[0] == raw.outputLoad() == b"x\n1\n"
+
+
+def test_dynamic_branches_are_built_in_stages_then_computed(local):
+    assert dask.compute(daskflow.delayed(CollScores()))[0] == [10, 20, 30]
+    assert dask.delayed(sum)(daskflow.delayed(CollScores())).compute() == 60  # now all fresh
+
+
 def test_only_stale_tasks_are_nodes_keyed_by_family_and_fingerprint(local):
     daskflow.run(GetData(), scheduler="sync")
     CALLS.clear()

@@ -487,3 +487,19 @@ def test_a_stage_that_builds_nothing_usable_stops_with_an_error(root, monkeypatc
     monkeypatch.setattr(graph, "execute_plan", lambda plan, *a, **k: {n.key: Outcome(n.key, "ran") for n in plan.to_run()})
     with pytest.raises(daskflow.TaskDefinitionError, match=r"cannot expand Combine\(items=\('a',\)\)"):
         daskflow.run(Combine(items=["a"]), scheduler="sync")
+
+
+class CachedList(daskflow.tasks.TaskCache):
+    def run(self):
+        self.save(["a", "b"])
+
+
+class FromCachedList(daskflow.tasks.TaskAggregator):
+    def requires(self):
+        return daskflow.map(Branch, over=CachedList(), param="item")
+
+
+def test_a_cache_task_cannot_be_expanded_over_and_says_so(root):
+    with pytest.raises(daskflow.TaskDefinitionError) as err:
+        daskflow.run(FromCachedList(), scheduler="sync")
+    assert "FromCachedList() reads CachedList()" in str(err.value) and "TaskCache" in str(err.value)
