@@ -124,19 +124,24 @@ class StaticNested(daskflow.tasks.TaskJson):
 
 
 def _listings(fn) -> int:
-    """How many storage listings ``fn()`` makes (Store._find calls)."""
+    """How many storage listings ``fn()`` makes: ``Store._find`` calls (S3, other
+    filesystems) plus ``Store._scan`` calls (local disk, one ``os.scandir`` walk each)."""
     calls = []
-    real = Store._find
+    real = {name: getattr(Store, name) for name in ("_find", "_scan")}
 
-    def counted(self, path, prefix=""):
-        calls.append(path)
-        return real(self, path, prefix)
+    def counting(name):
+        def counted(self, path, prefix=""):
+            calls.append((name, path))
+            return real[name](self, path, prefix)
+        return counted
 
-    Store._find = counted
+    for name in real:
+        setattr(Store, name, counting(name))
     try:
         fn()
     finally:
-        Store._find = real
+        for name, method in real.items():
+            setattr(Store, name, method)
     return len(calls)
 
 

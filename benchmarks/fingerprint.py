@@ -65,7 +65,10 @@ def main() -> None:
     import dask.base
 
     import daskflow
-    from daskflow.fingerprint import walk as F  # where code_fingerprint looks _fingerprint_class up
+    try:
+        from daskflow.fingerprint import walk as F  # where code_fingerprint looks _fingerprint_class up
+    except ImportError:  # code before the fingerprint package (main at f74774f): one module
+        import daskflow.fingerprint as F
     from daskflow.plan import Node, Plan
 
     from fixtures.fp_tasks import FpFeatures, FpLoad
