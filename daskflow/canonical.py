@@ -27,9 +27,10 @@ __all__ = ["encode", "digest"]
 def digest(*parts: bytes) -> str:
     """sha256 hex digest of length-prefixed parts (so parts never run together)."""
     h = hashlib.sha256()
+    update = h.update
     for part in parts:
-        h.update(len(part).to_bytes(8, "little"))
-        h.update(part)
+        update(len(part).to_bytes(8, "little"))
+        update(part)
     return h.hexdigest()
 
 

@@ -198,11 +198,12 @@ class Plan:
                     if dep in on_path:
                         cycle = [t for t, _, _ in stack[on_path[dep]:]] + [dep]
                         raise CycleError("requires() forms a cycle: " + " -> ".join(map(repr, cycle)))
-                    if dep not in nodes:
+                    seen = nodes.get(dep)
+                    if seen is None:
                         on_path[dep] = len(stack)
                         stack.append((dep, _deps(dep), 0))
-                    else:
-                        _same_class(nodes[dep].task, dep)
+                    elif type(seen.task) is not type(dep):
+                        _same_class(seen.task, dep)
                 else:
                     stack.pop()
                     del on_path[task]

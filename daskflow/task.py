@@ -112,6 +112,8 @@ class Task:
     _slug: tuple = ()
     _has_paths = False
     _ctx: RunContext | None = None  # set by the executor (or a direct build) while it runs
+    _pbytes: bytes | None = None  # param_bytes and the hash, computed once per instance
+    _hash: int | None = None
     _name_bytes: dict = {}
     _outputs: dict[str, Format] = {}
 
@@ -238,7 +240,7 @@ class Task:
     @property
     def param_bytes(self) -> bytes:
         """Canonical bytes of the significant parameters (the task's identity with its family)."""
-        cached = self.__dict__.get("_param_bytes")
+        cached = self._pbytes
         if cached is None:
             parts = []
             names, params = type(self)._name_bytes, self._params
@@ -249,7 +251,7 @@ class Task:
                 except TypeError as exc:
                     raise FingerprintError(f"{self!r}: parameter {name!r} cannot be fingerprinted "
                                            f"deterministically: {exc}") from exc
-            cached = self.__dict__["_param_bytes"] = b"".join(parts)
+            cached = self._pbytes = b"".join(parts)
         return cached
 
     def __daskflow_identity__(self) -> bytes:
@@ -260,14 +262,15 @@ class Task:
             return True
         if not isinstance(other, Task):
             return NotImplemented
-        return type(self).__name__ == type(other).__name__ and self.param_bytes == other.param_bytes
+        return type(self).__name__ == type(other).__name__ and (
+            self._pbytes or self.param_bytes) == (other._pbytes or other.param_bytes)
 
     def __hash__(self) -> int:
         # a task is immutable, so its hash is computed once (a dict key in every plan step);
         # Python's hash of str/bytes is per process: this is for dicts, never a fingerprint
-        cached = self.__dict__.get("_hash")
+        cached = self._hash
         if cached is None:
-            cached = self.__dict__["_hash"] = hash((type(self).__name__, self.param_bytes))
+            cached = self._hash = hash((type(self).__name__, self.param_bytes))
         return cached
 
     def __repr__(self) -> str:
