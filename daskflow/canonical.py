@@ -27,9 +27,10 @@ __all__ = ["encode", "digest"]
 def digest(*parts: bytes) -> str:
     """sha256 hex digest of length-prefixed parts (so parts never run together)."""
     h = hashlib.sha256()
+    update = h.update
     for part in parts:
-        h.update(len(part).to_bytes(8, "little"))
-        h.update(part)
+        update(len(part).to_bytes(8, "little"))
+        update(part)
     return h.hexdigest()
 
 
@@ -93,6 +94,8 @@ def _encode_other(value) -> bytes:
     if isinstance(value, (pathlib.PurePath,)):
         return _frame(b"path", value.as_posix().encode())
     if isinstance(value, Mapping):
+        if isinstance(value, dict):  # a dict subclass (FrozenDict): the branches above are by type,
+            _EXACT[type(value)] = _encode_mapping  # so its type is looked up directly from now on
         return _encode_mapping(value)
     identity = getattr(value, "__daskflow_identity__", None)
     if identity is not None:  # tasks given as parameters

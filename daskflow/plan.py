@@ -43,6 +43,7 @@ __all__ = ["Plan", "Node", "Reason", "cache_result", "inputs_id", "static_body"]
 SCHEMA = b"daskflow-task/1"
 _WARNED: "weakref.WeakSet[type]" = weakref.WeakSet()
 _UNSAFE = re.compile(r"[^A-Za-z0-9._=,+-]")
+_PLAIN = frozenset({int, str, float, bool, type(None)})  # a base Parameter writes these as str(v)
 
 
 @dataclass
@@ -110,6 +111,11 @@ def _no_gc():
             gc.enable()
 
 
+def _deps(task: Task) -> list:
+    """``task.deps()`` and the raw files its PathParameters name (a class without one: none)."""
+    return task.deps() + raw_inputs(task) if type(task)._has_paths else task.deps()
+
+
 def _same_class(a: Task, b: Task) -> None:
     """Two different classes of one name in one graph would share outputs: refuse."""
     ca, cb = type(a), type(b)
@@ -122,12 +128,12 @@ def _same_class(a: Task, b: Task) -> None:
 
 def param_dir(task: Task) -> str:
     """Readable folder name of a task's significant parameters, ending in their hash."""
-    defs = type(task)._param_defs
-    pieces, length = [], 0
-    for k, v in task.significant_params().items():
+    pieces, length, params = [], 0, task._params
+    for name, head, serialize, plain in type(task)._slug:  # made once per class (Task._collect)
         if length >= 80:  # the hash keeps folders apart; the slug is for people
             break
-        pieces.append(f"{k}={defs[k].serialize(v)}")
+        value = params[name]
+        pieces.append(head + (str(value) if plain and type(value) in _PLAIN else serialize(value)))
         length += len(pieces[-1]) + 1
     slug = _UNSAFE.sub("_", ",".join(pieces))[:80]
     digest = canonical.digest(task.param_bytes)[:10]
@@ -182,7 +188,7 @@ class Plan:
             if root in nodes:
                 _same_class(nodes[root].task, root)
                 continue
-            stack = [(root, root.deps() + raw_inputs(root), 0)]  # + raw files of PathParameters
+            stack = [(root, _deps(root), 0)]
             on_path = {root: 0}
             while stack:
                 task, deps, i = stack[-1]
@@ -192,11 +198,12 @@ class Plan:
                     if dep in on_path:
                         cycle = [t for t, _, _ in stack[on_path[dep]:]] + [dep]
                         raise CycleError("requires() forms a cycle: " + " -> ".join(map(repr, cycle)))
-                    if dep not in nodes:
+                    seen = nodes.get(dep)
+                    if seen is None:
                         on_path[dep] = len(stack)
-                        stack.append((dep, dep.deps() + raw_inputs(dep), 0))
-                    else:
-                        _same_class(nodes[dep].task, dep)
+                        stack.append((dep, _deps(dep), 0))
+                    elif type(seen.task) is not type(dep):
+                        _same_class(seen.task, dep)
                 else:
                     stack.pop()
                     del on_path[task]
@@ -246,9 +253,13 @@ class Plan:
         by_family: dict[tuple, list[Node]] = {}  # (store, family): one root, or a few
         raw = [n.task.path for n in self.nodes.values() if getattr(n.task, "raw_file", False)]
         self._files = list_identities(raw, self.store) if raw else {}
+        listed: dict[type, bool] = {}  # per class: are its tasks' builds listed
         for node in self.nodes.values():
-            node.store = own_store([node.task]) or self.store  # a task's own root (d6tflow's path)
-            if not (node.aggregate or type(node.task)._is_cached() or getattr(node.task, "raw_file", False)):
+            task, cls = node.task, type(node.task)
+            node.store = self.store if task.path is None else (own_store([task]) or self.store)  # d6tflow's path
+            if (known := listed.get(cls)) is None:
+                known = listed[cls] = not (node.aggregate or cls._is_cached() or getattr(cls, "raw_file", False))
+            if known:
                 by_family.setdefault((node.store, node.family), []).append(node)
         out: dict = {}  # one task of a family: list its folder only (explaining compares with others)
         for store in dict.fromkeys(st for st, _ in by_family):

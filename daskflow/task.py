@@ -17,7 +17,6 @@ imports flow one way.
 from __future__ import annotations
 
 import types
-import weakref
 from types import MappingProxyType
 
 from . import canonical
@@ -26,7 +25,7 @@ from .context import (MetaRef, RunContext, TargetDict, flatten, map_struct,  # n
 from .errors import (DaskflowError, FingerprintError, ParameterError, SaveError,
                      TaskDefinitionError)
 from .formats import Format, get_format
-from .params import Parameter
+from .params import Parameter, PathParameter
 from .storage import Target
 from .taskdef import (_OVERRIDES, _check_default, _from_luigi, class_overrides,  # noqa: F401
                       REQUIRING, RESOLVER, UpstreamPending, options_for, own_store, root_url)
@@ -34,7 +33,6 @@ from .taskdef import (_OVERRIDES, _check_default, _from_luigi, class_overrides, 
 __all__ = ["Task", "TaskAggregator", "RunContext", "flatten", "set_planner", "own_store", "UpstreamPending"]
 
 _PLANNER = []
-_IN_MEMORY: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # class -> (outputs, cached)
 
 
 
@@ -110,6 +108,12 @@ class Task:
     _param_defs: dict[str, Parameter] = {}
     _defaults: dict = {}
     _significant: tuple = ()
+    _checks: tuple = ()
+    _slug: tuple = ()
+    _has_paths = False
+    _ctx: RunContext | None = None  # set by the executor (or a direct build) while it runs
+    _pbytes: bytes | None = None  # param_bytes and the hash, computed once per instance
+    _hash: int | None = None
     _name_bytes: dict = {}
     _outputs: dict[str, Format] = {}
 
@@ -136,6 +140,15 @@ class Task:
         cls._param_defs = params
         cls._significant = tuple(n for n, p in params.items() if p.significant)
         cls._name_bytes = {name: canonical.encode(name) for name in params}
+        # per class, once: how each value is checked (None: the base Parameter keeps it as given),
+        # how the folder slug is written, whether any value names a raw input file
+        cls._checks = tuple((name, None if type(p).check is Parameter.check
+                             and type(p).normalize is Parameter.normalize else p.check)
+                            for name, p in params.items())
+        cls._slug = tuple((name, name + "=", p.serialize, type(p).serialize is Parameter.serialize
+                           and type(p)._text is Parameter._text) for name, p in params.items()
+                          if p.significant)
+        cls._has_paths = any(isinstance(params[n], PathParameter) for n in cls._significant)
         # defaults are checked once, when the class is defined (a bad default fails here)
         cls._defaults = {name: _check_default(cls, name, p) for name, p in params.items() if p.has_default}
         persist = cls.persist
@@ -158,10 +171,10 @@ class Task:
     @classmethod
     def _is_cached(cls) -> bool:
         """True when the outputs stay in memory (TaskCache): no output format is stored."""
-        known = _IN_MEMORY.get(cls)
+        known = cls.__dict__.get("_in_memory")  # this class's own, never a base's
         if known is None or known[0] is not cls._outputs:  # decided again after @requires
-            known = _IN_MEMORY[cls] = (cls._outputs, bool(cls._outputs) and not any(
-                f.stored for f in cls._outputs.values()))
+            known = (cls._outputs, bool(cls._outputs) and not any(f.stored for f in cls._outputs.values()))
+            cls._in_memory = known
         return known[1]
 
     # -- identity ---------------------------------------------------------------
@@ -180,23 +193,22 @@ class Task:
             if name in kwargs:
                 raise ParameterError(f"{cls.__name__}: parameter {name!r} given twice")
             kwargs[name] = value
-        unknown = [k for k in kwargs if k not in defs]
-        if unknown:
+        if not kwargs.keys() <= defs.keys():
+            unknown = [k for k in kwargs if k not in defs]
             raise ParameterError(f"{cls.__name__}: unknown parameter(s) {', '.join(map(repr, unknown))}; "
                                  f"valid parameters: {', '.join(defs) or 'none'}")
-        values, missing = {}, []
-        for name, p in defs.items():
+        values, missing, defaults = {}, [], cls._defaults
+        for name, check in cls._checks:
             if name in kwargs:
-                values[name] = p.check(kwargs[name], cls.__name__)
-            elif name in cls._defaults:
-                values[name] = cls._defaults[name]
+                values[name] = kwargs[name] if check is None else check(kwargs[name], cls.__name__)
+            elif name in defaults:
+                values[name] = defaults[name]
             else:
                 missing.append(name)
         if missing:
             raise ParameterError(f"{cls.__name__}: missing required parameter(s) "
                                  f"{', '.join(map(repr, missing))}")
         self._params = MappingProxyType(values)
-        self._ctx: RunContext | None = None
         if path is not None:  # where, not what: not part of the identity
             self.__dict__["path"] = str(path)
             self._given_path = True
@@ -228,7 +240,7 @@ class Task:
     @property
     def param_bytes(self) -> bytes:
         """Canonical bytes of the significant parameters (the task's identity with its family)."""
-        cached = self.__dict__.get("_param_bytes")
+        cached = self._pbytes
         if cached is None:
             parts = []
             names, params = type(self)._name_bytes, self._params
@@ -239,7 +251,7 @@ class Task:
                 except TypeError as exc:
                     raise FingerprintError(f"{self!r}: parameter {name!r} cannot be fingerprinted "
                                            f"deterministically: {exc}") from exc
-            cached = self.__dict__["_param_bytes"] = b"".join(parts)
+            cached = self._pbytes = b"".join(parts)
         return cached
 
     def __daskflow_identity__(self) -> bytes:
@@ -250,14 +262,15 @@ class Task:
             return True
         if not isinstance(other, Task):
             return NotImplemented
-        return type(self).__name__ == type(other).__name__ and self.param_bytes == other.param_bytes
+        return type(self).__name__ == type(other).__name__ and (
+            self._pbytes or self.param_bytes) == (other._pbytes or other.param_bytes)
 
     def __hash__(self) -> int:
         # a task is immutable, so its hash is computed once (a dict key in every plan step);
         # Python's hash of str/bytes is per process: this is for dicts, never a fingerprint
-        cached = self.__dict__.get("_hash")
+        cached = self._hash
         if cached is None:
-            cached = self.__dict__["_hash"] = hash((type(self).__name__, self.param_bytes))
+            cached = self._hash = hash((type(self).__name__, self.param_bytes))
         return cached
 
     def __repr__(self) -> str:

@@ -166,3 +166,61 @@ def test_outcomes_are_gathered_in_one_request(client, root, monkeypatch):
     result = daskflow.run(Collect(n=5), client=client, progress=False)
     assert len(result.ran) == 6
     assert len(gathers) == 1 and len(gathers[0][0]) == 6
+
+
+class Wide(daskflow.tasks.TaskPickle):
+    i = daskflow.IntParameter()
+    name = daskflow.Parameter(default="a b")  # a base Parameter: its value is kept as given
+    cols = daskflow.ListParameter(default=["x"])
+
+    def run(self):
+        self.save(self.i)
+
+
+class WideFan(daskflow.tasks.TaskPickle):
+    n = daskflow.IntParameter()
+
+    def requires(self):
+        return [Wide(i=k, name=f"v {k % 3}") for k in range(self.n)]
+
+    def run(self):
+        self.save(self.n)
+
+
+def test_per_task_work_done_once_per_class_is_not_repeated_per_task(root, monkeypatch):
+    """Parameter checks a base Parameter does not need, the storage root of tasks without a
+    ``path``, the raw-input scan of classes without PathParameters and the slug text of plain
+    values are decided once per class, not per task: counted while planning 60 tasks."""
+    import daskflow.plan as plan_module
+    from daskflow.params import ListParameter, Parameter
+
+    calls = {"check": 0, "own_store": 0, "raw_inputs": 0, "serialize": 0, "list_serialize": 0}
+
+    def counter(name, fn):
+        def counting(*args, **kwargs):
+            calls[name] += 1
+            return fn(*args, **kwargs)
+        return counting
+
+    monkeypatch.setattr(Parameter, "check", counter("check", Parameter.check))
+    monkeypatch.setattr(ListParameter, "serialize", counter("list_serialize", ListParameter.serialize))
+    monkeypatch.setattr(Parameter, "serialize", counter("serialize", Parameter.serialize))
+    monkeypatch.setattr(plan_module, "own_store", counter("own_store", plan_module.own_store))
+    monkeypatch.setattr(plan_module, "raw_inputs", counter("raw_inputs", plan_module.raw_inputs))
+    Wide._collect(), WideFan._collect()  # the classes' per-class tables, with the counted methods
+    calls.update(dict.fromkeys(calls, 0))  # (defining a class checks its defaults, once)
+    try:
+        plan = Plan(WideFan(n=60))
+        assert len(plan.nodes) == 61 and len(plan.to_run()) == 61
+        # IntParameter and ListParameter check every value they are given (60 i, no cols given),
+        # the base Parameter none; a slug is written once per task for the list, never for plain values
+        assert calls["check"] == 61
+        assert calls["serialize"] == 0 and calls["list_serialize"] == 60
+        assert calls["own_store"] == 1  # the targets' root, once per plan: no task has a path
+        assert calls["raw_inputs"] == 0
+        node = plan.nodes[Wide(i=4, name="v 1")]
+        assert node.param_dir.startswith('i=4,name=v_1,cols=__x____')  # cols=["x"], made safe
+        assert node.store is plan.store
+    finally:
+        monkeypatch.undo()
+        Wide._collect(), WideFan._collect()

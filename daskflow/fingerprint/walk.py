@@ -75,7 +75,8 @@ _CLASS_CACHE: "weakref.WeakKeyDictionary[type, CodeFingerprint]" = weakref.WeakK
 _FUNC_CACHE: dict = {}  # (code object, module) -> (Part, [names referenced], [incomplete reasons])
 _SKIPPED_ATTRS = frozenset({
     "__dict__", "__weakref__", "__module__", "__qualname__", "__doc__", "_param_defs", "_outputs",
-    "_defaults", "_significant", "_name_bytes", "__annotations__", "__firstlineno__",
+    "_defaults", "_significant", "_name_bytes", "_checks", "_slug", "_has_paths", "_in_memory",
+    "__annotations__", "__firstlineno__",
     "__static_attributes__", "__slots__", "__dataclass_params__", "__match_args__"})
 
 
