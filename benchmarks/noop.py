@@ -40,6 +40,19 @@ import _common as C  # noqa: E402
 TARGET_US = 15.0
 
 
+
+def _files(store, families):
+    """Every file under the families' folders, as ``os.DirEntry``: a recursive scandir walk."""
+    for family in families:
+        stack = [store.family_path(family)]
+        while stack:
+            with os.scandir(stack.pop()) as entries:
+                for entry in entries:
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(entry.path)
+                    else:
+                        yield entry
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=10_000, help="tasks (a multiple of --families)")
@@ -80,16 +93,7 @@ def main() -> None:
             raise SystemExit(f"after the build {len(plan.to_run())} tasks are still stale")
         families = sorted({node.family for node in plan.nodes.values()})
         # every output file, whatever the layout names it (a folder per build or not): walked once
-        outputs = []
-        for family in families:
-            stack = [store.family_path(family)]
-            while stack:
-                with os.scandir(stack.pop()) as entries:
-                    for entry in entries:
-                        if entry.is_dir(follow_symlinks=False):
-                            stack.append(entry.path)
-                        elif entry.name.endswith("data.pkl"):
-                            outputs.append(entry.path)
+        outputs = [e.path for e in _files(store, families) if e.name.endswith("data.pkl")]
         if len(outputs) != n:
             raise SystemExit(f"expected {n} output files under {root}, found {len(outputs)}")
 
@@ -117,15 +121,8 @@ def main() -> None:
                 raise SystemExit(f"a no-op run ran {len(result.ran)} tasks")
 
         def listing_once():  # the bare minimum: a recursive os.scandir walk with one stat per file
-            for family in families:
-                stack = [store.family_path(family)]
-                while stack:
-                    with os.scandir(stack.pop()) as entries:
-                        for entry in entries:
-                            if entry.is_dir(follow_symlinks=False):
-                                stack.append(entry.path)
-                            else:
-                                entry.stat()
+            for entry in _files(store, families):
+                entry.stat()
 
         def stat_once():
             for path in outputs:

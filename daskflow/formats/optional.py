@@ -18,16 +18,20 @@ from .frames import check_frame
 __all__ = ["Excel", "HDF5"]
 
 
-@register_format
-class Excel(Format):
-    """A pandas DataFrame as an Excel workbook (openpyxl); options go to ``to_excel``/``read_excel``."""
-
-    name, ext = "excel", "xlsx"
-    requires = ("openpyxl",)
+class _OptionalFrame(Format):
+    """A DataFrame format whose library may be missing: checked when a task saves."""
 
     def check(self, obj) -> None:
         check_frame(self, obj)
         self.need()
+
+
+@register_format
+class Excel(_OptionalFrame):
+    """A pandas DataFrame as an Excel workbook (openpyxl); options go to ``to_excel``/``read_excel``."""
+
+    name, ext = "excel", "xlsx"
+    requires = ("openpyxl",)
 
     def dumps(self, obj, **options) -> bytes:
         buf = io.BytesIO()
@@ -41,15 +45,11 @@ class Excel(Format):
 
 
 @register_format
-class HDF5(Format):
+class HDF5(_OptionalFrame):
     """A pandas DataFrame in an HDF5 file (PyTables); the index is kept."""
 
     name, ext = "hdf5", "h5"
     requires = ("tables",)
-
-    def check(self, obj) -> None:
-        check_frame(self, obj)
-        self.need()
 
     def dumps(self, obj, **options) -> bytes:
         # PyTables writes only to a named file: a private temporary one, read back whole
