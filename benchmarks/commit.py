@@ -4,8 +4,9 @@ Three parts, each in this one script:
 
 1. The filesystem pattern of one build, on local disk, alternating, median of
    ``--repeat`` rounds of ``--n`` builds: daskflow before this layout (a folder per build:
-   mkdir + output + marker temp file + rename), today's (output + marker temp file +
-   rename in the family folder, no mkdir), and today's with ``fsync`` on.
+   mkdir + output + marker temp file + rename), the first file-per-build layout (output +
+   marker temp file + rename in the family folder, no mkdir), today's (output + marker,
+   each one create at its name: no rename), and today's with ``fsync`` on (temp + rename).
 2. daskflow end to end: ``Fan(n)`` over ``n`` pickle tasks (``scheduler="sync"``), built
    in fresh roots by this worktree's daskflow and by main's (``git archive`` of
    ``--base``, default ``f74774f``), each in its own process, alternating; and this
@@ -64,7 +65,8 @@ def pattern(kind: str, folder: str, n: int) -> float:
         else:
             out, tmp, marker = f"{build}.data.pkl", f"{family}/.tmp-{i}", f"{build}._commit.json"
         sync = kind.endswith("fsync")
-        for path, body in ((out, data), (tmp, b"{}")):
+        direct = kind.startswith("today (")  # the marker made at its name, no rename
+        for path, body in ((out, data), (marker if direct else tmp, b"{}")):
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
             os.write(fd, body)
             if sync:
@@ -72,7 +74,8 @@ def pattern(kind: str, folder: str, n: int) -> float:
             os.close(fd)
         if sync:
             _fsync_dir(family)
-        os.replace(tmp, marker)
+        if not direct:
+            os.replace(tmp, marker)
         if sync:
             _fsync_dir(family)
     return time.perf_counter() - start
@@ -153,7 +156,8 @@ def main() -> None:
     tmp = tempfile.mkdtemp(prefix="bench-commit-", dir=args.dir)
     print(f"building under {tmp}")
     try:
-        kinds = ["main (folder per build)", "today (file per build)", "today + fsync"]
+        kinds = ["main (folder per build)", "file per build, marker temp + rename",
+                 "today (file per build, marker at its name)", "today + fsync"]
         times = {k: [] for k in kinds}
         for r in range(args.repeat + 1):
             for kind in kinds if r % 2 == 0 else kinds[::-1]:

@@ -29,6 +29,7 @@ import traceback
 from dataclasses import dataclass, field
 
 from .errors import MissingOutputError
+from .config import trace_enabled
 from .context import MemoryTarget, MetaRef
 from .lease import claim
 from .listing import build_file, sizes_token
@@ -191,8 +192,7 @@ def _portable(exc: BaseException) -> BaseException:
 def _bind(spec: Spec, deps: list):
     """The inputs of the task, with targets on the builds its upstream committed (or on the
     values a TaskCache passed), and where each upstream's metadata is, in the same shape."""
-    by_task = dict(zip(spec.deps, deps))
-    stores = dict(zip(spec.deps, spec.dep_stores or [spec.store] * len(deps)))
+    by_task = dict(zip(spec.deps, zip(deps, spec.dep_stores or [spec.store] * len(deps))))
 
     def targets(dep: Task, outcome: Outcome):
         if getattr(dep, "raw_file", False):  # a raw input file (daskflow.rawfiles): its own target
@@ -202,18 +202,18 @@ def _bind(spec: Spec, deps: list):
                                 for n, f in type(dep)._outputs.items()})
         if outcome.path is None:  # an aggregator: the outputs of what it groups
             return [targets(t, o) for t, o in zip(dep.deps(), outcome.members)]
-        store = stores.get(dep, spec.store)
+        store = by_task.get(dep, (None, spec.store))[1]
         return _shape(dep, {n: Target(store, build_file(outcome.path, f"{n}.{f.ext}"), f, dep, name=n)
                             for n, f in type(dep)._outputs.items()})
 
     def target(dep: Task):
-        return targets(dep, by_task[dep])
+        return targets(dep, by_task[dep][0])
 
     def meta(dep: Task):
-        outcome = by_task[dep]
+        outcome, store = by_task[dep]
         if outcome.values is not None:
             return MetaRef(dep, value=outcome.meta)
-        return MetaRef(dep, stores.get(dep, spec.store), outcome.path)
+        return MetaRef(dep, store, outcome.path)
 
     struct = spec.task.requires() if spec.struct == _UNKNOWN else spec.struct  # == survives pickling
     if struct is None:
@@ -243,7 +243,10 @@ def _build(spec: Spec, deps: list, inputs: str, start: float, lease=None) -> tup
     if spec.struct != _UNKNOWN:  # input() in run(): requires() as planned (a dynamic one cannot re-plan here)
         runner.__dict__["_requires"] = spec.struct
     ctx = runner._ctx = RunContext(store, build, *_bind(spec, deps))
-    with watch(task, spec.body):  # daskflow.trace: which user functions run() calls (opt-in)
+    if trace_enabled():  # daskflow.trace: which user functions run() calls (opt-in)
+        with watch(task, spec.body):
+            runner.run()
+    else:
         runner.run()
     return commit_build(spec, deps, inputs, start, ctx, lease), build
 

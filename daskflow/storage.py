@@ -15,16 +15,20 @@ is a fresh id per build (UTC time plus random, no dot), so two writers of one
 task never touch each other's files.  A build costs one file creation per
 output plus one for the marker and no folder (the family folder is made once);
 on S3 one PUT per output plus one for the marker, no HEAD or LIST.  The marker
-is written last, atomically (a temp file in the family folder and
-``os.replace`` on local disk; a single PUT elsewhere), and its *name* holds
+is written last (one ``O_EXCL`` create on local disk, after every output is
+closed; a single PUT elsewhere), and its *name* holds
 all that freshness needs: the task version ``V`` (code and parameters), the
 identity of its inputs ``I`` and of its outputs ``R``, the sizes of its
 output files ``S`` and the commit time ``T``.  One listing per family (one ``os.scandir``, or one
 ``ListObjectsV2`` per 1000 keys) is therefore enough to decide freshness;
 marker bodies are read only to explain.  Roots written in the old layout (a
 folder per build) still load and count as fresh (see ``daskflow.listing``).
-With ``fsync`` on (:func:`daskflow.config.set_root`), a local build's files
-and the family folder reach the disk before the marker is renamed in place.
+Freshness reads only marker names, so a marker whose body a crash cut short
+(between its create and its one write) still names a complete build; its
+body, read only to explain, is then reported as unreadable.  With ``fsync``
+on (:func:`daskflow.config.set_root`), the marker is written to a temp file
+and renamed in place, after the build's files and the family folder reach
+the disk.
 
 What stays true: a build without a marker is never used; existence checks
 treat only "not found" as missing, any other failure is a StorageError naming
@@ -41,7 +45,6 @@ message passes through :meth:`Store.scrub`, which blanks the credentials.
 
 from __future__ import annotations
 
-import datetime
 import hashlib
 import json
 import os
@@ -139,8 +142,7 @@ class Store:
         but the family folder, once (files are named with :func:`daskflow.listing.build_file`)."""
         if self.local and self.family_path(family) not in self._folders:
             self._make_folder(self.family_path(family))  # once: a task may open its output itself
-        stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%S%f")
-        return f"{self.task_path(family, param_dir)}{BUILD_SEP}{stamp}-{secrets.token_hex(4)}"
+        return f"{self.task_path(family, param_dir)}{BUILD_SEP}{_build_id()}"
 
     def _make_folder(self, folder: str) -> None:
         try:
@@ -337,7 +339,7 @@ class Store:
 
     def commit(self, build_path: str, version: str, inputs: str, result: str, sizes: str, body,
                folders: tuple = ()) -> str:
-        """Write the commit marker of a build last and atomically; return its path.
+        """Write the commit marker of a build last (see the module docstring); return its path.
 
         ``sizes`` is :func:`daskflow.listing.sizes_token` of the file outputs; ``body`` is the
         marker's JSON, as bytes or as a dict to serialise; ``folders`` are the build's folder
@@ -346,16 +348,16 @@ class Store:
         marker = build_file(build_path, f"{MARKER_PREFIX}{version}.{inputs}.{result}.{sizes}.{stamp:016d}.json")
         data = body if isinstance(body, bytes) else json.dumps(body, sort_keys=True, default=str).encode()
         try:
-            if self.local:  # a temp file beside it (same folder, same disk), then an atomic rename
+            if self.local and not self.fsync:  # one create: the name says all, the body only explains
+                self._local_create(marker, data, _local.CREATE)
+            elif self.local:  # durable: a temp file beside it, fsynced, then an atomic rename
                 folder = marker.rsplit("/", 1)[0]
                 tmp = f"{folder}/.tmp-{secrets.token_hex(4)}"
                 self._local_create(tmp, data, _local.CREATE)
-                if self.fsync:
-                    _local.fsync_tree(folders)
-                    _local.fsync_dir(folder)  # the outputs' names are on disk before the marker's
+                _local.fsync_tree(folders)
+                _local.fsync_dir(folder)  # the outputs' names are on disk before the marker's
                 os.replace(tmp, marker)
-                if self.fsync:
-                    _local.fsync_dir(folder)
+                _local.fsync_dir(folder)
             else:
                 self.fs.pipe_file(marker, data)
         except Exception as exc:
@@ -416,6 +418,18 @@ class Store:
             raise
         except Exception as exc:
             raise self._error("reading", path, exc) from exc
+
+
+_second = (None, "")  # (UTC second, its text): strftime once a second, not once a build
+
+
+def _build_id() -> str:
+    """A fresh build id: UTC time to the microsecond, then random (``20261202T181327123456-1a2b3c4d``)."""
+    global _second
+    sec, micro = divmod(time.time_ns() // 1000, 1_000_000)
+    if _second[0] != sec:
+        _second = (sec, time.strftime("%Y%m%dT%H%M%S", time.gmtime(sec)))
+    return f"{_second[1]}{micro:06d}-{secrets.token_hex(4)}"
 
 
 def default_store() -> Store:

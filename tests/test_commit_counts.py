@@ -88,12 +88,12 @@ def test_local_build_is_one_create_per_output_and_one_marker_no_folder(flow, tmp
     assert len(result.ran) == N + 1
     builds = N + 1
     creates = [p for p in calls["create"] if "@_lease." not in p]
-    assert len(creates) == (N * 1 + 2) + builds  # outputs, plus a marker temp file per build
+    assert len(creates) == (N * 1 + 2) + builds  # outputs, plus a marker per build
     assert all(os.path.dirname(p) in (str(root / "Leaf"), str(root / "Pair")) for p in creates)
-    markers = [p for p in calls["replace"] if "._commit." in p]
+    markers = [p for p in creates if "._commit." in p]
     assert len(markers) == builds
     done = [p for p in calls["replace"] if p.endswith(".done")]  # a committed lease, renamed (local)
-    assert len(calls["replace"]) == builds + len(done) and len(done) == (builds if leases else 0)
+    assert calls["replace"] == done and len(done) == (builds if leases else 0)
     assert calls["rename"] == []
     # no folder per build: the root (the writability probe) and each family folder, once
     assert set(calls["mkdir"]) <= {str(root), str(root / "Leaf"), str(root / "Pair")}
@@ -106,6 +106,21 @@ def test_local_build_is_one_create_per_output_and_one_marker_no_folder(flow, tmp
     assert daskflow.run(flow.Pair(n=N), scheduler="sync", progress=False).ran == []
     monkeypatch.undo()
     assert dict(calls) == {}
+
+
+def test_local_build_with_fsync_renames_its_marker_in_place(flow, tmp_path, monkeypatch):
+    root = tmp_path / "store"
+    daskflow.set_root(str(root), fsync=True)
+    calls = _count_os(monkeypatch)
+    result = daskflow.run(flow.Pair(n=N), scheduler="sync", progress=False)
+    monkeypatch.undo()
+    builds = N + 1
+    assert len(result.ran) == builds
+    creates = [p for p in calls["create"] if "@_lease." not in p]
+    assert len(creates) == (N * 1 + 2) + builds  # outputs, plus a marker temp file per build
+    assert not [p for p in creates if "._commit." in p]
+    assert len([p for p in calls["replace"] if "._commit." in p]) == builds
+    assert daskflow.run(flow.Pair(n=N), scheduler="sync", progress=False).ran == []
 
 
 @pytest.fixture(params=["moto", "seaweedfs"])

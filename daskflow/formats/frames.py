@@ -12,6 +12,7 @@ to ``to_parquet``/``to_csv``, reader options (``load(usecols=[...])``) to
 from __future__ import annotations
 
 import io
+import json
 
 from .base import Format, register_format
 
@@ -47,13 +48,45 @@ class Parquet(Format):
 
     def dumps(self, obj, **options) -> bytes:
         buf = io.BytesIO()
-        obj.to_parquet(buf, **{"engine": "pyarrow", **options})
+        if options:  # writer options: pandas' own to_parquet, whatever they mean
+            obj.to_parquet(buf, **{"engine": "pyarrow", **options})
+        else:  # what to_parquet does for one file, without its path handling: the same bytes
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            table = pa.Table.from_pandas(obj)
+            if obj.attrs:
+                table = table.replace_schema_metadata(
+                    {**table.schema.metadata, b"PANDAS_ATTRS": json.dumps(obj.attrs).encode()})
+            pq.write_table(table, buf, compression="snappy")
         return buf.getvalue()
 
     def load(self, file, **options):
         import pandas as pd
 
-        return pd.read_parquet(file, **{"engine": "pyarrow", **options})
+        to_pandas = _arrow_to_pandas()
+        if options or to_pandas is None:  # reader options (columns, filters...): read_parquet's
+            return pd.read_parquet(file, **{"engine": "pyarrow", **options})
+        import pyarrow.parquet as pq
+
+        # What read_parquet does for one file, minus the dataset machinery (2-3x faster on
+        # small files): pandas' own arrow -> pandas conversion, then the frame's attrs.
+        table = pq.ParquetFile(file).read(use_pandas_metadata=True)
+        frame = to_pandas(table)
+        attrs = (table.schema.metadata or {}).get(b"PANDAS_ATTRS")
+        if attrs is not None:
+            frame.attrs = json.loads(attrs)
+        return frame
+
+
+def _arrow_to_pandas():
+    """pandas' conversion of an arrow table (the one read_parquet uses), or None where this
+    pandas has none (then ``load`` calls ``read_parquet`` itself)."""
+    try:
+        from pandas.io._util import arrow_table_to_pandas
+    except ImportError:  # pragma: no cover - pandas < 3
+        return None
+    return arrow_table_to_pandas
 
 
 @register_format
