@@ -10,7 +10,6 @@ whose outputs match today's code, parameters and upstream results is skipped.
 
 from . import outputs as _outputs  # noqa: F401  (registers the planner behind Task.output())
 from . import formats, functional, tasks
-from .collection import Flow, delayed
 from .compat import targets
 from .compat.settings import set_dir, settings
 from .compat.targets import data
@@ -33,6 +32,14 @@ from .viz import Drawing, draw, graph_html
 from .workflow import Workflow, WorkflowMulti
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name):  # PEP 562: dask is imported by the first daskflow.delayed / Flow, not here
+    if name in ("Flow", "delayed"):
+        from . import collection
+
+        return getattr(collection, name)
+    raise AttributeError(f"module 'daskflow' has no attribute {name!r}")
 
 __all__ = [
     "tasks", "targets", "settings", "data", "formats", "functional", "Task", "run", "delayed", "Flow", "map",

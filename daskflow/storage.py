@@ -51,8 +51,6 @@ import os
 import secrets
 import time
 
-import fsspec
-
 from . import config
 from . import localfs as _local
 from . import redact as _redact
@@ -88,6 +86,8 @@ class Store:
         self.url = str(url)
         self.storage_options = dict(storage_options or {})
         options = dict(self.storage_options)
+        import fsspec  # here, not at import: ``import daskflow`` stays light
+
         if fsspec.core.split_protocol(self.url)[0] in _S3:
             # another process's commit must be visible at once: no listing cache
             options.setdefault("use_listings_cache", False)
