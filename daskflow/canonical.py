@@ -21,7 +21,7 @@ import types
 import uuid
 from collections.abc import Mapping
 
-__all__ = ["encode", "digest"]
+__all__ = ["encode", "encode_fields", "FieldError", "digest", "framed", "inputs_id", "cache_result"]
 
 
 def digest(*parts: bytes) -> str:
@@ -32,6 +32,51 @@ def digest(*parts: bytes) -> str:
         update(len(part).to_bytes(8, "little"))
         update(part)
     return h.hexdigest()
+
+
+def framed(*parts: bytes) -> bytes:
+    """The bytes :func:`digest` hashes: each part after its length (8 bytes, little-endian)."""
+    return b"".join(len(p).to_bytes(8, "little") + p for p in parts)
+
+
+def inputs_id(results) -> str:
+    """Identity of a task's inputs: the results of its upstream tasks, in order."""
+    return digest(*(r.encode() for r in results))[:16]
+
+
+def cache_result(version: str, inputs: str) -> str:
+    """Result identity of a TaskCache: its version (code and parameters) and its inputs."""
+    return digest(b"daskflow-cache/1", version.encode(), inputs.encode())[:16]
+
+
+class FieldError(TypeError):
+    """A value of :func:`encode_fields` without a canonical encoding; ``field`` names it."""
+
+    def __init__(self, field: str):
+        super().__init__(field)
+        self.field = field
+
+
+def encode_fields(fields, values) -> bytes:
+    """``b"".join(head + encode(values[name]) for name, head in fields)``, with text and ints
+    framed inline (most parameters are; this is once per task instance).  A value with no
+    encoding raises :class:`FieldError` naming it, from the TypeError."""
+    parts = []
+    for name, head in fields:
+        value = values[name]
+        kind = type(value)
+        if kind is str:
+            body = value.encode("utf-8", "surrogatepass")
+            parts += (head, b"str:", len(body).to_bytes(8, "little"), body)
+        elif kind is int:
+            body = b"%d" % value
+            parts += (head, b"int:", len(body).to_bytes(8, "little"), body)
+        else:
+            try:
+                parts += (head, encode(value))
+            except TypeError as exc:
+                raise FieldError(name) from exc
+    return b"".join(parts)
 
 
 def _frame(tag: bytes, body: bytes) -> bytes:

@@ -114,12 +114,29 @@ class Parameter:
         """Return the canonical value; raise TypeError or ValueError if it does not fit."""
         return value
 
+    def unchanged_types(self) -> tuple:
+        """Types whose values ``normalize`` returns as given: a task skips the call for them.
+
+        Declared next to ``normalize``: a subclass that overrides ``normalize`` alone
+        gets none (see :func:`unchanged_types`)."""
+        return ()
+
     def serialize(self, value) -> str:
         """Short, human-readable text of a value, for previews and paths."""
         return "None" if value is None else self._text(value)
 
     def _text(self, value) -> str:
         return canonical_text(value)
+
+
+def unchanged_types(param: Parameter) -> tuple:
+    """The types a task may keep as given for ``param`` without calling its ``check``: those
+    the class that defines ``normalize`` declares, if ``check`` is the base one."""
+    kind = type(param)
+    if kind.check is not Parameter.check:
+        return ()
+    owner = next(k for k in kind.__mro__ if "normalize" in vars(k))
+    return param.unchanged_types() if "unchanged_types" in vars(owner) else ()
 
 
 def canonical_text(value) -> str:
@@ -163,6 +180,9 @@ class IntParameter(Parameter):
             return int(value)
         raise TypeError(f"expected an int, got {type(value).__name__}")
 
+    def unchanged_types(self) -> tuple:
+        return (int,)
+
 
 class FloatParameter(Parameter):
     """A float; ints and numeric strings are converted."""
@@ -175,6 +195,9 @@ class FloatParameter(Parameter):
         if isinstance(value, (numbers.Real, str)):  # int, float, numpy numbers, text
             return float(value)
         raise TypeError(f"expected a float, got {type(value).__name__}")
+
+    def unchanged_types(self) -> tuple:
+        return (float,)
 
 
 class BoolParameter(Parameter):
@@ -195,6 +218,9 @@ class BoolParameter(Parameter):
             return bool(value)
         raise TypeError(f"expected a bool, got {value!r}")
 
+    def unchanged_types(self) -> tuple:
+        return (bool,)
+
 
 class DateParameter(Parameter):
     """A ``datetime.date``; ISO strings (``2024-01-31``) are parsed."""
@@ -211,6 +237,9 @@ class DateParameter(Parameter):
         if isinstance(value, str):
             return datetime.date.fromisoformat(value.strip())
         raise TypeError(f"expected a date, got {type(value).__name__}")
+
+    def unchanged_types(self) -> tuple:
+        return (datetime.date,)  # exactly a date: a datetime is checked
 
     def _text(self, value) -> str:
         return value.isoformat()
@@ -315,6 +344,9 @@ class EnumParameter(Parameter):
             return self.enum[value]
         names = ", ".join(self.enum.__members__)
         raise ValueError(f"expected a member of {self.enum.__name__} ({names})")
+
+    def unchanged_types(self) -> tuple:
+        return (self.enum,)
 
     def _text(self, value) -> str:
         return value.name

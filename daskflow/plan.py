@@ -24,26 +24,27 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import re
+import hashlib
 import warnings
 import weakref
 from dataclasses import dataclass, field
 
 from . import canonical, dynamic
 from .errors import CycleError, MissingExternalError, ParameterError, TaskDefinitionError
-from .fingerprint import code_fingerprint
+from .canonical import cache_result, framed, inputs_id
+from .fingerprint import code_fingerprint, code_json
 from .explain import INVALIDATED, code_change, inputs_change
 from .notes import invalidated_notes
 from .rawfiles import changed_message, file_status, list_identities, raw_inputs
 from .storage import Commit, Store, Target, default_store
 from .task import Task, TaskAggregator, own_store
+from .taskdef import param_dir
 
 __all__ = ["Plan", "Node", "Reason", "cache_result", "inputs_id", "static_body"]
 
 SCHEMA = b"daskflow-task/1"
 _WARNED: "weakref.WeakSet[type]" = weakref.WeakSet()
-_UNSAFE = re.compile(r"[^A-Za-z0-9._=,+-]")
-_PLAIN = frozenset({int, str, float, bool, type(None)})  # a base Parameter writes these as str(v)
+_sha256 = hashlib.sha256
 
 
 @dataclass
@@ -65,10 +66,10 @@ class Node:
                  "status", "reasons", "commit", "result", "inputs", "cutoff", "forced", "aggregate",
                  "commits", "causes", "file_info", "store")
 
-    def __init__(self, task: Task, deps: list["Node"]):
+    def __init__(self, task: Task, deps: list["Node"] | None):
         self.task = task
-        self.family = task.task_family
-        self.deps = deps
+        self.family = type(task).__name__  # task_family
+        self.deps = deps  # None while the plan's walk is below this task
         self.aggregate = isinstance(task, TaskAggregator)  # a task without outputs still runs
         self.reasons: list[Reason] = []
         self.commit: Commit | None = None
@@ -76,8 +77,8 @@ class Node:
         self.inputs: str | None = None
         self.cutoff: dict = {}
         self.forced = False
-        self.commits: list[Commit] = []
-        self.causes: list["Node"] = []  # set by the plan: root causes among upstream tasks
+        self.commits: list[Commit] | tuple = ()  # assigned, never appended to
+        self.causes: list["Node"] | tuple = ()  # set by the plan: root causes among upstream tasks
         self.file_info: dict = {}  # a raw input file's listing identity (see daskflow.rawfiles)
 
     @property
@@ -126,20 +127,6 @@ def _same_class(a: Task, b: Task) -> None:
             f"outputs: rename one (or mark the reader external = True)")
 
 
-def param_dir(task: Task) -> str:
-    """Readable folder name of a task's significant parameters, ending in their hash."""
-    pieces, length, params = [], 0, task._params
-    for name, head, serialize, plain in type(task)._slug:  # made once per class (Task._collect)
-        if length >= 80:  # the hash keeps folders apart; the slug is for people
-            break
-        value = params[name]
-        pieces.append(head + (str(value) if plain and type(value) in _PLAIN else serialize(value)))
-        length += len(pieces[-1]) + 1
-    slug = _UNSAFE.sub("_", ",".join(pieces))[:80]
-    digest = canonical.digest(task.param_bytes)[:10]
-    return f"{slug}__{digest}" if slug else f"_{digest}"
-
-
 class Plan:
     """The freshness of every task reachable from ``targets``.
 
@@ -179,38 +166,49 @@ class Plan:
                 self._decide(node)
             self.dynamic = dynamic.mark(self, Reason)  # nodes that expand after an upstream runs
             self._run_cached()
+        self._expansion = None  # it refers to this plan: no cycle, so a dropped plan is freed at once
 
     # -- the graph --------------------------------------------------------------------
     def _walk(self) -> None:
-        """Depth-first over requires(), iteratively; nodes end up in topological order."""
-        nodes = self.nodes
+        """Depth-first over requires(), iteratively; nodes end up in topological order.
+
+        One dict lookup per edge: a task reached again finds its Node, whose ``deps`` is
+        None while the walk is still below it (then the edge closes a cycle)."""
+        seen: dict[Task, Node] = {}
+        order: list[Node] = []
         for root in self.targets_tasks:
-            if root in nodes:
-                _same_class(nodes[root].task, root)
+            node = seen.get(root)
+            if node is not None:
+                _same_class(node.task, root)
                 continue
-            stack = [(root, _deps(root), 0)]
-            on_path = {root: 0}
+            node = seen[root] = Node(root, None)
+            stack = [(node, iter(_deps(root)), [])]
             while stack:
-                task, deps, i = stack[-1]
-                if i < len(deps):
-                    stack[-1] = (task, deps, i + 1)
-                    dep = deps[i]
-                    if dep in on_path:
-                        cycle = [t for t, _, _ in stack[on_path[dep]:]] + [dep]
+                node, deps, found = stack[-1]
+                for dep in deps:
+                    child = seen.get(dep)
+                    if child is None:
+                        child = seen[dep] = Node(dep, None)
+                        found.append(child)
+                        stack.append((child, iter(_deps(dep)), []))
+                        break
+                    if child.deps is None:
+                        path = [n.task for n, _, _ in stack]
+                        cycle = path[path.index(dep):] + [dep]
                         raise CycleError("requires() forms a cycle: " + " -> ".join(map(repr, cycle)))
-                    seen = nodes.get(dep)
-                    if seen is None:
-                        on_path[dep] = len(stack)
-                        stack.append((dep, _deps(dep), 0))
-                    elif type(seen.task) is not type(dep):
-                        _same_class(seen.task, dep)
+                    if type(child.task) is not type(dep):
+                        _same_class(child.task, dep)
+                    found.append(child)
                 else:
                     stack.pop()
-                    del on_path[task]
-                    nodes[task] = Node(task, [nodes[d] for d in deps])
+                    node.deps = found
+                    order.append(node)
+        self.nodes = {node.task: node for node in order}
 
     def _fingerprint(self) -> None:
-        digest = canonical.digest
+        """Each node's version, parameter folder, fingerprint and key: the digests of
+        ``canonical.digest``, with the parts framed here (see ``canonical.framed``)."""
+        sha, eight = _sha256, 8
         per_class: dict[type, tuple] = {}  # what every task of a class shares, looked up once
         for node in self.nodes.values():
             task = node.task
@@ -222,12 +220,19 @@ class Plan:
                     warnings.warn(f"{node.family}: code fingerprint incomplete, edits reached only "
                                   f"through these are not seen: {'; '.join(code.incomplete)}",
                                   stacklevel=3)
-                shared = per_class[type(task)] = (code, node.family.encode(), code.digest.encode())
-            node.code, family, code_digest = shared
-            node.version = digest(SCHEMA, family, code_digest, task.param_bytes)[:16]
+                # canonical.digest(SCHEMA, family, code digest, param_bytes): the first three framed once
+                shared = per_class[type(task)] = (code, framed(SCHEMA, node.family.encode(), code.digest.encode()),
+                                                  node.family + "-")
+            node.code, head, prefix = shared
+            pbytes = task.param_bytes
+            version = node.version = sha(head + len(pbytes).to_bytes(eight, "little") + pbytes).hexdigest()[:16]
             node.param_dir = param_dir(task)
-            node.fingerprint = digest(node.version.encode(), *[d.fingerprint.encode() for d in node.deps])
-            node.key = f"{node.family}-{node.fingerprint[:32]}"
+            # canonical.digest(version, *upstream fingerprints): every part is 16 or 64 hex digits
+            parts = [_LEN16, version.encode()]
+            for d in node.deps:
+                parts += (_LEN64, d.fingerprint.encode())
+            fingerprint = node.fingerprint = sha(b"".join(parts)).hexdigest()
+            node.key = prefix + fingerprint[:32]
 
     def _forced(self, force, forced_all, forced_all_upstream) -> None:
         forced = [force] if isinstance(force, Task) else list(force or [])
@@ -462,6 +467,9 @@ class Plan:
         return out
 
 
+_LEN16, _LEN64 = (16).to_bytes(8, "little"), (64).to_bytes(8, "little")
+
+
 def _causes_of(deps) -> list[Node]:
     """The root causes of ``deps``, each once, in order of first appearance."""
     return list(dict.fromkeys(c for d in deps for c in d.root_causes()))
@@ -472,32 +480,6 @@ def _upstream_reason(node: Node, waiting) -> Reason:
     node.causes = _causes_of(waiting) or list(waiting)  # never empty
     names = [repr(c.task) for c in node.causes]
     return Reason("upstream", "upstream will run: " + ", ".join(names), {"causes": names})
-
-
-def cache_result(version: str, inputs: str) -> str:
-    """Result identity of a TaskCache: its version (code and parameters) and its inputs."""
-    return canonical.digest(b"daskflow-cache/1", version.encode(), inputs.encode())[:16]
-
-
-def inputs_id(results) -> str:
-    """Identity of a task's inputs: the results of its upstream tasks, in order."""
-    return canonical.digest(*(r.encode() for r in results))[:16]
-
-
-def _code_json(code) -> str:
-    """The code parts of a fingerprint as JSON text, made once per class (see static_body)."""
-    text = _CODE_JSON.get(code.digest)
-    if text is None:
-        import json
-
-        text = _CODE_JSON[code.digest] = json.dumps(
-            {k: {"digest": p.digest, "file": p.file, "line": p.line, "statements": p.statements,
-                 "values": p.values, "shown": p.shown, "source": p.source[:4000]}
-             for k, p in code.parts.items()}, sort_keys=True)
-    return text
-
-
-_CODE_JSON: dict = {}
 
 
 def static_body(node: Node) -> dict:
@@ -512,7 +494,7 @@ def static_body(node: Node) -> dict:
         "fingerprint": node.fingerprint,
         "version": node.version,
         "code": node.code.digest,
-        "code_parts": _code_json(node.code),
+        "code_parts": code_json(node.code),
         "incomplete": node.code.incomplete,
         "libraries": node.code.libraries,
         "deps": [dict({"key": d.key}, **d.file_info) for d in node.deps],  # each dep's own marker names its task

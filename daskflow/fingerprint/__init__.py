@@ -14,4 +14,20 @@ dask at import time.  The subpackage, in the order data flows:
 from .source import is_user_file, is_user_module
 from .walk import _CLASS_CACHE, CodeFingerprint, Part, _fingerprint_class, _walk_function, code_fingerprint
 
-__all__ = ["CodeFingerprint", "Part", "code_fingerprint", "is_user_module", "is_user_file"]
+__all__ = ["CodeFingerprint", "Part", "code_fingerprint", "code_json", "is_user_module", "is_user_file"]
+
+_CODE_JSON: dict = {}
+
+
+def code_json(code: CodeFingerprint) -> str:
+    """The parts of a code fingerprint as JSON text (a commit marker's ``code_parts``), made
+    once per code digest."""
+    text = _CODE_JSON.get(code.digest)
+    if text is None:
+        import json
+
+        text = _CODE_JSON[code.digest] = json.dumps(
+            {k: {"digest": p.digest, "file": p.file, "line": p.line, "statements": p.statements,
+                 "values": p.values, "shown": p.shown, "source": p.source[:4000]}
+             for k, p in code.parts.items()}, sort_keys=True)
+    return text
