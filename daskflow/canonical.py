@@ -40,8 +40,13 @@ def framed(*parts: bytes) -> bytes:
 
 
 def inputs_id(results) -> str:
-    """Identity of a task's inputs: the results of its upstream tasks, in order."""
-    return digest(*(r.encode() for r in results))[:16]
+    """Identity of a task's inputs: the results of its upstream tasks, in order
+    (``digest(*(r.encode() for r in results))[:16]``, framed here: once per task of a plan)."""
+    parts = []
+    for result in results:
+        body = result.encode()
+        parts += (len(body).to_bytes(8, "little"), body)
+    return hashlib.sha256(b"".join(parts)).hexdigest()[:16]
 
 
 def cache_result(version: str, inputs: str) -> str:

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from . import canonical, dynamic
 from .errors import CycleError, MissingExternalError, ParameterError, TaskDefinitionError
 from .canonical import cache_result, framed, inputs_id
-from .fingerprint import code_fingerprint, code_json
+from .fingerprint import code_fingerprint, static_body
 from .explain import INVALIDATED, code_change, inputs_change
 from .notes import invalidated_notes
 from .rawfiles import changed_message, file_status, list_identities, raw_inputs
@@ -102,12 +102,22 @@ class Node:
 
 @contextlib.contextmanager
 def _no_gc():
-    """Pause the cyclic garbage collector (reference counting still frees everything)."""
+    """Pause the cyclic garbage collector while a plan is made (reference counting still
+    frees everything; a plan holds no reference cycle).
+
+    On the way out, what the plan allocated would all be young: the first allocation after
+    ``gc.enable()`` would scan every node, task and commit of the plan (about a tenth of a
+    no-op check), only to find them alive.  They live as long as the plan, so they are put
+    with the old objects instead (``gc.freeze()`` then ``gc.unfreeze()``: two list splices),
+    unless the process froze objects itself (then nothing is moved)."""
     enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
+        if not gc.get_freeze_count():
+            gc.freeze()
+            gc.unfreeze()
         if enabled:
             gc.enable()
 
@@ -155,13 +165,13 @@ class Plan:
         self.store = store or own_store(self.targets_tasks) or default_store()  # d6tflow's path=
         self.explain = explain
         self.nodes: dict[Task, Node] = {}
+        self._kinds: dict[type, tuple] = {}  # see _kind
         with _no_gc(), dynamic.expanding(self, force, forced_all, forced_all_upstream) as self._expansion:
             self._walk()  # an input_of() in requires() plans that upstream task here (dynamic)
             self.targets = [self.nodes[t] for t in self.targets_tasks]
             self._fingerprint()
             self._forced(force, forced_all, forced_all_upstream)
             self._listings = self._list()
-            self._names: dict[type, list] = {}
             for node in self.nodes.values():
                 self._decide(node)
             self.dynamic = dynamic.mark(self, Reason)  # nodes that expand after an upstream runs
@@ -235,6 +245,8 @@ class Plan:
             node.key = prefix + fingerprint[:32]
 
     def _forced(self, force, forced_all, forced_all_upstream) -> None:
+        if not (force or forced_all or forced_all_upstream):
+            return  # nothing forced: every node keeps forced = False
         forced = [force] if isinstance(force, Task) else list(force or [])
         for t in forced:
             if t not in self.nodes:
@@ -254,17 +266,26 @@ class Plan:
             if node.task.external:
                 node.forced = False
 
+    def _kind(self, cls: type) -> tuple:
+        """What deciding a task of ``cls`` needs of its class, once per plan: whether it is an
+        aggregate, a raw input file, external, a TaskCache, listed, and its outputs' file names."""
+        kinds = self._kinds
+        kind = kinds.get(cls)
+        if kind is None:
+            aggregate, raw, cached = issubclass(cls, TaskAggregator), bool(getattr(cls, "raw_file", False)), cls._is_cached()
+            kind = kinds[cls] = (aggregate, raw, bool(cls.external), cached, not (aggregate or cached or raw),
+                                 [f"{n}.{f.ext}" for n, f in cls._outputs.items()])
+        return kind
+
     def _list(self) -> dict:
         by_family: dict[tuple, list[Node]] = {}  # (store, family): one root, or a few
         raw = [n.task.path for n in self.nodes.values() if getattr(n.task, "raw_file", False)]
         self._files = list_identities(raw, self.store) if raw else {}
-        listed: dict[type, bool] = {}  # per class: are its tasks' builds listed
+        main, kind = self.store, self._kind
         for node in self.nodes.values():
-            task, cls = node.task, type(node.task)
-            node.store = self.store if task.path is None else (own_store([task]) or self.store)  # d6tflow's path
-            if (known := listed.get(cls)) is None:
-                known = listed[cls] = not (node.aggregate or cls._is_cached() or getattr(cls, "raw_file", False))
-            if known:
+            task = node.task
+            node.store = main if task.path is None else (own_store([task]) or main)  # d6tflow's path
+            if kind(type(task))[4]:
                 by_family.setdefault((node.store, node.family), []).append(node)
         out: dict = {}  # one task of a family: list its folder only (explaining compares with others)
         for store in dict.fromkeys(st for st, _ in by_family):
@@ -275,7 +296,8 @@ class Plan:
 
     # -- deciding ----------------------------------------------------------------------
     def _decide(self, node: Node) -> None:
-        if node.aggregate:
+        aggregate, raw, external, cached, _, names = self._kind(type(node.task))
+        if aggregate:
             node.status = "run" if any(d.runs or d.status == "missing" for d in node.deps) else "fresh"
             if node.status == "run":
                 node.causes = _causes_of(node.deps)
@@ -283,24 +305,22 @@ class Plan:
             else:
                 node.result = canonical.digest(*(d.result.encode() for d in node.deps))[:16]
             return
-        if getattr(node.task, "raw_file", False):  # present (its listing identity is its result) or not
+        if raw:  # present (its listing identity is its result) or not
             node.status, node.result, node.file_info, why = file_status(node.task.path, self._files)
             return node.reasons.extend([Reason(*why)] if why else [])
-        node.commits = self._listings.get((node.store, node.family), {}).get(node.param_dir, [])
-        if node.task.external:
+        listing = self._listings.get((node.store, node.family))
+        node.commits = listing.get(node.param_dir, ()) if listing else ()
+        if external:
             return self._decide_external(node)
         if node.forced:
             node.status = "run"
             node.reasons.append(Reason("forced", "forced"))
             return
-        if type(node.task)._is_cached():
+        if cached:
             return self._decide_cached(node)
-        names = self._names.get(type(node.task))
-        if names is None:  # the file names of a class's outputs, made once per plan and class
-            names = self._names[type(node.task)] = [f"{n}.{f.ext}" for n, f in type(node.task)._outputs.items()]
         version = node.version
         same = [c for c in node.commits if c.version == version and c.intact(names) is None]
-        waiting = [d for d in node.deps if d.status in ("run", "missing")]
+        waiting = [d for d in node.deps if d.status == "run" or d.status == "missing"]
         if waiting:
             node.status = "run"
             node.cutoff = {c.inputs: c for c in same}
@@ -308,7 +328,7 @@ class Plan:
                 self._own_reasons(node, names)
             node.reasons.append(_upstream_reason(node, waiting))
             return
-        node.inputs = inputs_id(d.result for d in node.deps)
+        node.inputs = inputs_id([d.result for d in node.deps])
         match = [c for c in same if c.inputs == node.inputs]
         if match:
             node.status, node.commit = "fresh", match[-1]
@@ -327,7 +347,7 @@ class Plan:
 
     def _run_cached(self) -> None:
         """A TaskCache runs iff a task downstream of it runs or it is a target."""
-        if not any(type(n.task)._is_cached() for n in self.nodes.values()):
+        if not any(kind[3] for kind in self._kinds.values()):  # every class of the plan is there
             return
         down: dict = {}
         for node, d in ((n, d) for n in self.nodes.values() for d in n.deps):
@@ -481,21 +501,3 @@ def _upstream_reason(node: Node, waiting) -> Reason:
     names = [repr(c.task) for c in node.causes]
     return Reason("upstream", "upstream will run: " + ", ".join(names), {"causes": names})
 
-
-def static_body(node: Node) -> dict:
-    """The part of a commit marker known before the task runs; ``code_parts`` is JSON text."""
-    task = node.task
-    defs = type(task)._param_defs
-    return {
-        "schema": "daskflow-marker/1",
-        "family": node.family,
-        "task": repr(task),
-        "params": {k: defs[k].serialize(v) for k, v in task.significant_params().items()},
-        "fingerprint": node.fingerprint,
-        "version": node.version,
-        "code": node.code.digest,
-        "code_parts": code_json(node.code),
-        "incomplete": node.code.incomplete,
-        "libraries": node.code.libraries,
-        "deps": [dict({"key": d.key}, **d.file_info) for d in node.deps],  # each dep's own marker names its task
-    }

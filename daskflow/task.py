@@ -300,7 +300,10 @@ class Task:
             struct = self.requires()
             if isinstance(struct, types.GeneratorType):  # luigi takes any iterable: a generator too
                 struct = list(struct)
-            deps = [struct] if isinstance(struct, Task) else flatten(struct)
+            if type(struct) is list and all(isinstance(d, Task) for d in struct):
+                deps = list(struct)  # the common shape, flat (flatten() would recurse into each)
+            else:
+                deps = [struct] if isinstance(struct, Task) else flatten(struct)
         except UpstreamPending as signal:  # dynamic: expanded once signal.task is built
             self._pending = signal.task
             struct, deps = None, []
