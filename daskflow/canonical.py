@@ -76,6 +76,11 @@ def encode_fields(fields, values) -> bytes:
         elif kind is int:
             body = b"%d" % value
             parts += (head, b"int:", len(body).to_bytes(8, "little"), body)
+        elif kind is bool:
+            parts += (head, b"bool:1" if value else b"bool:0")
+        elif kind is float:
+            body = value.hex().encode()
+            parts += (head, b"float:", len(body).to_bytes(8, "little"), body)
         else:
             try:
                 parts += (head, encode(value))
@@ -89,12 +94,15 @@ def _frame(tag: bytes, body: bytes) -> bytes:
 
 
 def _seq(tag: bytes, items) -> bytes:
-    return _frame(tag, b"".join(encode(v) for v in items))
+    return _frame(tag, b"".join([encode(v) for v in items]))
 
 
 def encode(value) -> bytes:
     """Return the canonical bytes of ``value``; raise TypeError if there are none."""
     t = type(value)
+    if t is str:  # the commonest, framed here as _EXACT[str] frames it
+        body = value.encode("utf-8", "surrogatepass")
+        return b"str:" + len(body).to_bytes(8, "little") + body
     enc = _EXACT.get(t)
     if enc is not None:
         return enc(value)
@@ -106,8 +114,8 @@ def _encode_float(v: float) -> bytes:
 
 
 def _encode_mapping(value) -> bytes:
-    items = sorted((encode(k), encode(v)) for k, v in value.items())
-    return _frame(b"dict", b"".join(k + v for k, v in items))
+    items = sorted([(encode(k), encode(v)) for k, v in value.items()])
+    return _frame(b"dict", b"".join([k + v for k, v in items]))
 
 
 _EXACT = {

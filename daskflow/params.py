@@ -276,10 +276,12 @@ class ListParameter(Parameter):
             value = json.loads(value)
         if not isinstance(value, (list, tuple)):
             raise TypeError(f"expected a list, got {type(value).__name__}")
-        return tuple(_freeze(v) for v in value)
+        return tuple([_freeze(v) for v in value])
 
     def _text(self, value) -> str:
-        return json.dumps(_thaw(value), default=canonical_text)
+        if all(type(v) in _JSON_ATOMS for v in value):  # what json.dumps writes, without an encoder
+            return "[" + ", ".join([_JSON_ATOMS[type(v)](v) for v in value]) + "]"
+        return _LIST_JSON.encode(_thaw(value))  # json.dumps(..., default=canonical_text)
 
 
 class DictParameter(Parameter):
@@ -295,7 +297,20 @@ class DictParameter(Parameter):
         return _freeze(value)
 
     def _text(self, value) -> str:
-        return json.dumps(_thaw(value), sort_keys=True, default=canonical_text)
+        if all(type(k) is str and type(v) in _JSON_ATOMS for k, v in value.items()):  # as json.dumps
+            return "{" + ", ".join([f"{_json_str(k)}: {_JSON_ATOMS[type(v)](v)}"
+                                    for k, v in sorted(value.items())]) + "}"
+        return _DICT_JSON.encode(_thaw(value))  # json.dumps(..., sort_keys=True, default=canonical_text)
+
+
+_ATOMS = frozenset({str, int, float, bool, type(None)})  # _freeze and _thaw keep these as they are
+# json.dumps with options makes an encoder per call; these are the same encoders, made once
+_LIST_JSON = json.JSONEncoder(default=canonical_text)
+_DICT_JSON = json.JSONEncoder(sort_keys=True, default=canonical_text)
+_json_str = json.encoder.encode_basestring_ascii  # json.dumps's text of a str (ensure_ascii)
+# the text json.dumps writes for these types (floats are left to json: nan, inf)
+_JSON_ATOMS = {str: _json_str, int: int.__repr__, bool: lambda v: "true" if v else "false",
+               type(None): lambda v: "null"}
 
 
 class FrozenDict(dict):
@@ -313,6 +328,8 @@ class FrozenDict(dict):
 
 
 def _freeze(value):
+    if type(value) in _ATOMS:
+        return value
     if isinstance(value, Mapping):
         return FrozenDict({k: _freeze(v) for k, v in value.items()})
     if isinstance(value, list):
@@ -321,6 +338,8 @@ def _freeze(value):
 
 
 def _thaw(value):
+    if type(value) in _ATOMS:
+        return value
     if isinstance(value, Mapping):
         return {k: _thaw(v) for k, v in value.items()}
     if isinstance(value, tuple):

@@ -292,11 +292,15 @@ class Plan:
             keys = [k for k in by_family if k[0] == store]
             out.update(zip(keys, self._expansion.listings(store, [(f, by_family[st, f][0].param_dir if len(
                 by_family[st, f]) == 1 and not self.explain else None) for st, f in keys])))
+        for key, nodes in by_family.items():  # each task's builds, oldest first
+            listing = out[key]
+            for node in nodes:
+                node.commits = listing.get(node.param_dir, ())
         return out
 
     # -- deciding ----------------------------------------------------------------------
     def _decide(self, node: Node) -> None:
-        aggregate, raw, external, cached, _, names = self._kind(type(node.task))
+        aggregate, raw, external, cached, _, names = self._kinds[type(node.task)]  # all made by _list
         if aggregate:
             node.status = "run" if any(d.runs or d.status == "missing" for d in node.deps) else "fresh"
             if node.status == "run":
@@ -308,8 +312,6 @@ class Plan:
         if raw:  # present (its listing identity is its result) or not
             node.status, node.result, node.file_info, why = file_status(node.task.path, self._files)
             return node.reasons.extend([Reason(*why)] if why else [])
-        listing = self._listings.get((node.store, node.family))
-        node.commits = listing.get(node.param_dir, ()) if listing else ()
         if external:
             return self._decide_external(node)
         if node.forced:

@@ -120,7 +120,8 @@ def parameter_tables(cls, params: dict) -> None:
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._=,+-]")
-_SAFE = re.compile(r"[A-Za-z0-9._=,+-]*").fullmatch  # a slug with nothing to replace
+_SAFE_BYTES = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._=,+-"
+_ASCII_SLUG = bytes(c if c in _SAFE_BYTES else ord("_") for c in range(256))  # _UNSAFE.sub("_", ...) of ASCII
 _PLAIN = frozenset({int, str, float, bool, type(None)})  # a base Parameter writes these as str(v)
 
 
@@ -136,8 +137,7 @@ def param_dir(task) -> str:
         pieces.append(piece)
         length += len(piece) + 1
     slug = ",".join(pieces)
-    if not _SAFE(slug):
-        slug = _UNSAFE.sub("_", slug)
+    slug = slug.encode().translate(_ASCII_SLUG).decode() if slug.isascii() else _UNSAFE.sub("_", slug)
     pbytes = task.param_bytes
     digest = hashlib.sha256(len(pbytes).to_bytes(8, "little") + pbytes).hexdigest()[:10]
     return f"{slug[:80]}__{digest}" if slug else f"_{digest}"
