@@ -322,22 +322,24 @@ class Plan:
             return self._decide_cached(node)
         version = node.version
         same = [c for c in node.commits if c.version == version and c.intact(names) is None]
-        waiting = [d for d in node.deps if d.status == "run" or d.status == "missing"]
-        if waiting:
+        results = []
+        for d in node.deps:
+            if d.status == "run" or d.status == "missing":
+                break
+            results.append(d.result)
+        else:  # no upstream task waits: today's inputs are known
+            inputs = node.inputs = inputs_id(results)
+            for commit in reversed(same):  # the newest build of today's version and inputs
+                if commit.inputs == inputs:
+                    node.status, node.commit, node.result = "fresh", commit, commit.result
+                    return
             node.status = "run"
-            node.cutoff = {c.inputs: c for c in same}
-            if not [c for c in node.commits if c.version == node.version]:
-                self._own_reasons(node, names)
-            node.reasons.append(_upstream_reason(node, waiting))
-            return
-        node.inputs = inputs_id([d.result for d in node.deps])
-        match = [c for c in same if c.inputs == node.inputs]
-        if match:
-            node.status, node.commit = "fresh", match[-1]
-            node.result = node.commit.result
-            return
+            return self._own_reasons(node, names)
         node.status = "run"
-        self._own_reasons(node, names)
+        node.cutoff = {c.inputs: c for c in same}
+        if not [c for c in node.commits if c.version == node.version]:
+            self._own_reasons(node, names)
+        node.reasons.append(_upstream_reason(node, [d for d in node.deps if d.status in ("run", "missing")]))
 
     def _decide_cached(self, node: Node) -> None:
         """A TaskCache: provisionally skipped with a known result, unless its upstream runs."""

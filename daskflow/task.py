@@ -300,10 +300,13 @@ class Task:
             struct = self.requires()
             if isinstance(struct, types.GeneratorType):  # luigi takes any iterable: a generator too
                 struct = list(struct)
-            if type(struct) is list and all(isinstance(d, Task) for d in struct):
-                deps = list(struct)  # the common shape, flat (flatten() would recurse into each)
-            else:
-                deps = [struct] if isinstance(struct, Task) else flatten(struct)
+            deps = [struct] if isinstance(struct, Task) else list(struct) if type(struct) is list else None
+            for d in deps or ():  # the common shape, a flat list (flatten() would recurse into each)
+                if not isinstance(d, Task):
+                    deps = None
+                    break
+            if deps is None:
+                deps = flatten(struct)
         except UpstreamPending as signal:  # dynamic: expanded once signal.task is built
             self._pending = signal.task
             struct, deps = None, []
