@@ -21,7 +21,7 @@ import types
 import uuid
 from collections.abc import Mapping
 
-__all__ = ["encode", "digest"]
+__all__ = ["encode", "encode_fields", "FieldError", "digest", "framed", "inputs_id", "cache_result"]
 
 
 def digest(*parts: bytes) -> str:
@@ -34,17 +34,75 @@ def digest(*parts: bytes) -> str:
     return h.hexdigest()
 
 
+def framed(*parts: bytes) -> bytes:
+    """The bytes :func:`digest` hashes: each part after its length (8 bytes, little-endian)."""
+    return b"".join(len(p).to_bytes(8, "little") + p for p in parts)
+
+
+def inputs_id(results) -> str:
+    """Identity of a task's inputs: the results of its upstream tasks, in order
+    (``digest(*(r.encode() for r in results))[:16]``, framed here: once per task of a plan)."""
+    parts = []
+    for result in results:
+        body = result.encode()
+        parts += (len(body).to_bytes(8, "little"), body)
+    return hashlib.sha256(b"".join(parts)).hexdigest()[:16]
+
+
+def cache_result(version: str, inputs: str) -> str:
+    """Result identity of a TaskCache: its version (code and parameters) and its inputs."""
+    return digest(b"daskflow-cache/1", version.encode(), inputs.encode())[:16]
+
+
+class FieldError(TypeError):
+    """A value of :func:`encode_fields` without a canonical encoding; ``field`` names it."""
+
+    def __init__(self, field: str):
+        super().__init__(field)
+        self.field = field
+
+
+def encode_fields(fields, values) -> bytes:
+    """``b"".join(head + encode(values[name]) for name, head in fields)``, with text and ints
+    framed inline (most parameters are; this is once per task instance).  A value with no
+    encoding raises :class:`FieldError` naming it, from the TypeError."""
+    parts = []
+    for name, head in fields:
+        value = values[name]
+        kind = type(value)
+        if kind is str:
+            body = value.encode("utf-8", "surrogatepass")
+            parts += (head, b"str:", len(body).to_bytes(8, "little"), body)
+        elif kind is int:
+            body = b"%d" % value
+            parts += (head, b"int:", len(body).to_bytes(8, "little"), body)
+        elif kind is bool:
+            parts += (head, b"bool:1" if value else b"bool:0")
+        elif kind is float:
+            body = value.hex().encode()
+            parts += (head, b"float:", len(body).to_bytes(8, "little"), body)
+        else:
+            try:
+                parts += (head, encode(value))
+            except TypeError as exc:
+                raise FieldError(name) from exc
+    return b"".join(parts)
+
+
 def _frame(tag: bytes, body: bytes) -> bytes:
     return tag + b":" + len(body).to_bytes(8, "little") + body
 
 
 def _seq(tag: bytes, items) -> bytes:
-    return _frame(tag, b"".join(encode(v) for v in items))
+    return _frame(tag, b"".join([encode(v) for v in items]))
 
 
 def encode(value) -> bytes:
     """Return the canonical bytes of ``value``; raise TypeError if there are none."""
     t = type(value)
+    if t is str:  # the commonest, framed here as _EXACT[str] frames it
+        body = value.encode("utf-8", "surrogatepass")
+        return b"str:" + len(body).to_bytes(8, "little") + body
     enc = _EXACT.get(t)
     if enc is not None:
         return enc(value)
@@ -56,8 +114,8 @@ def _encode_float(v: float) -> bytes:
 
 
 def _encode_mapping(value) -> bytes:
-    items = sorted((encode(k), encode(v)) for k, v in value.items())
-    return _frame(b"dict", b"".join(k + v for k, v in items))
+    items = sorted([(encode(k), encode(v)) for k, v in value.items()])
+    return _frame(b"dict", b"".join([k + v for k, v in items]))
 
 
 _EXACT = {

@@ -55,7 +55,7 @@ FORCING: ContextVar = ContextVar("daskflow_forcing", default=frozenset())
 
 def pending(task: Task):
     """The upstream task ``task``'s ``requires()`` waits for (its last ``deps()``), or None."""
-    return task.__dict__.get("_pending")
+    return task._pending  # a class default (None) on Task: no instance __dict__ made for it
 
 
 class _Shared:

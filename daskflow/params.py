@@ -114,12 +114,29 @@ class Parameter:
         """Return the canonical value; raise TypeError or ValueError if it does not fit."""
         return value
 
+    def unchanged_types(self) -> tuple:
+        """Types whose values ``normalize`` returns as given: a task skips the call for them.
+
+        Declared next to ``normalize``: a subclass that overrides ``normalize`` alone
+        gets none (see :func:`unchanged_types`)."""
+        return ()
+
     def serialize(self, value) -> str:
         """Short, human-readable text of a value, for previews and paths."""
         return "None" if value is None else self._text(value)
 
     def _text(self, value) -> str:
         return canonical_text(value)
+
+
+def unchanged_types(param: Parameter) -> tuple:
+    """The types a task may keep as given for ``param`` without calling its ``check``: those
+    the class that defines ``normalize`` declares, if ``check`` is the base one."""
+    kind = type(param)
+    if kind.check is not Parameter.check:
+        return ()
+    owner = next(k for k in kind.__mro__ if "normalize" in vars(k))
+    return param.unchanged_types() if "unchanged_types" in vars(owner) else ()
 
 
 def canonical_text(value) -> str:
@@ -163,6 +180,9 @@ class IntParameter(Parameter):
             return int(value)
         raise TypeError(f"expected an int, got {type(value).__name__}")
 
+    def unchanged_types(self) -> tuple:
+        return (int,)
+
 
 class FloatParameter(Parameter):
     """A float; ints and numeric strings are converted."""
@@ -175,6 +195,9 @@ class FloatParameter(Parameter):
         if isinstance(value, (numbers.Real, str)):  # int, float, numpy numbers, text
             return float(value)
         raise TypeError(f"expected a float, got {type(value).__name__}")
+
+    def unchanged_types(self) -> tuple:
+        return (float,)
 
 
 class BoolParameter(Parameter):
@@ -195,6 +218,9 @@ class BoolParameter(Parameter):
             return bool(value)
         raise TypeError(f"expected a bool, got {value!r}")
 
+    def unchanged_types(self) -> tuple:
+        return (bool,)
+
 
 class DateParameter(Parameter):
     """A ``datetime.date``; ISO strings (``2024-01-31``) are parsed."""
@@ -211,6 +237,9 @@ class DateParameter(Parameter):
         if isinstance(value, str):
             return datetime.date.fromisoformat(value.strip())
         raise TypeError(f"expected a date, got {type(value).__name__}")
+
+    def unchanged_types(self) -> tuple:
+        return (datetime.date,)  # exactly a date: a datetime is checked
 
     def _text(self, value) -> str:
         return value.isoformat()
@@ -247,10 +276,12 @@ class ListParameter(Parameter):
             value = json.loads(value)
         if not isinstance(value, (list, tuple)):
             raise TypeError(f"expected a list, got {type(value).__name__}")
-        return tuple(_freeze(v) for v in value)
+        return tuple([_freeze(v) for v in value])
 
     def _text(self, value) -> str:
-        return json.dumps(_thaw(value), default=canonical_text)
+        if all(type(v) in _JSON_ATOMS for v in value):  # what json.dumps writes, without an encoder
+            return "[" + ", ".join([_JSON_ATOMS[type(v)](v) for v in value]) + "]"
+        return _LIST_JSON.encode(_thaw(value))  # json.dumps(..., default=canonical_text)
 
 
 class DictParameter(Parameter):
@@ -266,7 +297,20 @@ class DictParameter(Parameter):
         return _freeze(value)
 
     def _text(self, value) -> str:
-        return json.dumps(_thaw(value), sort_keys=True, default=canonical_text)
+        if all(type(k) is str and type(v) in _JSON_ATOMS for k, v in value.items()):  # as json.dumps
+            return "{" + ", ".join([f"{_json_str(k)}: {_JSON_ATOMS[type(v)](v)}"
+                                    for k, v in sorted(value.items())]) + "}"
+        return _DICT_JSON.encode(_thaw(value))  # json.dumps(..., sort_keys=True, default=canonical_text)
+
+
+_ATOMS = frozenset({str, int, float, bool, type(None)})  # _freeze and _thaw keep these as they are
+# json.dumps with options makes an encoder per call; these are the same encoders, made once
+_LIST_JSON = json.JSONEncoder(default=canonical_text)
+_DICT_JSON = json.JSONEncoder(sort_keys=True, default=canonical_text)
+_json_str = json.encoder.encode_basestring_ascii  # json.dumps's text of a str (ensure_ascii)
+# the text json.dumps writes for these types (floats are left to json: nan, inf)
+_JSON_ATOMS = {str: _json_str, int: int.__repr__, bool: lambda v: "true" if v else "false",
+               type(None): lambda v: "null"}
 
 
 class FrozenDict(dict):
@@ -284,6 +328,8 @@ class FrozenDict(dict):
 
 
 def _freeze(value):
+    if type(value) in _ATOMS:
+        return value
     if isinstance(value, Mapping):
         return FrozenDict({k: _freeze(v) for k, v in value.items()})
     if isinstance(value, list):
@@ -292,6 +338,8 @@ def _freeze(value):
 
 
 def _thaw(value):
+    if type(value) in _ATOMS:
+        return value
     if isinstance(value, Mapping):
         return {k: _thaw(v) for k, v in value.items()}
     if isinstance(value, tuple):
@@ -315,6 +363,9 @@ class EnumParameter(Parameter):
             return self.enum[value]
         names = ", ".join(self.enum.__members__)
         raise ValueError(f"expected a member of {self.enum.__name__} ({names})")
+
+    def unchanged_types(self) -> tuple:
+        return (self.enum,)
 
     def _text(self, value) -> str:
         return value.name

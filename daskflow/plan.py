@@ -24,26 +24,27 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import re
+import hashlib
 import warnings
 import weakref
 from dataclasses import dataclass, field
 
 from . import canonical, dynamic
 from .errors import CycleError, MissingExternalError, ParameterError, TaskDefinitionError
-from .fingerprint import code_fingerprint
+from .canonical import cache_result, framed, inputs_id
+from .fingerprint import code_fingerprint, static_body
 from .explain import INVALIDATED, code_change, inputs_change
 from .notes import invalidated_notes
 from .rawfiles import changed_message, file_status, list_identities, raw_inputs
 from .storage import Commit, Store, Target, default_store
 from .task import Task, TaskAggregator, own_store
+from .taskdef import param_dir
 
 __all__ = ["Plan", "Node", "Reason", "cache_result", "inputs_id", "static_body"]
 
 SCHEMA = b"daskflow-task/1"
 _WARNED: "weakref.WeakSet[type]" = weakref.WeakSet()
-_UNSAFE = re.compile(r"[^A-Za-z0-9._=,+-]")
-_PLAIN = frozenset({int, str, float, bool, type(None)})  # a base Parameter writes these as str(v)
+_sha256 = hashlib.sha256
 
 
 @dataclass
@@ -65,10 +66,10 @@ class Node:
                  "status", "reasons", "commit", "result", "inputs", "cutoff", "forced", "aggregate",
                  "commits", "causes", "file_info", "store")
 
-    def __init__(self, task: Task, deps: list["Node"]):
+    def __init__(self, task: Task, deps: list["Node"] | None):
         self.task = task
-        self.family = task.task_family
-        self.deps = deps
+        self.family = type(task).__name__  # task_family
+        self.deps = deps  # None while the plan's walk is below this task
         self.aggregate = isinstance(task, TaskAggregator)  # a task without outputs still runs
         self.reasons: list[Reason] = []
         self.commit: Commit | None = None
@@ -76,8 +77,8 @@ class Node:
         self.inputs: str | None = None
         self.cutoff: dict = {}
         self.forced = False
-        self.commits: list[Commit] = []
-        self.causes: list["Node"] = []  # set by the plan: root causes among upstream tasks
+        self.commits: list[Commit] | tuple = ()  # assigned, never appended to
+        self.causes: list["Node"] | tuple = ()  # set by the plan: root causes among upstream tasks
         self.file_info: dict = {}  # a raw input file's listing identity (see daskflow.rawfiles)
 
     @property
@@ -101,12 +102,22 @@ class Node:
 
 @contextlib.contextmanager
 def _no_gc():
-    """Pause the cyclic garbage collector (reference counting still frees everything)."""
+    """Pause the cyclic garbage collector while a plan is made (reference counting still
+    frees everything; a plan holds no reference cycle).
+
+    On the way out, what the plan allocated would all be young: the first allocation after
+    ``gc.enable()`` would scan every node, task and commit of the plan (about a tenth of a
+    no-op check), only to find them alive.  They live as long as the plan, so they are put
+    with the old objects instead (``gc.freeze()`` then ``gc.unfreeze()``: two list splices),
+    unless the process froze objects itself (then nothing is moved)."""
     enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
+        if not gc.get_freeze_count():
+            gc.freeze()
+            gc.unfreeze()
         if enabled:
             gc.enable()
 
@@ -124,20 +135,6 @@ def _same_class(a: Task, b: Task) -> None:
             f"two task classes named {a.task_family} in one graph: {ca.__module__}.{ca.__qualname__} and "
             f"{cb.__module__}.{cb.__qualname__}; a family is its class name, so they would share "
             f"outputs: rename one (or mark the reader external = True)")
-
-
-def param_dir(task: Task) -> str:
-    """Readable folder name of a task's significant parameters, ending in their hash."""
-    pieces, length, params = [], 0, task._params
-    for name, head, serialize, plain in type(task)._slug:  # made once per class (Task._collect)
-        if length >= 80:  # the hash keeps folders apart; the slug is for people
-            break
-        value = params[name]
-        pieces.append(head + (str(value) if plain and type(value) in _PLAIN else serialize(value)))
-        length += len(pieces[-1]) + 1
-    slug = _UNSAFE.sub("_", ",".join(pieces))[:80]
-    digest = canonical.digest(task.param_bytes)[:10]
-    return f"{slug}__{digest}" if slug else f"_{digest}"
 
 
 class Plan:
@@ -168,49 +165,60 @@ class Plan:
         self.store = store or own_store(self.targets_tasks) or default_store()  # d6tflow's path=
         self.explain = explain
         self.nodes: dict[Task, Node] = {}
+        self._kinds: dict[type, tuple] = {}  # see _kind
         with _no_gc(), dynamic.expanding(self, force, forced_all, forced_all_upstream) as self._expansion:
             self._walk()  # an input_of() in requires() plans that upstream task here (dynamic)
             self.targets = [self.nodes[t] for t in self.targets_tasks]
             self._fingerprint()
             self._forced(force, forced_all, forced_all_upstream)
             self._listings = self._list()
-            self._names: dict[type, list] = {}
             for node in self.nodes.values():
                 self._decide(node)
             self.dynamic = dynamic.mark(self, Reason)  # nodes that expand after an upstream runs
             self._run_cached()
+        self._expansion = None  # it refers to this plan: no cycle, so a dropped plan is freed at once
 
     # -- the graph --------------------------------------------------------------------
     def _walk(self) -> None:
-        """Depth-first over requires(), iteratively; nodes end up in topological order."""
-        nodes = self.nodes
+        """Depth-first over requires(), iteratively; nodes end up in topological order.
+
+        One dict lookup per edge: a task reached again finds its Node, whose ``deps`` is
+        None while the walk is still below it (then the edge closes a cycle)."""
+        seen: dict[Task, Node] = {}
+        order: list[Node] = []
         for root in self.targets_tasks:
-            if root in nodes:
-                _same_class(nodes[root].task, root)
+            node = seen.get(root)
+            if node is not None:
+                _same_class(node.task, root)
                 continue
-            stack = [(root, _deps(root), 0)]
-            on_path = {root: 0}
+            node = seen[root] = Node(root, None)
+            stack = [(node, iter(_deps(root)), [])]
             while stack:
-                task, deps, i = stack[-1]
-                if i < len(deps):
-                    stack[-1] = (task, deps, i + 1)
-                    dep = deps[i]
-                    if dep in on_path:
-                        cycle = [t for t, _, _ in stack[on_path[dep]:]] + [dep]
+                node, deps, found = stack[-1]
+                for dep in deps:
+                    child = seen.get(dep)
+                    if child is None:
+                        child = seen[dep] = Node(dep, None)
+                        found.append(child)
+                        stack.append((child, iter(_deps(dep)), []))
+                        break
+                    if child.deps is None:
+                        path = [n.task for n, _, _ in stack]
+                        cycle = path[path.index(dep):] + [dep]
                         raise CycleError("requires() forms a cycle: " + " -> ".join(map(repr, cycle)))
-                    seen = nodes.get(dep)
-                    if seen is None:
-                        on_path[dep] = len(stack)
-                        stack.append((dep, _deps(dep), 0))
-                    elif type(seen.task) is not type(dep):
-                        _same_class(seen.task, dep)
+                    if type(child.task) is not type(dep):
+                        _same_class(child.task, dep)
+                    found.append(child)
                 else:
                     stack.pop()
-                    del on_path[task]
-                    nodes[task] = Node(task, [nodes[d] for d in deps])
+                    node.deps = found
+                    order.append(node)
+        self.nodes = {node.task: node for node in order}
 
     def _fingerprint(self) -> None:
-        digest = canonical.digest
+        """Each node's version, parameter folder, fingerprint and key: the digests of
+        ``canonical.digest``, with the parts framed here (see ``canonical.framed``)."""
+        sha, eight = _sha256, 8
         per_class: dict[type, tuple] = {}  # what every task of a class shares, looked up once
         for node in self.nodes.values():
             task = node.task
@@ -222,14 +230,23 @@ class Plan:
                     warnings.warn(f"{node.family}: code fingerprint incomplete, edits reached only "
                                   f"through these are not seen: {'; '.join(code.incomplete)}",
                                   stacklevel=3)
-                shared = per_class[type(task)] = (code, node.family.encode(), code.digest.encode())
-            node.code, family, code_digest = shared
-            node.version = digest(SCHEMA, family, code_digest, task.param_bytes)[:16]
+                # canonical.digest(SCHEMA, family, code digest, param_bytes): the first three framed once
+                shared = per_class[type(task)] = (code, framed(SCHEMA, node.family.encode(), code.digest.encode()),
+                                                  node.family + "-")
+            node.code, head, prefix = shared
+            pbytes = task.param_bytes
+            version = node.version = sha(head + len(pbytes).to_bytes(eight, "little") + pbytes).hexdigest()[:16]
             node.param_dir = param_dir(task)
-            node.fingerprint = digest(node.version.encode(), *[d.fingerprint.encode() for d in node.deps])
-            node.key = f"{node.family}-{node.fingerprint[:32]}"
+            # canonical.digest(version, *upstream fingerprints): every part is 16 or 64 hex digits
+            parts = [_LEN16, version.encode()]
+            for d in node.deps:
+                parts += (_LEN64, d.fingerprint.encode())
+            fingerprint = node.fingerprint = sha(b"".join(parts)).hexdigest()
+            node.key = prefix + fingerprint[:32]
 
     def _forced(self, force, forced_all, forced_all_upstream) -> None:
+        if not (force or forced_all or forced_all_upstream):
+            return  # nothing forced: every node keeps forced = False
         forced = [force] if isinstance(force, Task) else list(force or [])
         for t in forced:
             if t not in self.nodes:
@@ -249,28 +266,42 @@ class Plan:
             if node.task.external:
                 node.forced = False
 
+    def _kind(self, cls: type) -> tuple:
+        """What deciding a task of ``cls`` needs of its class, once per plan: whether it is an
+        aggregate, a raw input file, external, a TaskCache, listed, and its outputs' file names."""
+        kinds = self._kinds
+        kind = kinds.get(cls)
+        if kind is None:
+            aggregate, raw, cached = issubclass(cls, TaskAggregator), bool(getattr(cls, "raw_file", False)), cls._is_cached()
+            kind = kinds[cls] = (aggregate, raw, bool(cls.external), cached, not (aggregate or cached or raw),
+                                 [f"{n}.{f.ext}" for n, f in cls._outputs.items()])
+        return kind
+
     def _list(self) -> dict:
         by_family: dict[tuple, list[Node]] = {}  # (store, family): one root, or a few
         raw = [n.task.path for n in self.nodes.values() if getattr(n.task, "raw_file", False)]
         self._files = list_identities(raw, self.store) if raw else {}
-        listed: dict[type, bool] = {}  # per class: are its tasks' builds listed
+        main, kind = self.store, self._kind
         for node in self.nodes.values():
-            task, cls = node.task, type(node.task)
-            node.store = self.store if task.path is None else (own_store([task]) or self.store)  # d6tflow's path
-            if (known := listed.get(cls)) is None:
-                known = listed[cls] = not (node.aggregate or cls._is_cached() or getattr(cls, "raw_file", False))
-            if known:
+            task = node.task
+            node.store = main if task.path is None else (own_store([task]) or main)  # d6tflow's path
+            if kind(type(task))[4]:
                 by_family.setdefault((node.store, node.family), []).append(node)
         out: dict = {}  # one task of a family: list its folder only (explaining compares with others)
         for store in dict.fromkeys(st for st, _ in by_family):
             keys = [k for k in by_family if k[0] == store]
             out.update(zip(keys, self._expansion.listings(store, [(f, by_family[st, f][0].param_dir if len(
                 by_family[st, f]) == 1 and not self.explain else None) for st, f in keys])))
+        for key, nodes in by_family.items():  # each task's builds, oldest first
+            listing = out[key]
+            for node in nodes:
+                node.commits = listing.get(node.param_dir, ())
         return out
 
     # -- deciding ----------------------------------------------------------------------
     def _decide(self, node: Node) -> None:
-        if node.aggregate:
+        aggregate, raw, external, cached, _, names = self._kinds[type(node.task)]  # all made by _list
+        if aggregate:
             node.status = "run" if any(d.runs or d.status == "missing" for d in node.deps) else "fresh"
             if node.status == "run":
                 node.causes = _causes_of(node.deps)
@@ -278,39 +309,37 @@ class Plan:
             else:
                 node.result = canonical.digest(*(d.result.encode() for d in node.deps))[:16]
             return
-        if getattr(node.task, "raw_file", False):  # present (its listing identity is its result) or not
+        if raw:  # present (its listing identity is its result) or not
             node.status, node.result, node.file_info, why = file_status(node.task.path, self._files)
             return node.reasons.extend([Reason(*why)] if why else [])
-        node.commits = self._listings.get((node.store, node.family), {}).get(node.param_dir, [])
-        if node.task.external:
+        if external:
             return self._decide_external(node)
         if node.forced:
             node.status = "run"
             node.reasons.append(Reason("forced", "forced"))
             return
-        if type(node.task)._is_cached():
+        if cached:
             return self._decide_cached(node)
-        names = self._names.get(type(node.task))
-        if names is None:  # the file names of a class's outputs, made once per plan and class
-            names = self._names[type(node.task)] = [f"{n}.{f.ext}" for n, f in type(node.task)._outputs.items()]
         version = node.version
         same = [c for c in node.commits if c.version == version and c.intact(names) is None]
-        waiting = [d for d in node.deps if d.status in ("run", "missing")]
-        if waiting:
+        results = []
+        for d in node.deps:
+            if d.status == "run" or d.status == "missing":
+                break
+            results.append(d.result)
+        else:  # no upstream task waits: today's inputs are known
+            inputs = node.inputs = inputs_id(results)
+            for commit in reversed(same):  # the newest build of today's version and inputs
+                if commit.inputs == inputs:
+                    node.status, node.commit, node.result = "fresh", commit, commit.result
+                    return
             node.status = "run"
-            node.cutoff = {c.inputs: c for c in same}
-            if not [c for c in node.commits if c.version == node.version]:
-                self._own_reasons(node, names)
-            node.reasons.append(_upstream_reason(node, waiting))
-            return
-        node.inputs = inputs_id(d.result for d in node.deps)
-        match = [c for c in same if c.inputs == node.inputs]
-        if match:
-            node.status, node.commit = "fresh", match[-1]
-            node.result = node.commit.result
-            return
+            return self._own_reasons(node, names)
         node.status = "run"
-        self._own_reasons(node, names)
+        node.cutoff = {c.inputs: c for c in same}
+        if not [c for c in node.commits if c.version == node.version]:
+            self._own_reasons(node, names)
+        node.reasons.append(_upstream_reason(node, [d for d in node.deps if d.status in ("run", "missing")]))
 
     def _decide_cached(self, node: Node) -> None:
         """A TaskCache: provisionally skipped with a known result, unless its upstream runs."""
@@ -322,7 +351,7 @@ class Plan:
 
     def _run_cached(self) -> None:
         """A TaskCache runs iff a task downstream of it runs or it is a target."""
-        if not any(type(n.task)._is_cached() for n in self.nodes.values()):
+        if not any(kind[3] for kind in self._kinds.values()):  # every class of the plan is there
             return
         down: dict = {}
         for node, d in ((n, d) for n in self.nodes.values() for d in n.deps):
@@ -462,6 +491,9 @@ class Plan:
         return out
 
 
+_LEN16, _LEN64 = (16).to_bytes(8, "little"), (64).to_bytes(8, "little")
+
+
 def _causes_of(deps) -> list[Node]:
     """The root causes of ``deps``, each once, in order of first appearance."""
     return list(dict.fromkeys(c for d in deps for c in d.root_causes()))
@@ -473,47 +505,3 @@ def _upstream_reason(node: Node, waiting) -> Reason:
     names = [repr(c.task) for c in node.causes]
     return Reason("upstream", "upstream will run: " + ", ".join(names), {"causes": names})
 
-
-def cache_result(version: str, inputs: str) -> str:
-    """Result identity of a TaskCache: its version (code and parameters) and its inputs."""
-    return canonical.digest(b"daskflow-cache/1", version.encode(), inputs.encode())[:16]
-
-
-def inputs_id(results) -> str:
-    """Identity of a task's inputs: the results of its upstream tasks, in order."""
-    return canonical.digest(*(r.encode() for r in results))[:16]
-
-
-def _code_json(code) -> str:
-    """The code parts of a fingerprint as JSON text, made once per class (see static_body)."""
-    text = _CODE_JSON.get(code.digest)
-    if text is None:
-        import json
-
-        text = _CODE_JSON[code.digest] = json.dumps(
-            {k: {"digest": p.digest, "file": p.file, "line": p.line, "statements": p.statements,
-                 "values": p.values, "shown": p.shown, "source": p.source[:4000]}
-             for k, p in code.parts.items()}, sort_keys=True)
-    return text
-
-
-_CODE_JSON: dict = {}
-
-
-def static_body(node: Node) -> dict:
-    """The part of a commit marker known before the task runs; ``code_parts`` is JSON text."""
-    task = node.task
-    defs = type(task)._param_defs
-    return {
-        "schema": "daskflow-marker/1",
-        "family": node.family,
-        "task": repr(task),
-        "params": {k: defs[k].serialize(v) for k, v in task.significant_params().items()},
-        "fingerprint": node.fingerprint,
-        "version": node.version,
-        "code": node.code.digest,
-        "code_parts": _code_json(node.code),
-        "incomplete": node.code.incomplete,
-        "libraries": node.code.libraries,
-        "deps": [dict({"key": d.key}, **d.file_info) for d in node.deps],  # each dep's own marker names its task
-    }

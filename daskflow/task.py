@@ -25,14 +25,16 @@ from .context import (MetaRef, RunContext, TargetDict, flatten, map_struct,  # n
 from .errors import (DaskflowError, FingerprintError, ParameterError, SaveError,
                      TaskDefinitionError)
 from .formats import Format, get_format
-from .params import Parameter, PathParameter
+from .params import Parameter
 from .storage import Target
 from .taskdef import (_OVERRIDES, _check_default, _from_luigi, class_overrides,  # noqa: F401
-                      REQUIRING, RESOLVER, UpstreamPending, options_for, own_store, root_url)
+                      REQUIRING, RESOLVER, UpstreamPending, options_for, own_store, parameter_tables,
+                      root_url)
 
 __all__ = ["Task", "TaskAggregator", "RunContext", "flatten", "set_planner", "own_store", "UpstreamPending"]
 
 _PLANNER = []
+_UNWALKED = object()  # Task._requires before deps() ran
 
 
 
@@ -109,11 +111,15 @@ class Task:
     _defaults: dict = {}
     _significant: tuple = ()
     _checks: tuple = ()
+    _encoders: tuple = ()
     _slug: tuple = ()
     _has_paths = False
     _ctx: RunContext | None = None  # set by the executor (or a direct build) while it runs
     _pbytes: bytes | None = None  # param_bytes and the hash, computed once per instance
     _hash: int | None = None
+    _requires = _UNWALKED  # set by deps() on the instance: what requires() returned
+    _reads: list | None = None
+    _pending = None
     _name_bytes: dict = {}
     _outputs: dict[str, Format] = {}
 
@@ -137,20 +143,7 @@ class Task:
             if reserved in params and not (reserved == "path" and cls.__dict__.get("raw_file")):
                 raise TaskDefinitionError(f"task class {cls.__name__}: {reserved!r} is not a parameter "
                                           f"name: it is the task's storage root / attached workflows")
-        cls._param_defs = params
-        cls._significant = tuple(n for n, p in params.items() if p.significant)
-        cls._name_bytes = {name: canonical.encode(name) for name in params}
-        # per class, once: how each value is checked (None: the base Parameter keeps it as given),
-        # how the folder slug is written, whether any value names a raw input file
-        cls._checks = tuple((name, None if type(p).check is Parameter.check
-                             and type(p).normalize is Parameter.normalize else p.check)
-                            for name, p in params.items())
-        cls._slug = tuple((name, name + "=", p.serialize, type(p).serialize is Parameter.serialize
-                           and type(p)._text is Parameter._text) for name, p in params.items()
-                          if p.significant)
-        cls._has_paths = any(isinstance(params[n], PathParameter) for n in cls._significant)
-        # defaults are checked once, when the class is defined (a bad default fails here)
-        cls._defaults = {name: _check_default(cls, name, p) for name, p in params.items() if p.has_default}
+        parameter_tables(cls, params)  # _param_defs, _significant, _checks, _encoders, _slug...
         persist = cls.persist
         if isinstance(persist, str):
             persist = [persist]
@@ -186,29 +179,30 @@ class Task:
         overrides = _OVERRIDES.get()
         if overrides and cls in overrides:  # see class_overrides
             kwargs = {**kwargs, **overrides[cls]}
-        if len(args) > len(defs):
-            raise ParameterError(f"{cls.__name__} takes at most {len(defs)} positional "
-                                 f"parameter(s) ({', '.join(defs) or 'none'}), got {len(args)}")
-        for name, value in zip(defs, args):
-            if name in kwargs:
-                raise ParameterError(f"{cls.__name__}: parameter {name!r} given twice")
-            kwargs[name] = value
+        if args:
+            if len(args) > len(defs):
+                raise ParameterError(f"{cls.__name__} takes at most {len(defs)} positional "
+                                     f"parameter(s) ({', '.join(defs) or 'none'}), got {len(args)}")
+            for name, value in zip(defs, args):
+                if name in kwargs:
+                    raise ParameterError(f"{cls.__name__}: parameter {name!r} given twice")
+                kwargs[name] = value
         if not kwargs.keys() <= defs.keys():
             unknown = [k for k in kwargs if k not in defs]
             raise ParameterError(f"{cls.__name__}: unknown parameter(s) {', '.join(map(repr, unknown))}; "
                                  f"valid parameters: {', '.join(defs) or 'none'}")
-        values, missing, defaults = {}, [], cls._defaults
-        for name, check in cls._checks:
+        values, defaults = {}, cls._defaults
+        for name, check, kept in cls._checks:
             if name in kwargs:
-                values[name] = kwargs[name] if check is None else check(kwargs[name], cls.__name__)
+                value = kwargs[name]
+                values[name] = value if check is None or type(value) in kept else check(value, cls.__name__)
             elif name in defaults:
                 values[name] = defaults[name]
             else:
-                missing.append(name)
-        if missing:
-            raise ParameterError(f"{cls.__name__}: missing required parameter(s) "
-                                 f"{', '.join(map(repr, missing))}")
-        self._params = MappingProxyType(values)
+                missing = [n for n, _, _ in cls._checks if n not in kwargs and n not in defaults]
+                raise ParameterError(f"{cls.__name__}: missing required parameter(s) "
+                                     f"{', '.join(map(repr, missing))}")
+        self._params = values  # private and never changed: tasks are values (see Parameter.__set__)
         if path is not None:  # where, not what: not part of the identity
             self.__dict__["path"] = str(path)
             self._given_path = True
@@ -239,19 +233,15 @@ class Task:
 
     @property
     def param_bytes(self) -> bytes:
-        """Canonical bytes of the significant parameters (the task's identity with its family)."""
+        """Canonical bytes of the significant parameters (the task's identity with its family):
+        ``canonical.encode(name) + canonical.encode(value)`` for each, in declaration order."""
         cached = self._pbytes
         if cached is None:
-            parts = []
-            names, params = type(self)._name_bytes, self._params
-            for name in type(self)._significant:
-                value = params[name]
-                try:
-                    parts.append(names[name] + canonical.encode(value))
-                except TypeError as exc:
-                    raise FingerprintError(f"{self!r}: parameter {name!r} cannot be fingerprinted "
-                                           f"deterministically: {exc}") from exc
-            cached = self._pbytes = b"".join(parts)
+            try:
+                cached = self._pbytes = canonical.encode_fields(type(self)._encoders, self._params)
+            except canonical.FieldError as exc:
+                raise FingerprintError(f"{self!r}: parameter {exc.field!r} cannot be fingerprinted "
+                                       f"deterministically: {exc.__cause__}") from exc.__cause__
         return cached
 
     def __daskflow_identity__(self) -> bytes:
@@ -299,18 +289,26 @@ class Task:
         raise NotImplementedError(f"{self.task_family} has no run() method")
 
     def deps(self) -> list["Task"]:
-        """The upstream tasks, flattened, checked to be tasks."""
-        state = self.__dict__  # derived state of this evaluation (see input_of())
-        state.pop("_reads", None)
-        state.pop("_pending", None)
+        """The upstream tasks, flattened, checked to be tasks.  Sets this evaluation's state:
+        ``_requires`` (the structure), ``_reads`` (input_of()), ``_pending`` (dynamic)."""
+        if self._reads is not None:  # class defaults None: only a previous evaluation set them
+            del self._reads
+        if self._pending is not None:
+            del self._pending
         token = REQUIRING.set(self)
         try:
             struct = self.requires()
             if isinstance(struct, types.GeneratorType):  # luigi takes any iterable: a generator too
                 struct = list(struct)
-            deps = flatten(struct)
+            deps = [struct] if isinstance(struct, Task) else list(struct) if type(struct) is list else None
+            for d in deps or ():  # the common shape, a flat list (flatten() would recurse into each)
+                if not isinstance(d, Task):
+                    deps = None
+                    break
+            if deps is None:
+                deps = flatten(struct)
         except UpstreamPending as signal:  # dynamic: expanded once signal.task is built
-            state["_pending"] = signal.task
+            self._pending = signal.task
             struct, deps = None, []
         except Exception as exc:
             raise TaskDefinitionError(f"{self!r}.requires() raised {type(exc).__name__}: {exc}") from exc
@@ -320,17 +318,17 @@ class Task:
             if not isinstance(d, Task):
                 raise TaskDefinitionError(f"{self!r}.requires() returned {d!r}, which is not a task; "
                                           f"return a task instance, a list or a dict of them")
-        self.__dict__["_requires"] = struct  # derived state: the executor binds inputs to it
-        reads = state.get("_reads")  # what input_of() read is upstream too (an aggregator: only what it groups)
-        if not reads or (isinstance(self, TaskAggregator) and "_pending" not in state):
+        self._requires = struct
+        reads = self._reads  # what input_of() read is upstream too (an aggregator: only what it groups)
+        if not reads or (isinstance(self, TaskAggregator) and self._pending is None):
             return deps
         return deps + [t for t in dict.fromkeys(reads) if t not in deps]
 
     def _struct(self):
         """What requires() returns (a generator made a list), as the plan saw it."""
-        if "_requires" not in self.__dict__:
+        if self._requires is _UNWALKED:
             self.deps()
-        return self.__dict__["_requires"]
+        return self._requires
 
     def input_of(self, task: "Task"):
         """In ``requires()``: the output of an upstream task, for a list of branches known

@@ -1,9 +1,10 @@
 """What a task class declares besides its code: its own storage root, luigi-style parameters,
-checked defaults, per-class parameter overrides, and the hooks through which a plan
-resolves ``input_of()`` in ``requires()`` (dynamic branches).
+checked defaults, the per-class parameter tables, a task's parameter folder, per-class
+parameter overrides, and the hooks through which a plan resolves ``input_of()`` in
+``requires()`` (dynamic branches).
 
-Imports ``config``, ``errors``, ``params`` and ``storage``; ``daskflow.task`` uses these
-when a class is defined or an instance made.  A task's ``path`` (d6tflow's
+Imports ``canonical``, ``config``, ``errors``, ``params`` and ``storage``; ``daskflow.task``
+uses these when a class is defined or an instance made.  A task's ``path`` (d6tflow's
 spelling) names another root; roots are made once per URL and options.
 """
 
@@ -11,16 +12,18 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import hashlib
+import re
 from contextvars import ContextVar
 from pathlib import Path
 
-from . import config
+from . import canonical, config
 from .errors import ParameterError, TaskDefinitionError
-from .params import Parameter
+from .params import Parameter, PathParameter, unchanged_types
 from .storage import Store
 
 __all__ = ["root_url", "own_store", "options_for", "class_overrides", "UpstreamPending", "RESOLVER",
-           "REQUIRING"]
+           "REQUIRING", "parameter_tables", "param_dir"]
 
 _STORES: dict = {}
 
@@ -93,6 +96,51 @@ def _check_default(cls, name: str, param: Parameter):
                if isinstance(param.default, str) and kind != "Parameter"
                else f"give a default a {kind} takes")
         raise ParameterError(f"{exc} (the default of {cls.__name__}.{name}); {fix}") from None
+
+
+def parameter_tables(cls, params: dict) -> None:
+    """Set on task class ``cls``, once at its definition, what its instances look up: its
+    parameters (``_param_defs``), the significant ones (``_significant``), each one's
+    canonical name (``_name_bytes``, ``_encoders``), how a value is checked (``_checks``:
+    the check, None where the base Parameter keeps any value as given, and the types kept
+    as given without the call), how the folder slug is written (``_slug``), whether a value
+    names a raw input file (``_has_paths``) and the checked defaults (a bad one fails here)."""
+    cls._param_defs = params
+    cls._significant = tuple(n for n, p in params.items() if p.significant)
+    cls._name_bytes = {name: canonical.encode(name) for name in params}
+    cls._encoders = tuple((name, cls._name_bytes[name]) for name in cls._significant)
+    cls._checks = tuple((name, None if type(p).check is Parameter.check
+                         and type(p).normalize is Parameter.normalize else p.check,
+                         unchanged_types(p)) for name, p in params.items())
+    cls._slug = tuple((name, name + "=", p.serialize, type(p).serialize is Parameter.serialize
+                       and type(p)._text is Parameter._text) for name, p in params.items()
+                      if p.significant)
+    cls._has_paths = any(isinstance(params[n], PathParameter) for n in cls._significant)
+    cls._defaults = {name: _check_default(cls, name, p) for name, p in params.items() if p.has_default}
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._=,+-]")
+_SAFE_BYTES = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._=,+-"
+_ASCII_SLUG = bytes(c if c in _SAFE_BYTES else ord("_") for c in range(256))  # _UNSAFE.sub("_", ...) of ASCII
+_PLAIN = frozenset({int, str, float, bool, type(None)})  # a base Parameter writes these as str(v)
+
+
+def param_dir(task) -> str:
+    """Readable folder name of a task's significant parameters, ending in their hash
+    (``canonical.digest(task.param_bytes)[:10]``)."""
+    pieces, length, params = [], 0, task._params
+    for name, head, serialize, plain in type(task)._slug:
+        if length >= 80:  # the hash keeps folders apart; the slug is for people
+            break
+        value = params[name]
+        piece = head + (str(value) if plain and type(value) in _PLAIN else serialize(value))
+        pieces.append(piece)
+        length += len(piece) + 1
+    slug = ",".join(pieces)
+    slug = slug.encode().translate(_ASCII_SLUG).decode() if slug.isascii() else _UNSAFE.sub("_", slug)
+    pbytes = task.param_bytes
+    digest = hashlib.sha256(len(pbytes).to_bytes(8, "little") + pbytes).hexdigest()[:10]
+    return f"{slug[:80]}__{digest}" if slug else f"_{digest}"
 
 
 _OVERRIDES: contextvars.ContextVar[dict] = contextvars.ContextVar("daskflow_class_overrides", default={})

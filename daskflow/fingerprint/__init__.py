@@ -8,10 +8,48 @@ dask at import time.  The subpackage, in the order data flows:
 - ``syntax``: the canonical token stream of a syntax tree, its free names;
 - ``values``: tokens for the values code refers to, every value by value;
 - ``libraries``: installed distributions and versions;
-- ``walk``: parts and the class fingerprint (``code_fingerprint``).
+- ``walk``: parts and the class fingerprint (``code_fingerprint``);
+- here: the code parts as JSON and the static part of a commit marker (``static_body``).
 """
 
 from .source import is_user_file, is_user_module
 from .walk import _CLASS_CACHE, CodeFingerprint, Part, _fingerprint_class, _walk_function, code_fingerprint
 
-__all__ = ["CodeFingerprint", "Part", "code_fingerprint", "is_user_module", "is_user_file"]
+__all__ = ["CodeFingerprint", "Part", "code_fingerprint", "code_json", "static_body", "is_user_module",
+           "is_user_file"]
+
+_CODE_JSON: dict = {}
+
+
+def code_json(code: CodeFingerprint) -> str:
+    """The parts of a code fingerprint as JSON text (a commit marker's ``code_parts``), made
+    once per code digest."""
+    text = _CODE_JSON.get(code.digest)
+    if text is None:
+        import json
+
+        text = _CODE_JSON[code.digest] = json.dumps(
+            {k: {"digest": p.digest, "file": p.file, "line": p.line, "statements": p.statements,
+                 "values": p.values, "shown": p.shown, "source": p.source[:4000]}
+             for k, p in code.parts.items()}, sort_keys=True)
+    return text
+
+
+def static_body(node) -> dict:
+    """The part of a commit marker known before the task runs, from a plan's node (its task,
+    version, fingerprint, code and upstream keys); ``code_parts`` is JSON text."""
+    task = node.task
+    defs = type(task)._param_defs
+    return {
+        "schema": "daskflow-marker/1",
+        "family": node.family,
+        "task": repr(task),
+        "params": {k: defs[k].serialize(v) for k, v in task.significant_params().items()},
+        "fingerprint": node.fingerprint,
+        "version": node.version,
+        "code": node.code.digest,
+        "code_parts": code_json(node.code),
+        "incomplete": node.code.incomplete,
+        "libraries": node.code.libraries,
+        "deps": [dict({"key": d.key}, **d.file_info) for d in node.deps],  # each dep's own marker names its task
+    }

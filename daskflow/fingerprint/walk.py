@@ -75,7 +75,7 @@ _CLASS_CACHE: "weakref.WeakKeyDictionary[type, CodeFingerprint]" = weakref.WeakK
 _FUNC_CACHE: dict = {}  # (code object, module) -> (Part, [names referenced], [incomplete reasons])
 _SKIPPED_ATTRS = frozenset({
     "__dict__", "__weakref__", "__module__", "__qualname__", "__doc__", "_param_defs", "_outputs",
-    "_defaults", "_significant", "_name_bytes", "_checks", "_slug", "_has_paths", "_in_memory",
+    "_defaults", "_significant", "_name_bytes", "_checks", "_slug", "_has_paths", "_in_memory", "_encoders",
     "__annotations__", "__firstlineno__",
     "__static_attributes__", "__slots__", "__dataclass_params__", "__match_args__"})
 
