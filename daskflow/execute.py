@@ -42,6 +42,7 @@ from .trace import watch
 __all__ = ["Spec", "Outcome", "execute", "spec_for", "known_outcome"]
 
 logger = logging.getLogger("daskflow")
+_MARKER_JSON = json.JSONEncoder(sort_keys=True, default=str)  # made once: a marker per build
 _UNKNOWN = "requires() not seen by the plan"
 
 
@@ -277,7 +278,7 @@ def commit_build(spec: Spec, deps: list, inputs: str, start: float, ctx: RunCont
     body.update(inputs=inputs, result=result, duration=round(time.perf_counter() - start, 6),
                 outputs={n: {"file": f"{n}.{f.ext}", "format": f.name, "sha256": ctx.saved[n]}
                          for n, f in outputs.items()})
-    text = json.dumps(body, sort_keys=True, default=str)  # the C encoder: no indent
+    text = _MARKER_JSON.encode(body)  # the C encoder: no indent
     sizes = sizes_token({f"{n}.{outputs[n].ext}": size for n, size in ctx.sizes.items()})
     if lease is not None:
         lease.check()  # an interrupted run's lease is gone: its build must not commit
