@@ -17,7 +17,8 @@ import pytest
 distributed = pytest.importorskip("distributed")
 
 import daskflow  # noqa: E402
-from daskflow.graph import ClusterError, _execute_shipped  # noqa: E402
+from daskflow.graph import ClusterError  # noqa: E402
+from daskflow.shipping import Shared, execute_shipped  # noqa: E402
 from test_cluster_tasks import (AfterFails, AfterKill, Collect, Flaky, KillsWorker,  # noqa: E402
                                 NeedsGPU, NeedsSlot, NeedsTwoSlots, WhereRan)
 
@@ -137,11 +138,12 @@ def test_ship_code_sends_modules_by_value(client, root, foreign_module):
 
 def test_worker_side_unpickling_failure_is_a_task_failure(foreign_module):
     """The safety net behind the import check: a spec a worker cannot load fails that task."""
-    blob = pickle.dumps(foreign_module.Foreign(n=1))
+    blob = pickle.dumps((foreign_module.Foreign(n=1), 0, []))
+    shared = Shared(pickle.dumps(([], ["{}"], [])))
     sys.modules.pop("foreign_tasks")
     sys.path.remove(sys.path[0])
     try:
-        outcome = _execute_shipped(b"Foreign-abc", blob, [])
+        outcome = execute_shipped(b"Foreign-abc", blob, shared, [])
     finally:
         sys.path.insert(0, os.path.dirname(foreign_module.__file__))
     assert outcome.status == "failed" and outcome.key == "Foreign-abc"
