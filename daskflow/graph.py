@@ -14,8 +14,8 @@ On a dask.distributed cluster (``client=``, ``scheduler="tcp://..."``):
 
 - every spec travels as cloudpickle bytes, unpickled inside the node, and
   what the nodes share (roots, each class's code parts, fresh upstream
-  outcomes) travels once in one more key (see :mod:`daskflow.shipping`): the
-  scheduler never needs the user's modules, and a worker that cannot import
+  outcomes) is scattered to every worker once per run (see
+  :mod:`daskflow.shipping`): the scheduler never needs the user's modules, and a worker that cannot import
   them reports it as that task's failure instead of hanging;
 - before submitting, the workers are asked whether they can import the task
   classes' modules, once per worker and module for a client (``ship_code=True``
@@ -62,13 +62,13 @@ def build_graph(plan: Plan, shipped: bool = False, run: str | None = None) -> di
     """A dask graph (a dict) of the tasks that will run.
 
     With ``shipped`` (for a distributed cluster) each node carries its spec as
-    cloudpickle bytes and one more key holds what the nodes share (see
-    :mod:`daskflow.shipping`).  With ``run`` (a token from :func:`run_token`)
+    cloudpickle bytes, whole (:func:`daskflow.shipping.shipped_graph`; a
+    cluster run of :func:`run` sends what the nodes share once).  With ``run`` (a token from :func:`run_token`)
     every key is ``Family-<fingerprint>-<run>`` (see :func:`graph_key`); the
     outcomes keep the plan's keys.
     """
     _check_expanded(plan)
-    if shipped:  # each node carries all it needs (daskflow.run on a cluster shares a part: _run_cluster)
+    if shipped:
         return shipped_graph(plan, lambda key: graph_key(key, run))[0]
     dsk = {}
     for node in plan.to_run():

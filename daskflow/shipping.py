@@ -8,14 +8,20 @@ Imports ``errors`` and ``execute``.  On a cluster each node is
   modules, and a worker that cannot import them reports it as that task's
   failure (:func:`execute_shipped`) instead of hanging;
 - what every node of one graph would otherwise carry again is in one
-  :class:`Shared` literal, a graph key of its own (``daskflow-shared-...``)
-  that every node depends on: the storage roots, the code parts of each
-  task class (the largest part of a marker body, the same for every task of
-  a class) and the outcomes of the fresh upstream tasks (known at plan time).
-  dask sends it to each worker once, and each worker process unpickles it
-  once, so a Store is opened once per worker, not once per task;
+  :class:`Shared` value: the storage roots, the code parts of each task
+  class (the largest part of a marker body, the same for every task of a
+  class) and the outcomes of the fresh upstream tasks (known at plan time).
+  ``daskflow.run`` scatters it to every worker before submitting the graph
+  (``daskflow-shared-<run>``, released with the run's futures) and each node
+  names it as its ``shared`` argument; each worker process unpickles it once,
+  so a Store is opened once per worker, not once per task.  It is scattered,
+  not a graph key: a key computed on one worker would make that worker the
+  only candidate for every task needing it (dask places a task where its
+  dependencies are).  A graph built for a dask collection
+  (:func:`daskflow.graph.build_graph`) has ``shared`` None, and each node
+  carries everything;
 - ``deps`` lists the upstream graph keys in ``requires()`` order, ``None``
-  where the upstream task is fresh (its outcome is in the Shared literal).
+  where the upstream task is fresh (its outcome is in the Shared value).
 
 Before submitting, the driver asks the workers whether they import the task
 classes' modules (:func:`check_imports`, once per worker and module for a
@@ -40,9 +46,9 @@ __all__ = ["Shared", "shipped_graph", "with_shared", "execute_shipped", "user_mo
 class Shared:
     """What all nodes of one graph share, as cloudpickle bytes unpickled once per process.
 
-    A graph literal: the scheduler and the workers pass the bytes along; the
-    first node on a worker that needs the value unpickles it and keeps it on
-    this object, which the worker holds for every node of the run.
+    Scattered to the workers: each holds one copy for every node of the run;
+    the first node there that needs the value unpickles it and keeps it on
+    this object.
     """
 
     __slots__ = ("blob", "_value")
