@@ -240,12 +240,16 @@ def _run_cluster(client, plan: Plan, progress, ship_code) -> dict:
     held = []
     try:
         with shipping(nodes, ship_code) as shipped:
-            check_imports(client, nodes, shipped)
-            dsk, shared = shipped_graph(plan, keys.__getitem__, share=True)
-            # what every node shares goes to every worker once, before the graph: scattered, not
-            # a graph key (a key computed on one worker would draw every task to that worker)
-            held += client.scatter({f"daskflow-shared-{token}": shared}, broadcast=True, hash=False).values()
-            dsk = with_shared(dsk, held[0])
+            workers = _workers(client)
+            check_imports(client, nodes, shipped, workers)
+            # what every node shares goes to every worker once, before the graph: scattered, not a
+            # graph key (a key computed on one worker would draw every task to that worker); with
+            # no worker yet (an adaptive cluster scaled to zero) each node carries it all instead
+            dsk, shared = shipped_graph(plan, keys.__getitem__, share=bool(workers))
+            if shared is not None:
+                held += client.scatter({f"daskflow-shared-{token}": shared}, broadcast=True,
+                                       hash=False).values()
+                dsk = with_shared(dsk, held[0])
             wanted = list(keys.values())
             if not show:  # one more node hands back every outcome: one result to wait for and gather
                 dsk[f"daskflow-outcomes-{token}"] = (_outcomes, wanted)
@@ -262,6 +266,14 @@ def _run_cluster(client, plan: Plan, progress, ship_code) -> dict:
         if held:
             client.cancel(held)  # release: the next run has keys of its own anyway
         del held
+
+
+def _workers(client) -> list:
+    """The addresses of the cluster's workers now."""
+    try:
+        return list(client.nthreads())
+    except Exception as exc:
+        raise ClusterError(f"cannot ask the scheduler for its workers: {type(exc).__name__}: {exc}") from exc
 
 
 def _outcomes(outcomes: list) -> list:

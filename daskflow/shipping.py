@@ -12,7 +12,8 @@ Imports ``errors`` and ``execute``.  On a cluster each node is
   class (the largest part of a marker body, the same for every task of a
   class) and the outcomes of the fresh upstream tasks (known at plan time).
   ``daskflow.run`` scatters it to every worker before submitting the graph
-  (``daskflow-shared-<run>``, released with the run's futures) and each node
+  (``daskflow-shared-<run>``, released with the run's futures; with no worker
+  yet, as on an adaptive cluster scaled to zero, nodes carry it all) and each node
   names it as its ``shared`` argument; each worker process unpickles it once,
   so a Store is opened once per worker, not once per task.  It is scattered,
   not a graph key: a key computed on one worker would make that worker the
@@ -206,18 +207,20 @@ def _missing_modules(names: list) -> dict:
 _IMPORTED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
-def check_imports(client, nodes, shipped: set) -> None:
+def check_imports(client, nodes, shipped: set, workers=None) -> None:
     """ClusterError naming task and module when some worker cannot import a task's module.
 
     Each worker is asked once per module: a later run on the same workers costs
-    one small request (the worker list), not a round trip to every worker."""
+    one small request (the worker list, unless ``workers`` gives it), not a round
+    trip to every worker."""
     modules = {m: ts for m, ts in user_modules(nodes).items() if m not in shipped}
     if not modules:
         return
     try:
         known = _IMPORTED.setdefault(client, {})
         wanted = set(modules)
-        workers = [w for w in client.nthreads() if not wanted <= known.get(w, set())]
+        workers = [w for w in (client.nthreads() if workers is None else workers)
+                   if not wanted <= known.get(w, set())]
         answers = client.run(_missing_modules, sorted(modules), workers=workers) if workers else {}
     except Exception as exc:
         raise ClusterError(f"cannot ask the workers whether they import {sorted(modules)}: "

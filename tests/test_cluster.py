@@ -291,3 +291,15 @@ def test_outcomes_come_back_in_one_result_unless_a_worker_died(client, root, mon
         daskflow.run([AfterKill(), WhereRan(n=9)], client=client, progress=False)
     assert calls == [3]  # KillsWorker, AfterKill, WhereRan(n=9): each future waited for and seen
     assert not [k for k in client.futures if str(k).startswith(("daskflow-", "WhereRan-", "Collect-"))]
+
+
+def test_with_no_worker_yet_nothing_is_scattered_and_nodes_carry_it_all(client, root, monkeypatch):
+    """An adaptive cluster scaled to zero gets its workers from the graph: a scatter first would wait."""
+    import daskflow.graph as graph
+
+    scattered = []
+    monkeypatch.setattr(graph, "_workers", lambda client: [])
+    monkeypatch.setattr(type(client), "scatter", lambda self, *a, **k: scattered.append(a))
+    assert len(daskflow.run(Collect(n=2), client=client, progress=False).ran) == 3
+    assert scattered == []
+    assert [r["n"] for r in Collect(n=2).outputLoad()] == [0, 1, -1]
