@@ -1,6 +1,7 @@
 """The only module that imports dask's schedulers: plan -> dask graph -> run.
 
-Imports ``errors``, ``plan``, ``execute``, ``outputs`` (TaskCache values), ``stages`` (dynamic branches), ``result``, ``scheduling`` (which
+Imports ``errors``, ``plan``, ``execute``, ``outputs`` (TaskCache values), ``stages`` (dynamic
+branches), ``shipping`` (cluster nodes, the import check), ``result``, ``scheduling`` (which
 scheduler, in dask's order) and ``progress`` (the display).  Only the
 tasks the plan says will run become graph nodes, keyed ``Family-<fingerprint>``
 so the dashboard groups them by task class and a key is a cache identity on a
@@ -11,17 +12,22 @@ scheduler; the driver raises one :class:`RunError` afterwards.
 
 On a dask.distributed cluster (``client=``, ``scheduler="tcp://..."``):
 
-- every spec travels as cloudpickle bytes, unpickled inside the node: the
-  scheduler never needs the user's modules, and a worker that cannot import
+- every spec travels as cloudpickle bytes, unpickled inside the node, and
+  what the nodes share (roots, each class's code parts, fresh upstream
+  outcomes) is scattered to every worker once per run (see
+  :mod:`daskflow.shipping`): the scheduler never needs the user's modules, and a worker that cannot import
   them reports it as that task's failure instead of hanging;
 - before submitting, the workers are asked whether they can import the task
   classes' modules, once per worker and module for a client (``ship_code=True``
   sends them by value instead) and
   whether some worker offers each task's ``resources``; either problem is a
   :class:`ClusterError` naming the task, and nothing is submitted;
-- outcomes are gathered in one request once every future is done (as they
-  complete when a progress display shows), so independent branches finish; a
-  task whose worker died (``KilledWorker``) is a failed task, its downstream
+- without a progress display one more node, ``daskflow-outcomes-<run>``,
+  hands back every outcome: the driver waits for that one future and gathers
+  one result (with a display, outcomes are gathered as they complete).  Every
+  task's future is held all the same, so independent branches finish: when a
+  task's worker died (``KilledWorker``) that node errs, the driver waits for
+  every future and sees each, the task is a failed task and its downstream
   tasks are "not run"; every future is released after the run;
 - each run's keys carry a token of their own, ``Family-<fingerprint>-<run>``
   (:func:`run_token`): a rerun never meets the previous run's keys while the
@@ -36,10 +42,7 @@ fire), and a node whose worker dies is rescheduled by the scheduler up to
 from __future__ import annotations
 
 import contextlib
-import importlib
-import sys
 import time
-import weakref
 
 from .errors import ClusterError, ParameterError, RunError, TaskDefinitionError
 from .execute import Outcome, execute, known_outcome, spec_for
@@ -49,6 +52,7 @@ from .plan import Plan
 from .progress import TOPIC, Display, LocalFeed, enabled
 from .result import RunResult
 from .scheduling import Choice, choose
+from .shipping import check_imports, shipped_graph, shipping, with_shared
 from .stages import run_in_stages
 
 __all__ = ["run", "execute_plan", "build_graph", "graph_key", "run_token"]
@@ -57,29 +61,27 @@ __all__ = ["run", "execute_plan", "build_graph", "graph_key", "run_token"]
 def build_graph(plan: Plan, shipped: bool = False, run: str | None = None) -> dict:
     """A dask graph (a dict) of the tasks that will run.
 
-    With ``shipped`` each spec is cloudpickled bytes (for a distributed cluster).
-    With ``run`` (a token from :func:`run_token`) every key is
-    ``Family-<fingerprint>-<run>`` (see :func:`graph_key`); the outcomes keep
-    the plan's keys.
+    With ``shipped`` (for a distributed cluster) each node carries its spec as
+    cloudpickle bytes, whole (:func:`daskflow.shipping.shipped_graph`; a
+    cluster run of :func:`run` sends what the nodes share once).  With ``run`` (a token from :func:`run_token`)
+    every key is ``Family-<fingerprint>-<run>`` (see :func:`graph_key`); the
+    outcomes keep the plan's keys.
     """
+    _check_expanded(plan)
+    if shipped:
+        return shipped_graph(plan, lambda key: graph_key(key, run))[0]
+    dsk = {}
+    for node in plan.to_run():
+        deps = [graph_key(d.key, run) if d.runs else known_outcome(d) for d in node.deps]
+        dsk[graph_key(node.key, run)] = (execute, spec_for(node, plan.store), deps)
+    return dsk
+
+
+def _check_expanded(plan: Plan) -> None:
     early = [repr(n.task) for n in plan.dynamic if n.task in plan.nodes]  # see daskflow.stages
     if early:
         raise TaskDefinitionError(f"{', '.join(early)} cannot be built before expanding: run the "
                                   f"plan in stages (daskflow.stages.run_in_stages, as daskflow.run does)")
-    dsk = {}
-    if shipped:
-        import cloudpickle
-
-    for node in plan.to_run():
-        deps = [graph_key(d.key, run) if d.runs else known_outcome(d) for d in node.deps]
-        spec = spec_for(node, plan.store)
-        key = graph_key(node.key, run)
-        if shipped:
-            # the key as bytes: a str equal to a key would be read as a dependency
-            dsk[key] = (_execute_shipped, node.key.encode(), cloudpickle.dumps(spec), deps)
-        else:
-            dsk[key] = (execute, spec, deps)
-    return dsk
 
 
 def run_token() -> str:
@@ -104,22 +106,6 @@ def graph_key(key: str, run: str | None) -> str:
     progress bar) still reads ``Family``.
     """
     return key if run is None else f"{key}-{run}"
-
-
-def _execute_shipped(key: bytes, blob: bytes, deps: list) -> Outcome:
-    """Unpickle a spec on the worker and run it; an unimportable module is this task's failure."""
-    import pickle
-    import traceback
-
-    try:
-        spec = pickle.loads(blob)
-    except Exception as exc:
-        name = getattr(exc, "name", None)
-        hint = (f"the worker cannot import module {name!r}: install it on the workers, put it on "
-                f"their PYTHONPATH, or pass ship_code=True") if name else "the worker cannot load the task"
-        return Outcome(key.decode(), "failed", error=ModuleNotFoundError(f"{hint} ({type(exc).__name__}: {exc})"),
-                       traceback=traceback.format_exc())
-    return execute(spec, deps)
 
 
 def run(tasks, force=None, forced=None, forced_all=False, forced_all_upstream=False, *,
@@ -243,32 +229,69 @@ def _run_local(plan: Plan, choice: Choice, progress) -> dict:
 
 # -- on a dask.distributed cluster ------------------------------------------------------------
 def _run_cluster(client, plan: Plan, progress, ship_code) -> dict:
-    """Check, submit, gather as completed, release; return outcomes by key."""
+    """Check, scatter what the nodes share, submit, gather, release; return outcomes by key."""
     nodes = plan.to_run()
+    _check_expanded(plan)
     _check_store(client, plan.store)
     _check_resources(client, nodes)
     token = run_token()  # this run's keys are its own: see run_token
     keys = {n.key: graph_key(n.key, token) for n in nodes}
-    with _shipping(nodes, ship_code) as shipped:
-        _check_imports(client, nodes, shipped)
-        dsk = build_graph(plan, shipped=True, run=token)
-        futures = client.get(_annotated(dsk, nodes, keys), list(dsk), sync=False)
+    show = enabled(progress)
+    held = []
     try:
-        if enabled(progress):
+        with shipping(nodes, ship_code) as shipped:
+            workers = _workers(client)
+            check_imports(client, nodes, shipped, workers)
+            # what every node shares goes to every worker once, before the graph: scattered, not a
+            # graph key (a key computed on one worker would draw every task to that worker); with
+            # no worker yet (an adaptive cluster scaled to zero) each node carries it all instead
+            dsk, shared = shipped_graph(plan, keys.__getitem__, share=bool(workers))
+            if shared is not None:
+                held += client.scatter({f"daskflow-shared-{token}": shared}, broadcast=True,
+                                       hash=False).values()
+                dsk = with_shared(dsk, held[0])
+            wanted = list(keys.values())
+            if not show:  # one more node hands back every outcome: one result to wait for and gather
+                dsk[f"daskflow-outcomes-{token}"] = (_outcomes, wanted)
+                wanted = [f"daskflow-outcomes-{token}", *wanted]
+            # every task's future is held: after a KilledWorker the independent branches still finish
+            futures = client.get(_annotated(dsk, nodes, keys), wanted, sync=False)
+            held += futures
+        if show:
             outcomes = _gather(client, nodes, futures, True, keys)
         else:
-            outcomes = _collect(client, futures)
+            outcomes = _collect(client, futures[0], futures[1:])
         return {key: outcomes[keys[key]] for key in keys}
     finally:
-        client.cancel(futures)  # release: the next run has keys of its own anyway
-        del futures
+        if held:
+            client.cancel(held)  # release: the next run has keys of its own anyway
+        del held
 
 
-def _collect(client, futures) -> dict:
-    """Outcomes by key, gathered in one request once every future is done.
+def _workers(client) -> list:
+    """The addresses of the cluster's workers now."""
+    try:
+        return list(client.nthreads())
+    except Exception as exc:
+        raise ClusterError(f"cannot ask the scheduler for its workers: {type(exc).__name__}: {exc}") from exc
 
-    Without a display nothing needs the outcomes while the graph runs, and on a
-    small cluster the driver's per-batch gathers take CPU from the workers."""
+
+def _outcomes(outcomes: list) -> list:
+    """The graph node that hands back every outcome, in the order of its arguments."""
+    return outcomes
+
+
+def _collect(client, last, futures) -> dict:
+    """Outcomes by graph key: ``last``'s (every outcome, one request), else each future's.
+
+    Nothing needs an outcome before the graph is done, and on a small cluster the
+    driver's per-future bookkeeping and per-batch gathers take CPU from the scheduler and
+    the workers.  ``last`` errs only when a task's worker died or a result was lost: then
+    every future is waited for and seen, so each task's failure is its own."""
+    try:
+        return dict(zip([f.key for f in futures], last.result()))
+    except Exception:  # KilledWorker (of some task), a lost result: per task below
+        pass
     from distributed import as_completed
 
     for _ in as_completed(futures, loop=client.loop).batches():  # blocks; the client may not be the default
@@ -335,90 +358,6 @@ def _check_resources(client, nodes) -> None:
             "no worker offers the resources some tasks need; nothing was run:\n" + "\n".join(problems)
             + f"\nresources offered by the {len(offered)} worker(s): {', '.join(on_offer)}; "
             f"start workers with `dask worker ... --resources \"NAME=N\"`")
-
-
-def _user_modules(nodes) -> dict[str, list]:
-    """Modules defining the task classes (and their bases) outside daskflow, with their tasks."""
-    found: dict[str, dict] = {}
-    for node in nodes:
-        for klass in type(node.task).__mro__:
-            mod = klass.__module__
-            if mod in ("builtins", "__main__") or mod == "daskflow" or mod.startswith("daskflow."):
-                continue
-            found.setdefault(mod, {})[node.task] = None  # a dict: ordered, and no quadratic scan
-    return {mod: list(tasks) for mod, tasks in found.items()}
-
-
-@contextlib.contextmanager
-def _shipping(nodes, ship_code):
-    """Register the user's modules with cloudpickle by value for the time of a submission."""
-    if not ship_code:
-        yield set()
-        return
-    import cloudpickle
-
-    names = set(_user_modules(nodes))
-    if not isinstance(ship_code, bool):
-        extra = ship_code if isinstance(ship_code, (list, tuple, set)) else [ship_code]
-        names.update(m if isinstance(m, str) else m.__name__ for m in extra)
-    already = set(cloudpickle.list_registry_pickle_by_value())
-    added = []
-    try:
-        for name in sorted(names - already):
-            cloudpickle.register_pickle_by_value(importlib.import_module(name))
-            added.append(name)
-        yield names
-    finally:
-        for name in added:
-            cloudpickle.unregister_pickle_by_value(sys.modules[name])
-
-
-def _missing_modules(names: list) -> dict:
-    """Run on each worker: the modules among ``names`` it cannot import, with the error."""
-    out = {}
-    for name in names:
-        try:
-            importlib.import_module(name)
-        except Exception as exc:  # any import failure is reported, not only "not found"
-            out[name] = f"{type(exc).__name__}: {exc}"
-    return out
-
-
-# per client: worker address -> modules it has imported (a module once imported stays so, and a
-# restarted worker has a new address); an unimportable module still fails its task on the worker
-_IMPORTED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-
-
-def _check_imports(client, nodes, shipped: set) -> None:
-    """ClusterError naming task and module when some worker cannot import a task's module.
-
-    Each worker is asked once per module: a later run on the same workers costs
-    one small request (the worker list), not a round trip to every worker."""
-    modules = {m: ts for m, ts in _user_modules(nodes).items() if m not in shipped}
-    if not modules:
-        return
-    try:
-        known = _IMPORTED.setdefault(client, {})
-        wanted = set(modules)
-        workers = [w for w in client.nthreads() if not wanted <= known.get(w, set())]
-        answers = client.run(_missing_modules, sorted(modules), workers=workers) if workers else {}
-    except Exception as exc:
-        raise ClusterError(f"cannot ask the workers whether they import {sorted(modules)}: "
-                           f"{type(exc).__name__}: {exc}; is daskflow installed on the workers?") from exc
-    missing: dict[str, tuple[list, str]] = {}
-    for worker, failed in answers.items():
-        for mod, err in failed.items():
-            missing.setdefault(mod, ([], err))[0].append(worker)
-        known.setdefault(worker, set()).update(m for m in modules if m not in failed)
-    if missing:
-        lines = []
-        for mod, (where, err) in sorted(missing.items()):
-            tasks = ", ".join(repr(t) for t in modules[mod][:3]) + (" ..." if len(modules[mod]) > 3 else "")
-            lines.append(f"  module {mod!r} (tasks {tasks}): {err} on {len(where)} of "
-                         f"{len(answers)} worker(s), e.g. {where[0]}")
-        raise ClusterError("the workers cannot import the modules of some task classes; nothing was "
-                           "run:\n" + "\n".join(lines) + "\ninstall the project on the workers, put it "
-                           "on their PYTHONPATH, or pass ship_code=True to send the modules by value")
 
 
 def _gather(client, nodes, futures, show: bool, keys: dict) -> dict:

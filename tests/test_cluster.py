@@ -17,7 +17,8 @@ import pytest
 distributed = pytest.importorskip("distributed")
 
 import daskflow  # noqa: E402
-from daskflow.graph import ClusterError, _execute_shipped  # noqa: E402
+from daskflow.graph import ClusterError  # noqa: E402
+from daskflow.shipping import Shared, execute_shipped  # noqa: E402
 from test_cluster_tasks import (AfterFails, AfterKill, Collect, Flaky, KillsWorker,  # noqa: E402
                                 NeedsGPU, NeedsSlot, NeedsTwoSlots, WhereRan)
 
@@ -137,11 +138,12 @@ def test_ship_code_sends_modules_by_value(client, root, foreign_module):
 
 def test_worker_side_unpickling_failure_is_a_task_failure(foreign_module):
     """The safety net behind the import check: a spec a worker cannot load fails that task."""
-    blob = pickle.dumps(foreign_module.Foreign(n=1))
+    blob = pickle.dumps((foreign_module.Foreign(n=1), 0, []))
+    shared = Shared(pickle.dumps(([], ["{}"], [])))
     sys.modules.pop("foreign_tasks")
     sys.path.remove(sys.path[0])
     try:
-        outcome = _execute_shipped(b"Foreign-abc", blob, [])
+        outcome = execute_shipped(b"Foreign-abc", blob, shared, [])
     finally:
         sys.path.insert(0, os.path.dirname(foreign_module.__file__))
     assert outcome.status == "failed" and outcome.key == "Foreign-abc"
@@ -219,3 +221,85 @@ def test_waiting_events_from_a_worker_reach_the_cluster_display(client, root, ca
         display.close()
     client.submit(progress.waiting, target.key, None, pure=False).result()
     assert "daskflow on tcp://127.0.0.1:" in capsys.readouterr().out
+
+
+def _markers(root) -> dict:
+    """Commit marker bodies under ``root`` by task repr."""
+    import glob
+    import json
+
+    found = {}
+    for path in glob.glob(f"{root}/**/*_commit.*.json", recursive=True):
+        with open(path) as fh:
+            body = json.load(fh)
+        found[body["task"]] = body
+    return found
+
+
+def test_shared_parts_travel_once_and_markers_stay_whole(client, root, tmp_path):
+    """The code parts of a class are in the run's Shared value once, in no node, yet every
+    marker a worker writes carries them, like a local run's marker."""
+    from daskflow.plan import Plan, static_body
+    from daskflow.shipping import shipped_graph
+
+    plan = Plan(Collect(n=3))
+    dsk, shared = shipped_graph(plan, lambda key: key, share=True)
+    texts = {static_body(n)["code_parts"] for n in plan.to_run()}
+    assert len(texts) == 2  # WhereRan's and Collect's
+    for text in texts:
+        assert text in shared.value()[1]
+        assert not [k for k, node in dsk.items() if text.encode() in node[2]]
+    assert len(shared.value()[0]) == 1  # one root for the four tasks
+
+    assert daskflow.run(Collect(n=3), client=client, progress=False).ok
+    on_cluster = _markers(root)
+    daskflow.set_root(str(tmp_path / "local"))
+    daskflow.run(Collect(n=3), scheduler="sync", progress=False)
+    local = _markers(tmp_path / "local")
+    assert sorted(on_cluster) == sorted(local) and len(local) == 4
+    for name, body in local.items():
+        assert on_cluster[name]["code_parts"] == body["code_parts"]
+        assert [d["key"] for d in on_cluster[name]["deps"]] == [d["key"] for d in body["deps"]]
+    results = {b["task"]: b["result"] for b in on_cluster.values()}
+    assert [d["result"] for d in on_cluster["Collect(n=3)"]["deps"]] == [results[f"WhereRan(n={i})"]
+                                                                         for i in range(3)]
+
+
+def test_fresh_upstream_outcomes_reach_the_downstream_node(client, root):
+    """Fresh upstream tasks are not nodes: their outcomes (in the Shared value) bind the inputs."""
+    assert daskflow.run(Collect(n=2), client=client, progress=False).ok
+    first = Collect(n=2).outputLoad()
+    again = daskflow.run(Collect(n=2), client=client, progress=False, forced_all=True)
+    assert again.ran == [Collect(n=2)] and sorted(map(repr, again.skipped)) == ["WhereRan(n=0)", "WhereRan(n=1)"]
+    assert Collect(n=2).outputLoad()[:2] == first[:2]  # the same upstream builds, loaded on a worker
+
+
+def test_outcomes_come_back_in_one_result_unless_a_worker_died(client, root, monkeypatch):
+    """Without a display the driver waits for one node's result; per-future waiting is the
+    fallback after a KilledWorker (test_killed_worker_is_reported_by_task checks its outcomes)."""
+    calls = []
+    real = distributed.as_completed
+
+    def counting(*args, **kwargs):
+        calls.append(len(args[0]))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(distributed, "as_completed", counting)
+    assert len(daskflow.run(Collect(n=4), client=client, progress=False).ran) == 5
+    assert calls == []
+    with pytest.raises(daskflow.RunError):
+        daskflow.run([AfterKill(), WhereRan(n=9)], client=client, progress=False)
+    assert calls == [3]  # KillsWorker, AfterKill, WhereRan(n=9): each future waited for and seen
+    assert not [k for k in client.futures if str(k).startswith(("daskflow-", "WhereRan-", "Collect-"))]
+
+
+def test_with_no_worker_yet_nothing_is_scattered_and_nodes_carry_it_all(client, root, monkeypatch):
+    """An adaptive cluster scaled to zero gets its workers from the graph: a scatter first would wait."""
+    import daskflow.graph as graph
+
+    scattered = []
+    monkeypatch.setattr(graph, "_workers", lambda client: [])
+    monkeypatch.setattr(type(client), "scatter", lambda self, *a, **k: scattered.append(a))
+    assert len(daskflow.run(Collect(n=2), client=client, progress=False).ran) == 3
+    assert scattered == []
+    assert [r["n"] for r in Collect(n=2).outputLoad()] == [0, 1, -1]

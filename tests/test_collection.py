@@ -229,6 +229,6 @@ def test_specs_are_shipped_only_while_a_client_is_open(cluster, root):
     assert functions(daskflow.delayed(Train())) == {"execute", "_collect"}
     with distributed.Client(cluster, set_as_default=False) as c:  # not the default: still shipped
         flow = daskflow.delayed(Train())
-        assert functions(flow) == {"_execute_shipped", "_collect"}
+        assert functions(flow) == {"execute_shipped", "_collect"}
         assert c.compute(flow).result()["rows"] == 10
     assert functions(daskflow.delayed(Train(model="b"))) == {"execute", "_collect"}

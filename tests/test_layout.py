@@ -23,7 +23,7 @@ LAYERS = [
     {"invalidate"},
     {"gc", "execute", "lines", "drawing"},
     {"viz"},
-    {"report", "result", "outputs", "stages"},
+    {"report", "result", "outputs", "stages", "shipping"},
     {"graph"},
     {"workflow", "collection", "cli_tasks"},
     {"compat"},

@@ -162,10 +162,21 @@ def test_imports_are_checked_once_per_worker_and_module(client, root, monkeypatc
 def test_outcomes_are_gathered_in_one_request(client, root, monkeypatch):
     from test_cluster_tasks import Collect
 
+    import distributed
+
     gathers = _counting(monkeypatch, client, "gather")
+    results = []
+    real = distributed.Future.result
+
+    def result_of(fut, *args, **kwargs):
+        results.append(real(fut, *args, **kwargs))
+        return results[-1]
+
+    monkeypatch.setattr(distributed.Future, "result", result_of)
     result = daskflow.run(Collect(n=5), client=client, progress=False)
     assert len(result.ran) == 6
-    assert len(gathers) == 1 and len(gathers[0][0]) == 6
+    # one node hands back the six outcomes: one result, no per-future gather
+    assert gathers == [] and len(results) == 1 and len(results[0]) == 6
 
 
 class Wide(daskflow.tasks.TaskPickle):
