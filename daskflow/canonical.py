@@ -46,7 +46,10 @@ def inputs_id(results) -> str:
     for result in results:
         body = result.encode()
         parts += (len(body).to_bytes(8, "little"), body)
-    return hashlib.sha256(b"".join(parts)).hexdigest()[:16]
+    return hashlib.sha256(b"".join(parts)).hexdigest()[:16] if parts else _NO_INPUTS
+
+
+_NO_INPUTS = hashlib.sha256(b"").hexdigest()[:16]  # inputs_id of a task without upstream tasks
 
 
 def cache_result(version: str, inputs: str) -> str:

@@ -65,9 +65,10 @@ _MARKER = re.compile(r"_commit\.([0-9a-f]{16})\.([0-9a-f]{16})\.([0-9a-f]{16})\.
                      r"(?:\.([0-9]{16}))?\.json")  # V.I.R.S and, since 0.4, T: commit time in us
 
 
-@dataclass
+@dataclass(slots=True)
 class Commit:
-    """One committed build of a task, as read from a listing."""
+    """One committed build of a task, as read from a listing (slotted: a plan makes one per
+    build it lists)."""
 
     param_dir: str
     build: str
@@ -274,7 +275,7 @@ def scan_commits(path: str, prefix: str = "") -> dict[str, list[Commit]]:
                 continue
             rest = name[dot + 1:]
             if rest.startswith(MARKER_PREFIX):  # no stat: the commit time is in the name
-                markers[name[:dot]] = (entry.path, None)
+                markers[name[:dot]] = (entry.path, len(name) - dot - 1)  # the marker's name: its last chars
                 continue
             st = entry.stat()
             if not rest.startswith(".tmp-"):
@@ -295,8 +296,8 @@ def scan_commits(path: str, prefix: str = "") -> dict[str, list[Commit]]:
         for sub, info in scan_local(folder).items():  # a folder output: {key}.{output}.{ext}/...
             files[f"{name[dot + 1:]}/{sub[cut:]}"] = (info["size"], None, info["mtime"])
     out = group_entries(path, old) if old else {}
-    for key, (marker, mtime) in sorted(markers.items()):
-        match = _MARKER.fullmatch(marker, marker.rindex(MARKER_PREFIX))
+    for key, (marker, tail) in sorted(markers.items()):
+        match = _MARKER.fullmatch(marker, len(marker) - tail)
         if match is None:
             import warnings
 
@@ -304,11 +305,15 @@ def scan_commits(path: str, prefix: str = "") -> dict[str, list[Commit]]:
             continue
         param_dir, _, build = key.partition(BUILD_SEP)
         version, inputs, result, sizes, stamp = match.groups()
-        if stamp is None:  # a marker from before 0.4: its time is its mtime
-            mtime = os.stat(marker).st_mtime
-        out.setdefault(param_dir, []).append(Commit(
-            param_dir, build, version, inputs, result, marker,
-            mtime if stamp is None else int(stamp) / 1e6, builds.get(key, {}), sizes, stamp is not None))
+        # a marker from before 0.4 has no time in its name: its time is its mtime
+        mtime = os.stat(marker).st_mtime if stamp is None else int(stamp) / 1e6
+        commit = Commit(param_dir, build, version, inputs, result, marker, mtime, builds.get(key, {}),
+                        sizes, stamp is not None)
+        commits = out.get(param_dir)
+        if commits is None:
+            out[param_dir] = [commit]
+        else:
+            commits.append(commit)
     if old:
         for commits in out.values():
             commits.sort(key=lambda c: c.build)

@@ -321,7 +321,6 @@ class Plan:
         if cached:
             return self._decide_cached(node)
         version = node.version
-        same = [c for c in node.commits if c.version == version and c.intact(names) is None]
         results = []
         for d in node.deps:
             if d.status == "run" or d.status == "missing":
@@ -329,14 +328,14 @@ class Plan:
             results.append(d.result)
         else:  # no upstream task waits: today's inputs are known
             inputs = node.inputs = inputs_id(results)
-            for commit in reversed(same):  # the newest build of today's version and inputs
-                if commit.inputs == inputs:
+            for commit in reversed(node.commits):  # the newest intact build of today's version and inputs
+                if commit.version == version and commit.inputs == inputs and commit.intact(names) is None:
                     node.status, node.commit, node.result = "fresh", commit, commit.result
                     return
             node.status = "run"
             return self._own_reasons(node, names)
         node.status = "run"
-        node.cutoff = {c.inputs: c for c in same}
+        node.cutoff = {c.inputs: c for c in node.commits if c.version == version and c.intact(names) is None}
         if not [c for c in node.commits if c.version == node.version]:
             self._own_reasons(node, names)
         node.reasons.append(_upstream_reason(node, [d for d in node.deps if d.status in ("run", "missing")]))

@@ -307,14 +307,17 @@ class Task:
                     break
             if deps is None:
                 deps = flatten(struct)
+                checked = False
+            else:
+                checked = True  # a flat list of tasks, each checked above
         except UpstreamPending as signal:  # dynamic: expanded once signal.task is built
             self._pending = signal.task
-            struct, deps = None, []
+            struct, deps, checked = None, [], True
         except Exception as exc:
             raise TaskDefinitionError(f"{self!r}.requires() raised {type(exc).__name__}: {exc}") from exc
         finally:
             REQUIRING.reset(token)
-        for d in deps:
+        for d in () if checked else deps:
             if not isinstance(d, Task):
                 raise TaskDefinitionError(f"{self!r}.requires() returned {d!r}, which is not a task; "
                                           f"return a task instance, a list or a dict of them")

@@ -138,7 +138,7 @@ def param_dir(task) -> str:
         length += len(piece) + 1
     slug = ",".join(pieces)
     slug = slug.encode().translate(_ASCII_SLUG).decode() if slug.isascii() else _UNSAFE.sub("_", slug)
-    pbytes = task.param_bytes
+    pbytes = task._pbytes or task.param_bytes  # computed once per task (a plan's version needs it)
     digest = hashlib.sha256(len(pbytes).to_bytes(8, "little") + pbytes).hexdigest()[:10]
     return f"{slug[:80]}__{digest}" if slug else f"_{digest}"
 

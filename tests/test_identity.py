@@ -162,6 +162,15 @@ def _reference(value) -> bytes:
     return canonical._EXACT[kind](value) if kind in canonical._EXACT else canonical.encode(value)
 
 
+def test_inputs_id_is_the_digest_of_the_upstream_results_none_included():
+    # the constant for a task without upstream tasks is the digest of no parts, as before
+    assert canonical.inputs_id([]) == canonical.digest()[:16] == "e3b0c44298fc1c14"
+    assert canonical.inputs_id(iter([])) == canonical.digest()[:16]
+    results = ["0123456789abcdef", "fedcba9876543210"]
+    assert canonical.inputs_id(results) == canonical.digest(*(r.encode() for r in results))[:16]
+    assert canonical.inputs_id(r for r in results) == canonical.inputs_id(results)
+
+
 def test_slugs_of_lists_and_dicts_are_what_json_writes():
     lists, dicts = ListParameter(), DictParameter()
     rnd = random.Random(7)
