@@ -415,7 +415,8 @@ class Plan:
         try:
             return store.read_json(commit.marker)
         except (FileNotFoundError, ValueError):
-            warnings.warn(f"corrupt or foreign commit marker {commit.marker}; treated as stale")
+            warnings.warn(f"corrupt or foreign commit marker {commit.marker}: its body is unreadable, "
+                          f"the reason is given without its details")
             return None
 
     def _inputs_changed(self, node: Node, last: Commit) -> Reason:

@@ -89,3 +89,14 @@ def test_foreign_marker_is_stale_with_a_warning(root):
     marker.rename(marker.with_name(marker.name.partition("._commit.")[0] + "._commit.not.a.marker.json"))
     with pytest.warns(UserWarning, match="corrupt or foreign commit marker"):
         assert daskflow.why(Source())[Source()].runs
+
+
+def test_marker_with_an_unfinished_body_still_names_a_complete_build(root):
+    # A crash between the marker's create and its one write leaves an empty body: the
+    # build was complete before the marker existed, and freshness reads only its name.
+    daskflow.run(Source(), scheduler="sync")
+    marker = next(root.rglob("*@*._commit.*.json"))
+    marker.write_bytes(b"")
+    assert not daskflow.why(Source())[Source()].runs
+    assert daskflow.run(Source(), scheduler="sync").ran == []
+    assert Source().output().load() is not None
