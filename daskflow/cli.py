@@ -393,7 +393,7 @@ def status(families, modules, as_json):
 def _status_row(store, family, param_dir, commits, cls) -> dict:
     newest = commits[-1]
     try:
-        params = store.read_json(newest.marker).get("params", {})
+        params = store.read_body(newest).get("params", {})
     except (FileNotFoundError, ValueError):
         params = {}
     state, reasons = "unknown", []

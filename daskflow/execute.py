@@ -249,7 +249,7 @@ def _build(spec: Spec, deps: list, inputs: str, start: float, lease=None) -> tup
             runner.run()
     else:
         runner.run()
-    return commit_build(spec, deps, inputs, start, ctx, lease), build
+    return commit_build(spec, deps, inputs, start, ctx, lease), ctx.build_path
 
 
 def begin_direct(spec: Spec, deps: list) -> RunContext:
@@ -283,6 +283,9 @@ def commit_build(spec: Spec, deps: list, inputs: str, start: float, ctx: RunCont
     if lease is not None:
         lease.check()  # an interrupted run's lease is gone: its build must not commit
     folders = tuple(ctx.path(n, f) for n, f in outputs.items() if f.write is not None) if store.fsync else ()
-    store.commit(build, spec.version, inputs, result, sizes,
-                 f'{text[:-1]},"code_parts":{spec.body["code_parts"]}}}'.encode(), folders)
+    ctx.build_path = store.commit(build, spec.version, inputs, result, sizes,
+                                  f'{text[:-1]},"code_parts":{spec.body["code_parts"]}}}'.encode(), folders,
+                                  ctx.last, ctx.meta_bytes)  # an inline commit names the build anew
+    ctx.last = ctx.meta_bytes = None
+    ctx.committed = True
     return result

@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass, field
 
 from .lease import expired_leases
+from .listing import inline_fields
 from .plan import Plan
 from .storage import Store, default_store
 
@@ -107,6 +108,7 @@ def _collect(store: Store, family: str, scope, keep: set, now: float, grace: flo
         report.bytes += size
         if not dry_run:
             store.remove_build(path, marker)
-            if marker is not None and store.local and "._commit." in marker:  # its lease's .done name
-                version, inputs = marker.rpartition("._commit.")[2].split(".")[:2]
+            fields = inline_fields(path.rpartition("@")[2])
+            if marker is not None and store.local and ("._commit." in marker or fields):  # its lease's .done name
+                version, inputs = fields[1:3] if fields else marker.rpartition("._commit.")[2].split(".")[:2]
                 store.remove_file(f"{path.rpartition('@')[0]}@_lease.{version}.{inputs}.done")

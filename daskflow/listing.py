@@ -21,6 +21,13 @@ size and mtime, and only an output newer than ``T`` makes the scan stat the
 marker to decide "modified".  Lease files (``{params}@_lease.{V}.{I}.{G}.json``, see
 ``daskflow.lease``) are returned by :func:`parse_leases`.  ``daskflow.storage``
 does the listing itself.
+
+A build of one file output (no folder output), committed on local disk, has no
+marker file: its build id holds the marker's fields,
+``{stamp}-{writer}_{V}_{I}_{R}_{S}_{T}`` (:data:`INLINE_ID`), and the output
+appears under that name whole, so the output is its own marker
+(:attr:`Commit.inline`); the body that explains it is one line of the writer's
+journal ``_explain.{writer}.jsonl`` in the family folder.
 """
 
 from __future__ import annotations
@@ -31,14 +38,27 @@ import os
 import re
 from dataclasses import dataclass, field
 
-__all__ = ["Commit", "BUILD_SEP", "MARKER_PREFIX", "LEASE_PREFIX", "sizes_token", "PARTS_PREFIX",
+__all__ = ["Commit", "INLINE_ID", "INLINE_LEN", "JOURNAL_PREFIX", "META_NAME", "inline_fields", "BUILD_SEP", "MARKER_PREFIX", "LEASE_PREFIX", "sizes_token", "PARTS_PREFIX",
            "parts_digest", "parse_listing", "group_entries", "scan_commits", "parse_leases", "split_entry", "build_file", "scan_local",
            "info_mtime", "info_stamp"]
 
 MARKER_PREFIX = "_commit."
 LEASE_PREFIX = "_lease."
 BUILD_SEP = "@"  # a build is {params}@{build}: parameters never contain "@"
+JOURNAL_PREFIX = "_explain."
+META_NAME = "_meta.json"
+INLINE_ID = re.compile(r"[0-9]{8}T[0-9]{12}-([0-9a-f]{8})_([0-9a-f]{16})_([0-9a-f]{16})_([0-9a-f]{16})"
+                       r"_([0-9a-f]{16})_([0-9]{16})")  # writer, V, I, R, S, T (commit time in us)
+INLINE_LEN = 115  # the length of an INLINE_ID build id; a plain one is 30 characters
 _LEASE = re.compile(r"_lease\.([0-9a-f]{16})\.([0-9a-f]{16})\.([0-9]{6})\.json")
+
+
+def inline_fields(build: str):
+    """``(writer, V, I, R, S, T)`` of an inline-committed build id, or None for another id."""
+    if len(build) != INLINE_LEN:
+        return None
+    match = INLINE_ID.fullmatch(build)
+    return match.groups() if match else None
 
 
 def build_file(build: str, name: str) -> str:
@@ -81,11 +101,21 @@ class Commit:
     # stamp: the ETag, or None where the mtime is the stamp (local disk)
     sizes: str = ""  # parts_digest of the file outputs' sizes at commit (see sizes_token)
     named_time: bool = False  # mtime read from the marker's name, not stat()ed (local scans)
+    inline: bool = False  # no marker file: ``marker`` is the output whose name commits the build
 
     @property
     def path(self) -> str:
         """The build: ``{family folder}/{params}@{build}`` (see :func:`build_file`)."""
+        if self.inline:
+            return self.marker[:self.marker.rindex(BUILD_SEP) + 1 + len(self.build)]
         return self.marker[:self.marker.rindex(MARKER_PREFIX) - 1]
+
+    @property
+    def journal(self) -> str | None:
+        """The journal file holding the body of an inline commit (None for a marker file)."""
+        if not self.inline:
+            return None
+        return f"{self.marker[:self.marker.rindex('/')]}/{JOURNAL_PREFIX}{self.build[22:30]}.jsonl"
 
     def file(self, name: str) -> str:
         """The path of file ``name`` of this build (``data.pkl``, ``_meta.json``)."""
@@ -232,18 +262,21 @@ def group_entries(base: str, entries) -> dict[str, list[Commit]]:
             if files is None:
                 files = builds[(param_dir, build)] = {}
             files[name] = (size, stamp, mtime)
+            if len(build) == INLINE_LEN and name[0] != "_" and "/" not in name:  # the output is the marker
+                markers[(param_dir, build)] = (f"{base}/{rel}", mtime)
     out: dict[str, list[Commit]] = {}
     for (param_dir, build), (path, mtime) in sorted(markers.items()):
-        match = _MARKER.fullmatch(path, path.rindex(MARKER_PREFIX))
-        if match is None:
+        inline = len(build) == INLINE_LEN
+        fields = inline_fields(build) if inline else _MARKER.fullmatch(path, path.rindex(MARKER_PREFIX))
+        if fields is None:
             import warnings
 
             warnings.warn(f"corrupt or foreign commit marker {path}; its build is treated as stale")
             continue
-        version, inputs, result, sizes, _ = match.groups()  # listings give the marker's own time
-        out.setdefault(param_dir, []).append(Commit(
+        version, inputs, result, sizes = fields[1:5] if inline else fields.groups()[:4]
+        out.setdefault(param_dir, []).append(Commit(  # listings give the marker's own time
             param_dir, build, version, inputs, result, path, mtime, builds.get((param_dir, build), {}),
-            sizes))
+            sizes, False, inline))
     return out
 
 
@@ -283,6 +316,8 @@ def scan_commits(path: str, prefix: str = "") -> dict[str, list[Commit]]:
                 if files is None:
                     files = builds[name[:dot]] = {}
                 files[rest] = (st.st_size, None, st.st_mtime)
+                if dot - at == INLINE_LEN + 1 and rest[0] != "_":  # an output that is its own marker
+                    markers[name[:dot]] = (entry.path, None)
     for folder, name, dot in folders:
         entry = split_entry(name + "/x")
         if entry is None:
@@ -297,18 +332,22 @@ def scan_commits(path: str, prefix: str = "") -> dict[str, list[Commit]]:
             files[f"{name[dot + 1:]}/{sub[cut:]}"] = (info["size"], None, info["mtime"])
     out = group_entries(path, old) if old else {}
     for key, (marker, tail) in sorted(markers.items()):
-        match = _MARKER.fullmatch(marker, len(marker) - tail)
-        if match is None:
+        param_dir, _, build = key.partition(BUILD_SEP)
+        fields = (inline_fields(build) if tail is None
+                  else (match := _MARKER.fullmatch(marker, len(marker) - tail)) and match.groups())
+        if not fields:
             import warnings
 
             warnings.warn(f"corrupt or foreign commit marker {marker}; its build is treated as stale")
             continue
-        param_dir, _, build = key.partition(BUILD_SEP)
-        version, inputs, result, sizes, stamp = match.groups()
+        if tail is None:
+            version, inputs, result, sizes, stamp = fields[1:]
+        else:
+            version, inputs, result, sizes, stamp = fields
         # a marker from before 0.4 has no time in its name: its time is its mtime
         mtime = os.stat(marker).st_mtime if stamp is None else int(stamp) / 1e6
         commit = Commit(param_dir, build, version, inputs, result, marker, mtime, builds.get(key, {}),
-                        sizes, stamp is not None)
+                        sizes, stamp is not None, tail is None)
         commits = out.get(param_dir)
         if commits is None:
             out[param_dir] = [commit]

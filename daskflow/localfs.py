@@ -1,4 +1,5 @@
-"""Local-disk primitives of the write path: exclusive file creation, fsync of files and folders.
+"""Local-disk primitives of the write path: exclusive file creation, files that appear whole
+under their name (``O_TMPFILE`` + ``linkat``), appends, fsync of files and folders.
 
 Imports only the standard library; ``daskflow.storage`` wraps their failures in
 StorageError.  Every file a build writes is new (``O_CREAT | O_EXCL``): build
@@ -8,11 +9,78 @@ overwritten.
 
 from __future__ import annotations
 
+import errno
 import os
+import secrets
 
-__all__ = ["CREATE", "fill", "fsync_dir", "fsync_tree"]
+__all__ = ["CREATE", "APPEND", "fill", "unnamed", "publish", "fsync_dir", "fsync_tree"]
 
 CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+APPEND = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_CLOEXEC", 0)
+_TMPFILE = getattr(os, "O_TMPFILE", 0)
+_unnamed_ok = [bool(_TMPFILE) and os.path.isdir("/proc/self/fd")]  # off after the first refusal
+
+
+def unnamed(folder: str, data: bytes):
+    """An open file in ``folder`` holding ``data`` and no name yet (``O_TMPFILE``): a
+    :func:`publish` makes it appear whole, one inode and one link in all.  Where the
+    filesystem has no ``O_TMPFILE`` (macOS, NFS, old kernels) a ``.tmp-`` file beside
+    it: ``(fd or None, temp path or None)``."""
+    if _unnamed_ok[0]:
+        try:
+            fd = os.open(folder, _TMPFILE | os.O_WRONLY | getattr(os, "O_CLOEXEC", 0), 0o666)
+        except OSError as exc:
+            if exc.errno not in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL, errno.ENOTSUP):
+                raise
+            _unnamed_ok[0] = False
+        else:
+            _write_all(fd, data)
+            return fd, None
+    tmp = f"{folder}/.tmp-{secrets.token_hex(6)}"
+    fill(os.open(tmp, CREATE, 0o666), data, False)
+    return None, tmp
+
+
+def publish(handle, path: str) -> None:
+    """Give what :func:`unnamed` made its name ``path`` (never replacing a file there)."""
+    fd, tmp = handle
+    if fd is None:
+        os.rename(tmp, path)  # the temp name is private, the final one unique to the build
+        return
+    try:
+        os.link(f"/proc/self/fd/{fd}", path, src_dir_fd=fd, follow_symlinks=True)  # linkat(2)
+    finally:
+        os.close(fd)
+
+
+def discard(handle) -> None:
+    """Drop what :func:`unnamed` made, on a failed commit."""
+    fd, tmp = handle
+    if fd is not None:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    elif tmp is not None:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+
+
+def append(path: str, data: bytes) -> None:
+    """Append ``data`` to ``path`` in one ``write`` (``O_APPEND``: writers never interleave)."""
+    fill(os.open(path, APPEND, 0o666), data, False)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def fill(fd: int, data: bytes, fsync: bool) -> None:

@@ -36,7 +36,7 @@ from .fingerprint import code_fingerprint, static_body
 from .explain import INVALIDATED, code_change, inputs_change
 from .notes import invalidated_notes
 from .rawfiles import changed_message, file_status, list_identities, raw_inputs
-from .storage import Commit, Store, Target, default_store
+from .storage import Commit, Store, Target, default_store, inline_fields
 from .task import Task, TaskAggregator, own_store
 from .taskdef import param_dir
 
@@ -372,7 +372,8 @@ class Plan:
     def _decide_external(self, node: Node) -> None:
         where = f"{node.store.display}/{node.family}/{node.param_dir}"
         if not node.commits:
-            why = f"external data missing: nothing committed under {where}@..."
+            gone = self._gone(node, [f"{n}.{f.ext}" for n, f in type(node.task)._outputs.items()], True)
+            why = f"external data missing: {gone or 'nothing committed'} under {where}@..."
         else:
             names = [f"{n}.{f.ext}" for n, f in type(node.task)._outputs.items()]
             broken = node.commits[-1].intact(names)
@@ -390,6 +391,8 @@ class Plan:
         reasons = node.reasons
         if not same_version and self._invalidated(node):
             reasons.append(Reason("invalidated", INVALIDATED, {}))
+        elif not commits and (gone := self._gone(node, names)):
+            reasons.append(Reason("output-modified", f"output {gone} since it was committed", {"output": gone}))
         elif not commits:
             reasons.append(Reason("no-output", "no output"))
             if self.explain:
@@ -409,11 +412,20 @@ class Plan:
                                   "code fingerprint incomplete: " + "; ".join(node.code.incomplete),
                                   {"incomplete": node.code.incomplete}))
 
+    def _gone(self, node: Node, names: list, external: bool = False) -> str | None:
+        """``{output} missing`` where a journal names an inline build of today's version (any,
+        for an external task) that is no longer listed: its output was deleted (explain only)."""
+        fields = (self.explain or external) and names and inline_fields(
+            node.store.journal_build(node.family, node.param_dir) or "")
+        if fields and (external or (fields[1] == node.version and fields[2] == node.inputs)):
+            return f"{names[0]} missing"
+        return None
+
     def _read(self, commit: Commit, store: Store) -> dict | None:
         if not self.explain:
             return None
         try:
-            return store.read_json(commit.marker)
+            return store.read_body(commit)
         except (FileNotFoundError, ValueError):
             warnings.warn(f"corrupt or foreign commit marker {commit.marker}: its body is unreadable, "
                           f"the reason is given without its details")

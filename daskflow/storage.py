@@ -1,46 +1,50 @@
 """The only module that talks to fsspec: layout, listing, atomic commits, targets.
 
-Imports ``config``, ``errors``, ``formats`` and ``listing`` (which turns a listing
-into :class:`Commit` objects).  Layout under a root (any fsspec URL): no folder
-per build, every file of a build directly in its family folder, named by build::
+Imports ``config``, ``errors``, ``formats``, ``journal``, ``localfs`` and ``listing``
+(which turns a listing into :class:`Commit` objects).  Layout under a root (any
+fsspec URL): no folder per build, every file of a build directly in its family
+folder, named by build::
 
     {root}/{Family}/{params}@{build}.{output}.{ext}       outputs, never rewritten
     {root}/{Family}/{params}@{build}.{output}.{ext}/...   a folder output (TaskPqDask)
     {root}/{Family}/{params}@{build}._meta.json           saveMeta()
     {root}/{Family}/{params}@{build}._commit.{V}.{I}.{R}.{S}.{T}.json   the commit marker
+    {root}/{Family}/{params}@{id}_{V}_{I}_{R}_{S}_{T}.{output}.{ext}  a build committed inline
+    {root}/{Family}/_explain.{writer}.jsonl               the bodies of inline commits
 
-``{params}`` is readable (``model=ols,n=3``) and ends with a hash of the
-canonical parameters, so two parameter sets never share a name.  ``{build}``
-is a fresh id per build (UTC time plus random, no dot), so two writers of one
-task never touch each other's files.  A build costs one file creation per
-output plus one for the marker and no folder (the family folder is made once);
-on S3 one PUT per output plus one for the marker, no HEAD or LIST.  The marker
-is written last (one ``O_EXCL`` create on local disk, after every output is
-closed; a single PUT elsewhere), and its *name* holds
-all that freshness needs: the task version ``V`` (code and parameters), the
-identity of its inputs ``I`` and of its outputs ``R``, the sizes of its
-output files ``S`` and the commit time ``T``.  One listing per family (one ``os.scandir``, or one
-``ListObjectsV2`` per 1000 keys) is therefore enough to decide freshness;
-marker bodies are read only to explain.  Roots written in the old layout (a
-folder per build) still load and count as fresh (see ``daskflow.listing``).
-Freshness reads only marker names, so a marker whose body a crash cut short
-(between its create and its one write) still names a complete build; its
-body, read only to explain, is then reported as unreadable.  With ``fsync``
-on (:func:`daskflow.config.set_root`), the marker is written to a temp file
-and renamed in place, after the build's files and the family folder reach
-the disk.
+``{params}`` is readable (``model=ols,n=3``) and ends with a hash of the canonical
+parameters.  ``{build}`` is a fresh id per build (UTC time plus random, no dot), so
+two writers of one task never touch each other's files.  The marker is written
+last (one ``O_EXCL`` create, or a single PUT) and its *name* holds all that
+freshness needs: the task version ``V``, the identity of its inputs ``I`` and of
+its outputs ``R``, the sizes of its output files ``S`` and the commit time ``T``;
+its body (read only to explain) may be cut short by a crash without making the
+build look incomplete.  One listing per family (one ``os.scandir``, or one
+``ListObjectsV2`` per 1000 keys) decides freshness.
 
-What stays true: a build without a marker is never used; existence checks
-treat only "not found" as missing, any other failure is a StorageError naming
-the root, never "stale".
+**Inline commits** (local disk, fsync off, a task with one file output): the
+output is held back until the commit, written unnamed (``O_TMPFILE``, or a
+``.tmp-`` file where the filesystem has none) and then linked under a build id
+that holds the marker's fields (see :mod:`daskflow.listing`): one inode per build
+and nothing else but a line of the writer's journal (:mod:`daskflow.journal`).
+Until that link no file of the build is named as committed.  With ``fsync`` on
+(:func:`daskflow.config.set_root`) the marker is a temp file, fsynced and renamed
+in place after the build's files and the family folder reach the disk.  A build
+costs one file creation per output plus one for the marker (inline: one in all)
+and no folder; on S3 one PUT per output plus one for the marker, no HEAD or LIST.
+Roots written by earlier versions (marker files, or a folder per build) load and
+count as fresh as they are.
+
+What stays true: a build without a marker is never used; existence checks treat
+only "not found" as missing, any other failure is a StorageError naming the root.
 
 On S3 (s3fs): settings follow s3fs (``storage_options``, ``AWS_*`` variables,
 ``AWS_ENDPOINT_URL``); listings are never cached (``use_listings_cache=False``)
 so another process's commit is always seen; a family is one ``ListObjectsV2``
-per 1000 keys (a prefix listing, so an empty family costs one request, not a
-HEAD plus a LIST); a missing bucket, refused credentials or an unreachable
-endpoint raise one StorageError naming the root, never "missing".  Every
-message passes through :meth:`Store.scrub`, which blanks the credentials.
+per 1000 keys (an empty family costs one request, not a HEAD plus a LIST); a
+missing bucket, refused credentials or an unreachable endpoint raise one
+StorageError naming the root, never "missing".  Every message passes through
+:meth:`Store.scrub`, which blanks the credentials.
 """
 
 from __future__ import annotations
@@ -52,10 +56,12 @@ import secrets
 import time
 
 from . import config
+from . import journal as _journal
 from . import localfs as _local
 from . import redact as _redact
 from .errors import StorageError
-from .listing import (BUILD_SEP, MARKER_PREFIX, PARTS_PREFIX, Commit, build_file, parts_digest,  # noqa: F401
+from .listing import (BUILD_SEP, INLINE_LEN, MARKER_PREFIX, META_NAME, PARTS_PREFIX, Commit, build_file, inline_fields,
+                      parts_digest,  # noqa: F401
                       info_mtime as _mtime, parse_leases as _parse_leases,
                       parse_listing as _parse_listing, scan_commits as _scan_commits,
                       scan_local as _scan_local, split_entry)
@@ -63,7 +69,6 @@ from .target import Target
 
 __all__ = ["Store", "Commit", "Target", "default_store", "MARKER_PREFIX", "META_NAME"]
 
-META_NAME = "_meta.json"
 _S3 = ("s3", "s3a")
 
 
@@ -103,6 +108,7 @@ class Store:
         self.leases = config.lease_setting(self.s3) if leases is None else bool(leases)
         self.fsync = config.fsync_setting() if fsync is None else bool(fsync)
         self._folders: set = set()  # family folders known to exist (local)
+        self._journals = _journal.Journals()  # bodies of inline commits read here (local)
 
     def __reduce__(self):  # the settings resolved here travel to the workers as they are
         return (Store, (self.url, self.storage_options, self.leases, self.fsync))
@@ -221,8 +227,8 @@ class Store:
             param_dir, build, name = entry
             key = (param_dir, f"{base}/{param_dir}{BUILD_SEP}{build}")
             size, mtime, marker = groups.get(key, (0, 0.0, None))
-            if name.startswith(MARKER_PREFIX):
-                marker = path
+            if name.startswith(MARKER_PREFIX) or (len(build) == INLINE_LEN and name[0] != "_" and "/" not in name):
+                marker = path  # a marker file, or the output that is its build's marker
             groups[key] = (size + (info.get("size") or 0), max(mtime, _mtime(info)), marker)
         return [(d, p, size, mtime, marker) for (d, p), (size, mtime, marker) in sorted(groups.items())]
 
@@ -337,16 +343,31 @@ class Store:
         except Exception as exc:
             raise self._error("creating", path, exc) from exc
 
+    @property
+    def inline(self) -> bool:
+        """Whether a build of one file output commits with no marker file (local disk, fsync off):
+        see :meth:`commit`."""
+        return self.local and not self.fsync
+
     def commit(self, build_path: str, version: str, inputs: str, result: str, sizes: str, body,
-               folders: tuple = ()) -> str:
-        """Write the commit marker of a build last (see the module docstring); return its path.
+               folders: tuple = (), last: tuple | None = None, meta: bytes | None = None) -> str:
+        """Write what a build holds back to the end and commit it (see the module docstring);
+        return the build's path, which an inline commit renames.
 
         ``sizes`` is :func:`daskflow.listing.sizes_token` of the file outputs; ``body`` is the
         marker's JSON, as bytes or as a dict to serialise; ``folders`` are the build's folder
-        outputs (their files are fsynced too when ``fsync`` is on)."""
+        outputs (their files are fsynced too when ``fsync`` is on); ``last`` is
+        ``(file name, bytes)`` of an output held back to be written here (the build's only
+        output, see :attr:`inline`), ``meta`` the bytes of its ``saveMeta()``."""
+        data = body if isinstance(body, bytes) else json.dumps(body, sort_keys=True, default=str).encode()
+        if last is not None and self.inline:
+            return self._commit_inline(build_path, (version, inputs, result, sizes), data, last, meta)
+        if meta is not None:
+            self.write(build_file(build_path, META_NAME), meta)
+        if last is not None:
+            self.write(build_file(build_path, last[0]), last[1])
         stamp = time.time_ns() // 1000  # after the outputs were closed: no output is newer
         marker = build_file(build_path, f"{MARKER_PREFIX}{version}.{inputs}.{result}.{sizes}.{stamp:016d}.json")
-        data = body if isinstance(body, bytes) else json.dumps(body, sort_keys=True, default=str).encode()
         try:
             if self.local and not self.fsync:  # one create: the name says all, the body only explains
                 self._local_create(marker, data, _local.CREATE)
@@ -362,7 +383,49 @@ class Store:
                 self.fs.pipe_file(marker, data)
         except Exception as exc:
             raise self._error("committing", marker, exc) from exc
-        return marker
+        return build_path
+
+    def _commit_inline(self, build_path: str, fields: tuple, body: bytes, last: tuple, meta) -> str:
+        """One inode, no marker file (:meth:`daskflow.journal.Journals.commit`)."""
+        try:
+            try:
+                return self._journals.commit(build_path, fields, body, last, meta)
+            except FileNotFoundError:  # the family folder is gone (removed by hand): made again
+                self._make_folder(build_path.rpartition("/")[0])
+                return self._journals.commit(build_path, fields, body, last, meta)
+        except Exception as exc:
+            raise self._error("committing", build_path, exc) from exc
+
+    def read_body(self, commit: Commit) -> dict:
+        """The JSON body that explains a commit: its marker file, or its line of the writer's
+        journal for an inline commit.  FileNotFoundError if there is none, ValueError if
+        it is not JSON."""
+        journal = commit.journal
+        if journal is None:
+            return self.read_json(commit.marker)
+        key = f"{commit.param_dir}{BUILD_SEP}{commit.build}"
+        try:
+            line = self._journals.line(journal, key) if self.local else _journal._index(
+                self.fs.cat_file(journal)).get(key)
+        except FileNotFoundError:
+            raise
+        except Exception as exc:
+            raise self._error("reading", journal, exc) from exc
+        if line is None:
+            raise FileNotFoundError(f"{journal} holds no line for build {key}")
+        body = json.loads(line)
+        body.pop("build", None)
+        return body
+
+    def journal_build(self, family: str, param_dir: str) -> str | None:
+        """The newest inline build of a task that a journal of its family still names (local
+        disk; None elsewhere): explains a build whose output was deleted."""
+        if not self.local:
+            return None
+        try:
+            return self._journals.newest(self.family_path(family), param_dir)
+        except Exception as exc:
+            raise self._error("reading journals of", self.family_path(family), exc) from exc
 
     def check_writable(self) -> None:
         """Write and remove a small probe under the root, or raise StorageError naming it."""

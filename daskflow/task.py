@@ -436,6 +436,7 @@ class Task:
         """The output target, or a dict of targets by name for several outputs."""
         ctx = self._ctx
         if ctx is not None and ctx.build_path is not None and ctx.finish is None:  # inside run()
+            ctx.flush()  # an output held back for the commit: on disk before run() reads it
             return targets_of(self, {n: Target(ctx.store, ctx.path(n, f), f, self)
                                      for n, f in type(self)._outputs.items()})
         return targets_of(self, _planner().targets(self, False))

@@ -224,7 +224,7 @@ def test_waiting_events_from_a_worker_reach_the_cluster_display(client, root, ca
 
 
 def _markers(root) -> dict:
-    """Commit marker bodies under ``root`` by task repr."""
+    """Commit bodies under ``root`` by task repr: marker files, and journal lines of inline commits."""
     import glob
     import json
 
@@ -233,6 +233,11 @@ def _markers(root) -> dict:
         with open(path) as fh:
             body = json.load(fh)
         found[body["task"]] = body
+    for path in glob.glob(f"{root}/**/_explain.*.jsonl", recursive=True):
+        with open(path) as fh:
+            for line in fh:
+                body = json.loads(line)
+                found[body["task"]] = body
     return found
 
 

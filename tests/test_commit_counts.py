@@ -1,9 +1,12 @@
 """What a build costs in metadata operations and S3 requests, counted (counts are deterministic).
 
 Local disk: ``os``-level calls are counted while daskflow builds (every file daskflow
-creates goes through ``os.open``): one creation per output plus one for the marker's temp
-file, one rename per build, no folder per build (the family folder once); with leases, one
-more create, and the lease renamed to its ``.done`` name instead of deleted.  S3: requests
+creates goes through ``os.open``): a build of one file output is one new inode in all
+(written unnamed, then linked under the name that commits it) plus a line appended to its
+process's journal (created once per family); a build of several outputs is one creation per
+output plus one for the marker; no folder per build (the family folder once); with leases,
+one more create, and the lease renamed to its ``.done`` name instead of deleted.  With
+fsync on, the marker is a temp file renamed in place.  S3: requests
 are counted at the server (through the suite's counting proxy): one PUT per output plus
 one for the marker and no HEAD or LIST on the write path; with leases, one more create
 (a conditional PUT), one LIST (the check after taking it) and one DELETE per build, and
@@ -54,11 +57,18 @@ def flow(tmp_path):
 def _count_os(monkeypatch):
     calls = collections.defaultdict(list)
     real_open, real_mkdir, real_replace, real_rename = os.open, os.mkdir, os.replace, os.rename
+    real_link, real_exists = os.link, os.path.lexists
+    unnamed = getattr(os, "O_TMPFILE", -1)
 
     def counted_open(path, flags, *args, **kwargs):
+        new = flags & os.O_CREAT and not real_exists(path)
         fd = real_open(path, flags, *args, **kwargs)  # a file made (not a refused attempt)
-        if flags & os.O_CREAT:
+        if new:
             calls["create"].append(os.fspath(path))
+        elif flags & os.O_CREAT:
+            calls["reopen"].append(os.fspath(path))
+        elif flags & unnamed == unnamed:
+            calls["unnamed"].append(os.fspath(path))  # a new inode with no name yet
         return fd
 
     def counted_mkdir(path, *args, **kwargs):
@@ -71,6 +81,7 @@ def _count_os(monkeypatch):
             return real(src, dst, *args, **kwargs)
         return call
 
+    monkeypatch.setattr(os, "link", counted("link", real_link))
     monkeypatch.setattr(os, "open", counted_open)
     monkeypatch.setattr(os, "mkdir", counted_mkdir)
     monkeypatch.setattr(os, "replace", counted("replace", real_replace))
@@ -88,13 +99,18 @@ def test_local_build_is_one_create_per_output_and_one_marker_no_folder(flow, tmp
     assert len(result.ran) == N + 1
     builds = N + 1
     creates = [p for p in calls["create"] if "@_lease." not in p]
-    assert len(creates) == (N * 1 + 2) + builds  # outputs, plus a marker per build
-    assert all(os.path.dirname(p) in (str(root / "Leaf"), str(root / "Pair")) for p in creates)
-    markers = [p for p in creates if "._commit." in p]
-    assert len(markers) == builds
+    inline = calls["unnamed"] + calls["rename"]  # O_TMPFILE, or a temp file where there is none
+    assert len(inline) == N and len(calls["link"] + calls["rename"]) == N  # a Leaf: one inode, named once
+    assert all(".data.pkl" in p for p in calls["link"] + calls["rename"])
+    journals = [p for p in creates if "/_explain." in p]
+    assert len(journals) == 1 and os.path.dirname(journals[0]) == str(root / "Leaf")  # once per family
+    assert sorted(calls["reopen"]) == sorted(journals * (N - 1))  # then appended to, no new inode
+    pair = [p for p in creates if p not in journals and not p.endswith("/.tmp-")]
+    assert len(pair) == 3 and sum("._commit." in p for p in pair) == 1  # two outputs and a marker
+    assert all(os.path.dirname(p) in (str(root / "Leaf"), str(root / "Pair")) for p in creates + calls["link"])
+    assert set(calls["unnamed"]) <= {str(root / "Leaf")}  # O_TMPFILE opens the folder it lives in
     done = [p for p in calls["replace"] if p.endswith(".done")]  # a committed lease, renamed (local)
     assert calls["replace"] == done and len(done) == (builds if leases else 0)
-    assert calls["rename"] == []
     # no folder per build: the root (the writability probe) and each family folder, once
     assert set(calls["mkdir"]) <= {str(root), str(root / "Leaf"), str(root / "Pair")}
     assert len(calls["mkdir"]) <= 3
@@ -161,3 +177,41 @@ def test_s3_build_is_one_put_per_output_and_marker_no_head(flow, proxied, leases
     proxy.reset()  # everything fresh: the same requests with leases on or off (one LIST a family)
     assert daskflow.run(flow.Pair(n=N), scheduler="sync", progress=False).ran == []
     assert _methods(proxy) == {"LIST": plan_lists}, proxy.requests
+
+
+def test_local_inline_commit_without_o_tmpfile_is_a_temp_file_renamed(flow, tmp_path, monkeypatch):
+    # macOS, NFS, old kernels: no O_TMPFILE; still one inode per build, named once
+    from daskflow import localfs
+
+    monkeypatch.setattr(localfs, "_unnamed_ok", [False])
+    root = tmp_path / "store"
+    daskflow.set_root(str(root))
+    calls = _count_os(monkeypatch)
+    assert len(daskflow.run(flow.Leaf(i=3), scheduler="sync", progress=False).ran) == 1
+    monkeypatch.undo()
+    made = [p for p in calls["create"] if "/_explain." not in p]
+    assert len(made) == 1 and "/.tmp-" in made[0] and calls["unnamed"] == []
+    assert len(calls["rename"]) == 1 and ".data.pkl" in calls["rename"][0]
+    assert daskflow.run(flow.Leaf(i=3), scheduler="sync", progress=False).ran == []
+    assert flow.Leaf(i=3).output().load() == 3 and not list(root.rglob(".tmp-*"))
+
+
+def test_a_build_whose_output_is_never_named_is_not_committed(flow, tmp_path, monkeypatch):
+    # a crash after the journal line, before the output is linked: nothing looks fresh
+    from daskflow import localfs
+
+    root = tmp_path / "store"
+    daskflow.set_root(str(root))
+
+    def crash(handle, path):
+        localfs.discard(handle)
+        raise OSError(5, "disk gone", path)
+
+    monkeypatch.setattr(localfs, "publish", crash)
+    with pytest.raises(daskflow.RunError, match="committing"):
+        daskflow.run(flow.Leaf(i=4), scheduler="sync", progress=False)
+    monkeypatch.undo()
+    assert [p.name for p in (root / "Leaf").iterdir() if not p.name.startswith("_explain.")] == []
+    assert daskflow.why(flow.Leaf(i=4))[flow.Leaf(i=4)].runs
+    assert len(daskflow.run(flow.Leaf(i=4), scheduler="sync", progress=False).ran) == 1
+    assert flow.Leaf(i=4).output().load() == 4

@@ -83,20 +83,54 @@ def test_incomplete_fingerprint_is_reported_not_ignored():
         assert "fingerprint incomplete" in str(daskflow.why(Dynamic()))
 
 
-def test_foreign_marker_is_stale_with_a_warning(root):
+@pytest.fixture(params=["marker", "inline"])
+def commit_kind(request, root):
+    """Commits with a marker file (fsync on) or inline (the output is its own marker)."""
+    if request.param == "marker":
+        daskflow.set_root(str(root), fsync=True)
+    return request.param
+
+
+def _commit_of(root, kind):
+    """The one file that commits Source's build: its marker, or its output committed inline."""
+    (path,) = root.glob("Source/*._commit.*.json" if kind == "marker" else "Source/*@*.data.json")
+    return path
+
+
+def test_foreign_marker_is_stale_with_a_warning(root, commit_kind):
     daskflow.run(Source(), scheduler="sync")
-    marker = next(root.rglob("*@*._commit.*.json"))
-    marker.rename(marker.with_name(marker.name.partition("._commit.")[0] + "._commit.not.a.marker.json"))
+    marker = _commit_of(root, commit_kind)
+    if commit_kind == "marker":
+        marker.rename(marker.with_name(marker.name.partition("._commit.")[0] + "._commit.not.a.marker.json"))
+    else:  # an id as long as an inline one, whose fields are not hex
+        cut = marker.name.index("_", marker.name.index("@"))
+        marker.rename(marker.with_name(marker.name[:cut + 1] + "z" * 16 + marker.name[cut + 17:]))
     with pytest.warns(UserWarning, match="corrupt or foreign commit marker"):
         assert daskflow.why(Source())[Source()].runs
 
 
-def test_marker_with_an_unfinished_body_still_names_a_complete_build(root):
-    # A crash between the marker's create and its one write leaves an empty body: the
-    # build was complete before the marker existed, and freshness reads only its name.
+def test_marker_with_an_unfinished_body_still_names_a_complete_build(root, commit_kind):
+    # A crash while the body is written (a marker's one write, or a journal's line) leaves it
+    # cut short: the build was complete before its name committed it; freshness reads only names.
     daskflow.run(Source(), scheduler="sync")
-    marker = next(root.rglob("*@*._commit.*.json"))
-    marker.write_bytes(b"")
+    if commit_kind == "marker":
+        _commit_of(root, commit_kind).write_bytes(b"")
+    else:
+        (journal,) = root.rglob("Source/_explain.*.jsonl")
+        journal.write_bytes(journal.read_bytes()[:40])
     assert not daskflow.why(Source())[Source()].runs
     assert daskflow.run(Source(), scheduler="sync").ran == []
     assert Source().output().load() is not None
+
+
+def test_an_inline_commit_is_one_file_and_its_journal_explains_it(root):
+    daskflow.run(Source(), scheduler="sync")
+    files = sorted((p.name for p in (root / "Source").iterdir()), key=lambda n: "_explain." not in n)
+    assert len(files) == 2 and files[0].startswith("_explain.") and files[1].endswith(".data.json")
+    plan = daskflow.plan.Plan(Source(), explain=True)
+    commit = plan.nodes[Source()].commit
+    assert commit.inline and commit.marker == str(root / "Source" / files[1])
+    body = plan.store.read_body(commit)
+    assert body["outputs"]["data"]["file"] == "data.json" and body["result"] == commit.result
+    (root / "Source" / files[0]).unlink()  # no journal: still fresh, only the details are gone
+    assert daskflow.run(Source(), scheduler="sync").ran == []

@@ -4,11 +4,18 @@ import os
 import time
 
 import daskflow
+from daskflow.listing import inline_fields
 from flows import CALLS, GetData, Preprocess, Train
 
 
 def builds(root):
-    return sorted(str(p).partition("._commit.")[0] for p in root.rglob("*@*._commit.*.json"))
+    """Committed builds: by their marker file, or by the output that commits them inline."""
+    out = [str(p).partition("._commit.")[0] for p in root.rglob("*@*._commit.*.json")]
+    for p in root.rglob("*@*"):
+        build, _, name = p.name.partition("@")[2].partition(".")
+        if inline_fields(build) and not name.startswith("_") and "/" not in str(p)[len(str(root)) + 1:].partition("/")[2]:
+            out.append(build_of(str(p)))
+    return sorted(out)
 
 
 def build_of(path):

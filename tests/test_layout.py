@@ -14,7 +14,7 @@ PACKAGE = Path(daskflow.__file__).parent
 LAYERS = [
     {"errors", "explain", "progress"},
     {"config", "params", "canonical", "formats", "listing", "localfs", "redact"},
-    {"target", "scheduling"},
+    {"target", "scheduling", "journal"},
     {"storage"},
     {"notes", "context", "taskdef"},
     {"task", "lease"},

@@ -193,7 +193,26 @@ def _to_old_layout(root):
         marker.rename(folder / ("_commit." + ".".join(fields) + ".json"))
 
 
+def test_roots_with_marker_files_stay_fresh_and_new_builds_commit_inline_beside(root):
+    daskflow.set_root(str(root), fsync=True)  # marker files, as every build before inline commits
+    daskflow.run(Train(), scheduler="sync", progress=False)
+    model = Train().outputLoad()
+    markers = sorted(root.rglob("*@*._commit.*.json"))
+    assert len(markers) == 3
+    daskflow.set_root(str(root))
+    CALLS.clear()
+    assert daskflow.run(Train(), scheduler="sync", progress=False).ran == [] and not CALLS
+    assert Train().outputLoad() == model
+    daskflow.run(Train(), force=Preprocess(), scheduler="sync", progress=False)
+    assert sorted(root.rglob("*@*._commit.*.json")) == markers  # the new builds have no marker file
+    assert len(list(root.rglob("_explain.*.jsonl"))) == 2  # Preprocess's and Train's journals
+    report = daskflow.gc(Train(), dry_run=False)
+    assert len(report.removed) == 2 and len(list(root.rglob("*@*._commit.*.json"))) == 1
+    assert daskflow.run(Train(), scheduler="sync", progress=False).ran == []
+
+
 def test_roots_in_the_old_layout_load_and_count_as_fresh(root):
+    daskflow.set_root(str(root), fsync=True)  # marker files to rewrite as the old layout did
     daskflow.run(Train(), scheduler="sync", progress=False)
     model = Train().outputLoad()
     _to_old_layout(root)

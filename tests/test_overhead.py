@@ -126,7 +126,7 @@ def test_marker_names_dependencies_by_key(root):
     daskflow.run(Sink(n=2), scheduler="sync", progress=False)
     plan = Plan(Sink(n=2))
     node = plan.nodes[Sink(n=2)]
-    body = plan.store.read_json(node.commit.marker)
+    body = plan.store.read_body(node.commit)
     assert body["task"] == "Sink(n=2)"
     assert body["deps"] == [{"key": d.key, "result": d.result} for d in node.deps]
 

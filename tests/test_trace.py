@@ -32,7 +32,7 @@ with warnings.catch_warnings(record=True) as caught:
 store = daskflow.storage.default_store()
 (commit,) = store.list_task("T", daskflow.plan.param_dir(flow.T()))
 print(json.dumps({"warnings": [str(w.message) for w in caught], "why": report.to_dict(),
-                  "marker": store.read_json(commit.marker)}))
+                  "marker": store.read_body(commit)}))
 '''
 
 

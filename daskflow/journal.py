@@ -1,0 +1,118 @@
+"""Inline commits and their journals: the bodies of inline commits, a line per build, a file per process.
+
+Imports only the standard library and ``daskflow.listing``.  A build committed
+inline (its one output is its own marker, see ``daskflow.listing``) has no
+marker file to hold the JSON that explains it (parameters, code parts, the
+results of its inputs); that JSON is one line of its writer's journal
+``{family folder}/_explain.{writer}.jsonl``, appended (``O_APPEND``, one
+``write``) before the output is named, so a committed build always has its
+line.  A process opens its journal per build and creates it once per family
+folder: no new inode per build.  Freshness never reads a journal; ``why``
+does, and so does the explanation of a task whose output was deleted (a line
+whose build is no longer listed).  A line cut short by a crash is skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+
+from . import localfs as _local
+from .listing import BUILD_SEP, JOURNAL_PREFIX, META_NAME, build_file, inline_fields
+
+__all__ = ["writer", "line", "Journals"]
+
+_WRITER = [None, ""]  # (pid, id): this process's journal, named anew in a forked child
+
+
+def writer() -> str:
+    """This process's writer id (8 hex digits): its journal and its inline build ids."""
+    if _WRITER[0] != os.getpid():
+        _WRITER[:] = [os.getpid(), secrets.token_hex(4)]
+    return _WRITER[1]
+
+
+def line(key: str, body: bytes) -> bytes:
+    """The journal line of build ``key`` (``{params}@{build id}``) with JSON object ``body``."""
+    return b'{"build":"%s",%s\n' % (key.encode(), body[1:])
+
+
+def _index(data: bytes) -> dict:
+    """``{key: line}`` of a journal's bytes."""
+    out = {}
+    for text in data.split(b"\n"):
+        if text.startswith(b'{"build":"') and text.endswith(b"}"):
+            out[text[10:text.index(b'"', 10)].decode()] = text
+    return out
+
+
+class Journals:
+    """What a store has read of the journals of local family folders (re-read as they grow)."""
+
+    def __init__(self):
+        self._read: dict = {}  # journal path -> (size read, {key: line}, {param_dir: newest build})
+        self._names: dict = {}  # family folder -> (its mtime_ns, journal paths)
+
+    def commit(self, build_path: str, fields: tuple, body: bytes, last: tuple, meta: bytes | None) -> str:
+        """Commit build ``build_path`` (``{folder}/{params}@{id}``) inline; return its new path.
+
+        The output ``last`` (``(file name, bytes)``) is written unnamed, then the build is
+        named with the marker's ``fields`` (V, I, R, S) and the time, its body appended to
+        this process's journal, ``meta`` (saveMeta) created beside it, and last the output
+        linked under its name: until then nothing names the build as committed."""
+        folder = build_path.rpartition("/")[0]
+        handle = _local.unnamed(folder, last[1])
+        try:
+            stamp = time.time_ns() // 1000  # after the output was written: it is not newer
+            build = f"{build_path[:build_path.rindex('-')]}-{writer()}_{'_'.join(fields)}_{stamp:016d}"
+            key = build.rpartition("/")[2]
+            if inline_fields(key.rpartition(BUILD_SEP)[2]) is None:
+                raise ValueError(f"build id {build} does not hold the marker's fields")  # a bug, said
+            _local.append(f"{folder}/{JOURNAL_PREFIX}{writer()}.jsonl", line(key, body))
+            if meta is not None:
+                _local.fill(os.open(build_file(build, META_NAME), _local.CREATE, 0o666), meta, False)
+        except BaseException:
+            _local.discard(handle)
+            raise
+        _local.publish(handle, build_file(build, last[0]))
+        return build
+
+    def _load(self, path: str) -> tuple:
+        size = os.stat(path).st_size
+        cached = self._read.get(path)
+        if cached is None or cached[0] != size:
+            with open(path, "rb") as f:
+                lines = _index(f.read(size))
+            newest: dict = {}
+            for key in lines:
+                param_dir, _, build = key.partition(BUILD_SEP)
+                if build > newest.get(param_dir, ""):
+                    newest[param_dir] = build
+            cached = self._read[path] = (size, lines, newest)
+        return cached
+
+    def line(self, path: str, key: str) -> bytes | None:
+        """The line of build ``key`` in journal ``path`` (FileNotFoundError: no journal)."""
+        return self._load(path)[1].get(key)
+
+    def newest(self, folder: str, param_dir: str) -> str | None:
+        """The newest build id of ``param_dir`` that any journal of ``folder`` names."""
+        try:
+            stamp = os.stat(folder).st_mtime_ns
+        except FileNotFoundError:
+            return None
+        known = self._names.get(folder)
+        if known is None or known[0] != stamp:
+            with os.scandir(folder) as entries:
+                paths = [e.path for e in entries if e.name.startswith(JOURNAL_PREFIX)]
+            known = self._names[folder] = (stamp, paths)
+        best = None
+        for path in known[1]:
+            try:
+                build = self._load(path)[2].get(param_dir)
+            except FileNotFoundError:
+                continue
+            if build is not None and (best is None or build > best):
+                best = build
+        return best
