@@ -5,13 +5,15 @@ Three parts, each in this one script:
 1. The filesystem pattern of one build, on local disk, alternating, median of
    ``--repeat`` rounds of ``--n`` builds: daskflow before this layout (a folder per build:
    mkdir + output + marker temp file + rename), the first file-per-build layout (output +
-   marker temp file + rename in the family folder, no mkdir), today's (output + marker,
-   each one create at its name: no rename), and today's with ``fsync`` on (temp + rename).
+   marker temp file + rename in the family folder, no mkdir), one create at its name for the
+   output and one for the marker (1c432c6), today's for a build of one output (written
+   unnamed with ``O_TMPFILE``, a line appended to the journal, linked under its committing
+   name: one inode), and with ``fsync`` on (temp + rename).
 2. daskflow end to end: ``Fan(n)`` over ``n`` pickle tasks (``scheduler="sync"``), built
    in fresh roots by this worktree's daskflow and by main's (``git archive`` of
-   ``--base``, default ``f74774f``), each in its own process, alternating; and this
+   ``--base``, default ``1c432c6``, before inline commits), each in its own process, alternating; and this
    worktree's with ``fsync`` on.  Per task, and as ratios in the same run.
-3. Counts (deterministic): ``os``-level file creations, folder creations and renames per
+3. Counts (deterministic): ``os``-level file creations (``O_TMPFILE`` included), links, folder creations and renames per
    build on local disk, and S3 requests per build counted at a moto server through the
    tests' counting proxy.
 
@@ -64,8 +66,21 @@ def pattern(kind: str, folder: str, n: int) -> float:
             out, tmp, marker = f"{build}/data.pkl", f"{build}/.tmp-x", f"{build}/_commit.json"
         else:
             out, tmp, marker = f"{build}.data.pkl", f"{family}/.tmp-{i}", f"{build}._commit.json"
+        if kind.startswith("today, one output"):
+            fd = os.open(family, os.O_TMPFILE | os.O_WRONLY, 0o666)
+            os.write(fd, data)
+            journal = f"{family}/_explain.x.jsonl"
+            try:
+                jfd = os.open(journal, os.O_WRONLY | os.O_APPEND)
+            except FileNotFoundError:
+                jfd = os.open(journal, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+            os.write(jfd, b'{"build":"x"}\n')
+            os.close(jfd)
+            os.link(f"/proc/self/fd/{fd}", out, src_dir_fd=fd, follow_symlinks=True)
+            os.close(fd)
+            continue
         sync = kind.endswith("fsync")
-        direct = kind.startswith("today (")  # the marker made at its name, no rename
+        direct = kind.startswith("output + marker")  # the marker made at its name, no rename
         for path, body in ((out, data), (marker if direct else tmp, b"{}")):
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
             os.write(fd, body)
@@ -101,12 +116,17 @@ def counts_local(folder: str, n: int) -> dict:
     import _commit_tasks as T
 
     calls = collections.Counter()
-    real = os.open, os.mkdir, os.replace
+    real = os.open, os.mkdir, os.replace, os.rename, os.link
 
     def opened(path, flags, *a, **k):
+        new = bool(flags & os.O_CREAT) and not os.path.lexists(path)
         fd = real[0](path, flags, *a, **k)
-        calls["file creations"] += bool(flags & os.O_CREAT)
+        calls["file creations"] += new or (flags & os.O_TMPFILE == os.O_TMPFILE)
         return fd
+
+    def linked(src, dst, *a, **k):
+        calls["links"] += 1
+        return real[4](src, dst, *a, **k)
 
     def made(path, *a, **k):
         calls["folder creations"] += 1
@@ -116,12 +136,16 @@ def counts_local(folder: str, n: int) -> dict:
         calls["renames"] += 1
         return real[2](src, dst, *a, **k)
 
+    def renamed(src, dst, *a, **k):
+        calls["renames"] += 1
+        return real[3](src, dst, *a, **k)
+
     daskflow.set_root(os.path.join(folder, "counted"))
-    os.open, os.mkdir, os.replace = opened, made, moved
+    os.open, os.mkdir, os.replace, os.rename, os.link = opened, made, moved, renamed, linked
     try:
         daskflow.run(T.Fan(n=n), scheduler="sync", progress=False)
     finally:
-        os.open, os.mkdir, os.replace = real
+        os.open, os.mkdir, os.replace, os.rename, os.link = real
     return {k: v / (n + 1) for k, v in calls.items()}
 
 
@@ -150,14 +174,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=300)
     ap.add_argument("--repeat", type=int, default=5)
-    ap.add_argument("--base", default="f74774f", help="the commit to compare with (main before this layout)")
+    ap.add_argument("--base", default="1c432c6", help="the commit to compare with (main before inline commits)")
     ap.add_argument("--dir", default=None, help="where to build (default: a temp folder in $TMPDIR)")
     args = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="bench-commit-", dir=args.dir)
     print(f"building under {tmp}")
     try:
         kinds = ["main (folder per build)", "file per build, marker temp + rename",
-                 "today (file per build, marker at its name)", "today + fsync"]
+                 "output + marker, each at its name (1c432c6)", "today, one output (unnamed, journal, link)",
+                 "today + fsync"]
         times = {k: [] for k in kinds}
         for r in range(args.repeat + 1):
             for kind in kinds if r % 2 == 0 else kinds[::-1]:

@@ -6,7 +6,8 @@ baseline (``_common.run_baseline``), each in a fresh process on the sync
 scheduler after a warm-up build, and reports per task:
 
 - system calls, traced with ``strace -f`` between two marker calls: all of them,
-  file creations (``openat`` with ``O_CREAT``), folder creations, renames;
+  file creations (``openat`` with ``O_CREAT`` or ``O_TMPFILE``: a new inode, or a
+  journal opened for an append after ENOENT), folder creations, renames, links;
 - with ``--instructions``: user-space instructions, counted by ``valgrind
   --tool=callgrind`` (the measured builds minus a run with none of them).
 
@@ -62,12 +63,15 @@ def trace(side: str, shape: str, fmt: str, repeat: int) -> collections.Counter:
                     continue
                 name, args = m.groups()
                 counts["all"] += 1
-                if name in ("openat", "open", "creat") and ("O_CREAT" in args or name == "creat"):
+                if name in ("openat", "open", "creat") and ("O_CREAT" in args or "O_TMPFILE" in args
+                                                             or name == "creat"):
                     counts["file creations"] += 1
                 elif name in ("mkdir", "mkdirat"):
                     counts["folder creations"] += 1
                 elif name in ("rename", "renameat", "renameat2"):
                     counts["renames"] += 1
+                elif name in ("link", "linkat"):
+                    counts["links"] += 1
         return counts
 
 
@@ -105,7 +109,7 @@ def main(argv=None) -> int:
         for fmt in args.formats.split(","):
             per = {side: trace(side, shape, fmt, args.repeat) for side in ("daskflow", "baseline")}
             row = [shape, fmt]
-            for kind in ("all", "file creations", "folder creations", "renames"):
+            for kind in ("all", "file creations", "folder creations", "renames", "links"):
                 a, b = (per[s][kind] / (n * args.repeat) for s in ("daskflow", "baseline"))
                 row.append(f"{a:.2f} / {b:.2f}")
             if args.instructions:
@@ -114,7 +118,7 @@ def main(argv=None) -> int:
             rows.append(row)
             print("  " + " | ".join(row), flush=True)
     headers = ["graph", "format", "syscalls per task (daskflow / baseline)", "file creations", "folder creations",
-               "renames"] + (["user-space instructions per task"] if args.instructions else [])
+               "renames", "links"] + (["user-space instructions per task"] if args.instructions else [])
     print()
     print(C.table(headers, rows))
     print("counts, not times: the same on a quiet or a busy machine (sync scheduler, one process per side)")

@@ -69,8 +69,13 @@ def discard(handle) -> None:
 
 
 def append(path: str, data: bytes) -> None:
-    """Append ``data`` to ``path`` in one ``write`` (``O_APPEND``: writers never interleave)."""
-    fill(os.open(path, APPEND, 0o666), data, False)
+    """Append ``data`` to ``path`` in one ``write`` (``O_APPEND``: writers never interleave),
+    creating it the first time only."""
+    try:
+        fd = os.open(path, APPEND & ~os.O_CREAT)
+    except FileNotFoundError:
+        fd = os.open(path, APPEND, 0o666)
+    fill(fd, data, False)
 
 
 def _write_all(fd: int, data: bytes) -> None:
