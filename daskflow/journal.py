@@ -23,14 +23,18 @@ from .listing import BUILD_SEP, JOURNAL_PREFIX, META_NAME, build_file, inline_fi
 
 __all__ = ["writer", "line", "Journals"]
 
-_WRITER = [None, ""]  # (pid, id): this process's journal, named anew in a forked child
+_WRITER = [""]  # this process's writer id, made on first use and anew in a forked child
 
 
 def writer() -> str:
     """This process's writer id (8 hex digits): its journal and its inline build ids."""
-    if _WRITER[0] != os.getpid():
-        _WRITER[:] = [os.getpid(), secrets.token_hex(4)]
-    return _WRITER[1]
+    if not _WRITER[0]:
+        _WRITER[0] = secrets.token_hex(4)
+    return _WRITER[0]
+
+
+if hasattr(os, "register_at_fork"):  # a forked child (processes scheduler) writes its own journal
+    os.register_at_fork(after_in_child=lambda: _WRITER.__setitem__(0, ""))
 
 
 def line(key: str, body: bytes) -> bytes:
@@ -65,11 +69,12 @@ class Journals:
         handle = _local.unnamed(folder, last[1])
         try:
             stamp = time.time_ns() // 1000  # after the output was written: it is not newer
-            build = f"{build_path[:build_path.rindex('-')]}-{writer()}_{'_'.join(fields)}_{stamp:016d}"
+            me = writer()
+            build = f"{build_path[:build_path.rindex('-')]}-{me}_{'_'.join(fields)}_{stamp:016d}"
             key = build.rpartition("/")[2]
             if inline_fields(key.rpartition(BUILD_SEP)[2]) is None:
                 raise ValueError(f"build id {build} does not hold the marker's fields")  # a bug, said
-            _local.append(f"{folder}/{JOURNAL_PREFIX}{writer()}.jsonl", line(key, body))
+            _local.append(f"{folder}/{JOURNAL_PREFIX}{me}.jsonl", line(key, body))
             if meta is not None:
                 _local.fill(os.open(build_file(build, META_NAME), _local.CREATE, 0o666), meta, False)
         except BaseException:

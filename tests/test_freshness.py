@@ -134,3 +134,15 @@ def test_an_inline_commit_is_one_file_and_its_journal_explains_it(root):
     assert body["outputs"]["data"]["file"] == "data.json" and body["result"] == commit.result
     (root / "Source" / files[0]).unlink()  # no journal: still fresh, only the details are gone
     assert daskflow.run(Source(), scheduler="sync").ran == []
+
+
+def test_forked_processes_write_their_own_journals(root):
+    import multiprocessing
+
+    from daskflow import journal
+
+    parent = journal.writer()
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(1) as pool:
+        child = pool.apply(journal.writer)
+    assert len(child) == len(parent) == 8 and child != parent and journal.writer() == parent
