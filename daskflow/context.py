@@ -190,7 +190,8 @@ class RunContext:
                             f"{type(obj).__module__}.{type(obj).__qualname__}: "
                             f"{type(exc).__name__}: {exc}") from exc
         self.sizes[name] = len(data)
-        if self.store.inline and len(type(task)._outputs) == 1 and not self.committed:
+        if (self.store.inline and len(type(task)._outputs) == 1 and not self.committed
+                and len(data) <= INLINE_MAX):
             self.last = (f"{name}.{fmt.ext}", data)  # the commit writes it: one file in all
             self.saved[name] = hashlib.sha256(data).hexdigest()
             return
@@ -211,6 +212,8 @@ class RunContext:
 
 
 _PICKLED = "__daskflow_pickle__"
+INLINE_MAX = 64 << 20  # an output up to this size waits in memory for an inline commit; a larger
+# one is written at once and committed by a marker file (its cost is small beside the write)
 
 
 def encode_meta(data: Mapping) -> dict:

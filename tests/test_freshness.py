@@ -146,3 +146,51 @@ def test_forked_processes_write_their_own_journals(root):
     with ctx.Pool(1) as pool:
         child = pool.apply(journal.writer)
     assert len(child) == len(parent) == 8 and child != parent and journal.writer() == parent
+
+
+class SavesThenReads(daskflow.tasks.TaskPickle):
+    def run(self):
+        self.save({"n": 1})
+        STATE["read back"] = self.output().load()  # its own output, inside run(): on disk at once
+
+
+class WithMeta(daskflow.tasks.TaskPickle):
+    def run(self):
+        self.save([1, 2])
+        self.saveMeta({"rows": 2})
+
+
+class ReadsMeta(daskflow.tasks.TaskJson):
+    def requires(self):
+        return WithMeta()
+
+    def run(self):
+        self.save({"meta": self.metaLoad(), "data": self.inputLoad()})
+
+
+def test_run_reading_its_own_output_commits_with_a_marker(root):
+    daskflow.run(SavesThenReads(), scheduler="sync")
+    assert STATE.pop("read back") == {"n": 1}
+    names = [p.name for p in (root / "SavesThenReads").iterdir()]
+    assert sum("._commit." in n for n in names) == 1 and not any("_explain." in n for n in names)
+    assert daskflow.run(SavesThenReads(), scheduler="sync").ran == []
+
+
+def test_meta_saved_after_the_output_joins_an_inline_build(root):
+    daskflow.run(ReadsMeta(), scheduler="sync")
+    names = sorted(p.name for p in (root / "WithMeta").iterdir() if "_explain." not in p.name)
+    assert len(names) == 2 and names[0].endswith("._meta.json") and names[1].endswith(".data.pkl")
+    assert names[0].partition(".")[0] == names[1].partition(".")[0]  # one build id, the inline one
+    assert ReadsMeta().outputLoad() == {"meta": {"rows": 2}, "data": [1, 2]}
+    assert WithMeta().outputLoadMeta() == {"rows": 2}
+    assert daskflow.run(ReadsMeta(), scheduler="sync").ran == []
+
+
+def test_a_large_output_is_written_at_once_and_committed_by_a_marker(root, monkeypatch):
+    from daskflow import context
+
+    monkeypatch.setattr(context, "INLINE_MAX", 8)  # bytes: Source's JSON is larger
+    daskflow.run(Source(), scheduler="sync")
+    names = [p.name for p in (root / "Source").iterdir()]
+    assert len(names) == 2 and sum("._commit." in n for n in names) == 1
+    assert daskflow.run(Source(), scheduler="sync").ran == [] and Source().output().load() == {"v": STATE["value"]}
