@@ -189,7 +189,7 @@ def test_meta_saved_after_the_output_joins_an_inline_build(root):
 def test_a_large_output_is_written_at_once_and_committed_by_a_marker(root, monkeypatch):
     from daskflow import context
 
-X
+    monkeypatch.setattr(context, "INLINE_MAX", 2)  # bytes: Source's JSON is larger
     daskflow.run(Source(), scheduler="sync")
     names = [p.name for p in (root / "Source").iterdir()]
     assert len(names) == 2 and sum("._commit." in n for n in names) == 1
