@@ -13,7 +13,7 @@ import errno
 import os
 import secrets
 
-__all__ = ["CREATE", "APPEND", "fill", "unnamed", "publish", "fsync_dir", "fsync_tree"]
+__all__ = ["CREATE", "APPEND", "fill", "unnamed", "publish", "discard", "append", "fsync_dir", "fsync_tree"]
 
 CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
 APPEND = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_CLOEXEC", 0)
@@ -34,7 +34,11 @@ def unnamed(folder: str, data: bytes):
                 raise
             _unnamed_ok[0] = False
         else:
-            _write_all(fd, data)
+            try:
+                _write_all(fd, data)
+            except BaseException:
+                os.close(fd)
+                raise
             return fd, None
     tmp = f"{folder}/.tmp-{secrets.token_hex(6)}"
     fill(os.open(tmp, CREATE, 0o666), data, False)
@@ -57,10 +61,7 @@ def discard(handle) -> None:
     """Drop what :func:`unnamed` made, on a failed commit."""
     fd, tmp = handle
     if fd is not None:
-        try:
-            os.close(fd)
-        except OSError:
-            pass
+        os.close(fd)
     elif tmp is not None:
         try:
             os.unlink(tmp)
@@ -79,21 +80,15 @@ def append(path: str, data: bytes) -> None:
 
 
 def _write_all(fd: int, data: bytes) -> None:
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-    except BaseException:
-        os.close(fd)
-        raise
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
 
 
 def fill(fd: int, data: bytes, fsync: bool) -> None:
     """Write ``data`` whole to the open file ``fd``, fsync it if asked, close it."""
     try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
+        _write_all(fd, data)
         if fsync:
             os.fsync(fd)
     finally:
