@@ -106,6 +106,29 @@ class MemoryTarget(Target):
         return f"MemoryTarget({type(self.value).__name__}, {self.task!r})"
 
 
+class RunTarget(Target):
+    """An output of the task whose ``run()`` asks for it: an output held back for the
+    commit (see :meth:`RunContext.save`) is written before the target is used, however
+    early the target was taken."""
+
+    def __init__(self, ctx: "RunContext", name: str, fmt: Format, task):
+        super().__init__(ctx.store, ctx.path(name, fmt), fmt, task, name=name)
+        self._ctx = ctx
+
+    @property
+    def path(self):
+        self._ctx.flush()
+        return super().path
+
+    def exists(self) -> bool:
+        self._ctx.flush()
+        return super().exists()
+
+    def load(self, cached: bool = False, **options):
+        self._ctx.flush()
+        return super().load(cached, **options)
+
+
 class MetaRef:
     """Where an upstream task's metadata is: a build on a store, or a value in memory."""
 
@@ -195,6 +218,7 @@ class RunContext:
             self.last = (f"{name}.{fmt.ext}", data)  # the commit writes it: one file in all
             self.saved[name] = hashlib.sha256(data).hexdigest()
             return
+        self.last = None  # an earlier save() of it held back: this one replaces it
         self.saved[name] = self.store.write(self.path(name, fmt), data)
 
     def save_meta(self, task, data: dict) -> None:

@@ -9,14 +9,16 @@ results of its inputs); that JSON is one line of its writer's journal
 line.  A process opens its journal per build and creates it once per family
 folder: no new inode per build.  Freshness never reads a journal; ``why``
 does, and so does the explanation of a task whose output was deleted (a line
-whose build is no longer listed).  A line cut short by a crash is skipped.
+whose build is no longer listed) or of an external task with nothing listed.
+A line cut short by a crash is skipped.  The time in an inline build id is the
+output's own modification time, so an edit in place (even of the same size)
+makes it newer than its commit.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
-import time
 
 from . import localfs as _local
 from .listing import BUILD_SEP, JOURNAL_PREFIX, META_NAME, build_file, inline_fields
@@ -43,10 +45,15 @@ def line(key: str, body: bytes) -> bytes:
 
 
 def _index(data: bytes) -> dict:
-    """``{key: line}`` of a journal's bytes."""
+    """``{key: line}`` of a journal's bytes.  A line cut short (a crash, a full disk in a
+    process that went on) is skipped, and so is its fragment where the next line was
+    appended to it: a line starts at its last ``{"build":"`` (bodies are JSON with spaces
+    after colons, so none holds that text)."""
     out = {}
     for text in data.split(b"\n"):
-        if text.startswith(b'{"build":"') and text.endswith(b"}"):
+        start = text.rfind(b'{"build":"')
+        if start >= 0 and text.endswith(b"}"):
+            text = text[start:]
             out[text[10:text.index(b'"', 10)].decode()] = text
     return out
 
@@ -68,7 +75,8 @@ class Journals:
         folder = build_path.rpartition("/")[0]
         handle = _local.unnamed(folder, last[1])
         try:
-            stamp = time.time_ns() // 1000  # after the output was written: it is not newer
+            stamp = -(-_local.mtime_ns(handle) // 1000)  # the output's own time, in us rounded up:
+            # a later edit makes it newer, and it is never newer than this
             me = writer()
             build = f"{build_path[:build_path.rindex('-')]}-{me}_{'_'.join(fields)}_{stamp:016d}"
             key = build.rpartition("/")[2]
@@ -80,7 +88,7 @@ class Journals:
         except BaseException:
             _local.discard(handle)
             raise
-        _local.publish(handle, build_file(build, last[0]))
+        _local.publish(handle, build_file(build, last[0]), last[1], stamp * 1000)
         return build
 
     def _load(self, path: str) -> tuple:

@@ -27,7 +27,9 @@ marker file: its build id holds the marker's fields,
 ``{stamp}-{writer}_{V}_{I}_{R}_{S}_{T}`` (:data:`INLINE_ID`), and the output
 appears under that name whole, so the output is its own marker
 (:attr:`Commit.inline`); the body that explains it is one line of the writer's
-journal ``_explain.{writer}.jsonl`` in the family folder.
+journal ``_explain.{writer}.jsonl`` in the family folder.  Its ``T`` is the
+output's own modification time at commit, so an output newer than ``T`` was
+changed after the commit (there is no marker to stat).
 """
 
 from __future__ import annotations
@@ -128,8 +130,8 @@ class Commit:
             info = self.files.get(name) or self._dir_info(name)
             if info is None:
                 return f"{name} missing"
-            if info[2] > self.mtime + 1e-6 and self.named_time:  # the clock in the name is this
-                self.named_time = False                            # machine's: ask the disk
+            if info[2] > self.mtime + 1e-6 and self.named_time and not self.inline:  # the clock
+                self.named_time = False  # in a marker's name is this machine's: ask the disk
                 try:
                     self.mtime = os.stat(self.marker).st_mtime
                 except FileNotFoundError:
@@ -274,9 +276,11 @@ def group_entries(base: str, entries) -> dict[str, list[Commit]]:
             warnings.warn(f"corrupt or foreign commit marker {path}; its build is treated as stale")
             continue
         version, inputs, result, sizes = fields[1:5] if inline else fields.groups()[:4]
+        files = builds.get((param_dir, build), {})
+        if inline and all(info[1] is None for info in files.values()):  # local: the output's time
+            mtime = int(fields[5]) / 1e6  # at commit is in its name (its mtime now may be newer)
         out.setdefault(param_dir, []).append(Commit(  # listings give the marker's own time
-            param_dir, build, version, inputs, result, path, mtime, builds.get((param_dir, build), {}),
-            sizes, False, inline))
+            param_dir, build, version, inputs, result, path, mtime, files, sizes, False, inline))
     return out
 
 

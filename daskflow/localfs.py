@@ -13,7 +13,7 @@ import errno
 import os
 import secrets
 
-__all__ = ["CREATE", "APPEND", "fill", "unnamed", "publish", "discard", "append", "fsync_dir", "fsync_tree"]
+__all__ = ["CREATE", "APPEND", "fill", "unnamed", "mtime_ns", "publish", "discard", "append", "fsync_dir", "fsync_tree"]
 
 CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
 APPEND = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_CLOEXEC", 0)
@@ -45,16 +45,43 @@ def unnamed(folder: str, data: bytes):
     return None, tmp
 
 
-def publish(handle, path: str) -> None:
-    """Give what :func:`unnamed` made its name ``path`` (never replacing a file there)."""
+def mtime_ns(handle) -> int:
+    """The modification time of what :func:`unnamed` wrote (its data is all written)."""
     fd, tmp = handle
-    if fd is None:
-        os.rename(tmp, path)  # the temp name is private, the final one unique to the build
-        return
+    return os.fstat(fd).st_mtime_ns if fd is not None else os.stat(tmp).st_mtime_ns
+
+
+# linkat of /proc/self/fd refused (a sandbox, a /proc without its magic links): a named file
+_LINK_REFUSED = (errno.ENOENT, errno.EPERM, errno.EACCES, errno.EXDEV, errno.EOPNOTSUPP, errno.ENOTSUP,
+                 errno.EINVAL)
+
+
+def publish(handle, path: str, data: bytes, mtime: int) -> None:
+    """Give what :func:`unnamed` made (``data``, modified at ``mtime`` ns) its name ``path``,
+    never replacing a file there.  Where linking the unnamed file is refused, the bytes go
+    to a ``.tmp-`` file beside it, modified at the same ``mtime``, renamed to ``path``, and
+    later builds skip ``O_TMPFILE``."""
+    fd, tmp = handle
+    if fd is not None:
+        try:
+            os.link(f"/proc/self/fd/{fd}", path, src_dir_fd=fd, follow_symlinks=True)  # linkat(2)
+            return
+        except OSError as exc:
+            folder = os.path.dirname(path)
+            if exc.errno not in _LINK_REFUSED or isinstance(exc, FileExistsError) or not os.path.isdir(folder):
+                raise
+            _unnamed_ok[0] = False
+            tmp = f"{folder}/.tmp-{secrets.token_hex(6)}"
+            fill(os.open(tmp, CREATE, 0o666), data, False)
+        finally:
+            os.close(fd)
     try:
-        os.link(f"/proc/self/fd/{fd}", path, src_dir_fd=fd, follow_symlinks=True)  # linkat(2)
-    finally:
-        os.close(fd)
+        if fd is not None:
+            os.utime(tmp, ns=(mtime, mtime))  # the time the build id records
+        os.rename(tmp, path)  # the temp name is private, the final one unique to the build
+    except BaseException:
+        discard((None, tmp))
+        raise
 
 
 def discard(handle) -> None:

@@ -102,14 +102,12 @@ class Node:
 
 @contextlib.contextmanager
 def _no_gc():
-    """Pause the cyclic garbage collector while a plan is made (reference counting still
-    frees everything; a plan holds no reference cycle).
+    """Pause the cyclic garbage collector while a plan is made (a plan holds no cycle).
 
-    On the way out, what the plan allocated would all be young: the first allocation after
-    ``gc.enable()`` would scan every node, task and commit of the plan (about a tenth of a
-    no-op check), only to find them alive.  They live as long as the plan, so they are put
-    with the old objects instead (``gc.freeze()`` then ``gc.unfreeze()``: two list splices),
-    unless the process froze objects itself (then nothing is moved)."""
+    On the way out, what the plan allocated would all be young: the next collection would
+    scan every node, task and commit (a tenth of a no-op check) to find them alive.  They
+    live as long as the plan, so they join the old objects (``gc.freeze()`` then
+    ``gc.unfreeze()``: two list splices), unless the process froze objects itself."""
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -414,12 +412,14 @@ class Plan:
 
     def _gone(self, node: Node, names: list, external: bool = False) -> str | None:
         """``{output} missing`` where a journal names an inline build of today's version (any,
-        for an external task) that is no longer listed: its output was deleted (explain only)."""
+        for an external task) no longer listed: its output was deleted (explain only)."""
         fields = (self.explain or external) and names and inline_fields(
             node.store.journal_build(node.family, node.param_dir) or "")
-        if fields and (external or (fields[1] == node.version and fields[2] == node.inputs)):
-            return f"{names[0]} missing"
-        return None
+        if not fields or not (external or (fields[1] == node.version and fields[2] == node.inputs)):
+            return None
+        when = not external and invalidated_notes(node.store, node.family, self.__dict__.setdefault("_notes", {}))
+        when = when and when.get((node.param_dir, node.version))  # invalidate() removed it: "no output"
+        return None if when and when >= int(fields[5]) / 1e6 - 1e-3 else f"{names[0]} missing"
 
     def _read(self, commit: Commit, store: Store) -> dict | None:
         if not self.explain:
@@ -427,8 +427,8 @@ class Plan:
         try:
             return store.read_body(commit)
         except (FileNotFoundError, ValueError):
-            warnings.warn(f"corrupt or foreign commit marker {commit.marker}: its body is unreadable, "
-                          f"the reason is given without its details")
+            what = f"journal line of build {commit.path}" if commit.inline else f"commit marker {commit.marker}"
+            warnings.warn(f"corrupt or foreign {what}: its body is unreadable, the reason is given without details")
             return None
 
     def _inputs_changed(self, node: Node, last: Commit) -> Reason:

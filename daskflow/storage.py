@@ -390,8 +390,11 @@ class Store:
         try:
             try:
                 return self._journals.commit(build_path, fields, body, last, meta)
-            except FileNotFoundError:  # the family folder is gone (removed by hand): made again
-                self._make_folder(build_path.rpartition("/")[0])
+            except FileNotFoundError:
+                folder = build_path.rpartition("/")[0]
+                if os.path.isdir(folder):
+                    raise
+                self._make_folder(folder)  # the family folder is gone (removed by hand): made again
                 return self._journals.commit(build_path, fields, body, last, meta)
         except Exception as exc:
             raise self._error("committing", build_path, exc) from exc

@@ -20,7 +20,7 @@ import types
 from types import MappingProxyType
 
 from . import canonical
-from .context import (MetaRef, RunContext, TargetDict, flatten, map_struct,  # noqa: F401
+from .context import (MetaRef, RunContext, RunTarget, TargetDict, flatten, map_struct,  # noqa: F401
                       targets_of)
 from .errors import (DaskflowError, FingerprintError, ParameterError, SaveError,
                      TaskDefinitionError)
@@ -436,8 +436,7 @@ class Task:
         """The output target, or a dict of targets by name for several outputs."""
         ctx = self._ctx
         if ctx is not None and ctx.build_path is not None and ctx.finish is None:  # inside run()
-            ctx.flush()  # an output held back for the commit: on disk before run() reads it
-            return targets_of(self, {n: Target(ctx.store, ctx.path(n, f), f, self)
+            return targets_of(self, {n: RunTarget(ctx, n, f, self)  # on disk once it is used
                                      for n, f in type(self)._outputs.items()})
         return targets_of(self, _planner().targets(self, False))
 
