@@ -34,6 +34,14 @@ def root(tmp_path):
     return path
 
 
+@pytest.fixture(params=["marker", "inline"])
+def commit_kind(request, root):
+    """Commits with a marker file (fsync on) or inline (the output is its own marker)."""
+    if request.param == "marker":
+        daskflow.set_root(str(root), fsync=True)
+    return request.param
+
+
 @pytest.fixture
 def memroot():
     """A fresh memory:// root, set as daskflow's root."""

@@ -83,14 +83,6 @@ def test_incomplete_fingerprint_is_reported_not_ignored():
         assert "fingerprint incomplete" in str(daskflow.why(Dynamic()))
 
 
-@pytest.fixture(params=["marker", "inline"])
-def commit_kind(request, root):
-    """Commits with a marker file (fsync on) or inline (the output is its own marker)."""
-    if request.param == "marker":
-        daskflow.set_root(str(root), fsync=True)
-    return request.param
-
-
 def _commit_of(root, kind):
     """The one file that commits Source's build: its marker, or its output committed inline."""
     (path,) = root.glob("Source/*._commit.*.json" if kind == "marker" else "Source/*@*.data.json")

@@ -55,13 +55,9 @@ class RemovesItsFolder(daskflow.tasks.TaskJson):
         shutil.rmtree(STATE["folder"])  # by hand, while the build is under way
 
 
-@pytest.fixture(params=["marker", "inline"])
-def commit_kind(request, root):
-    """Commits with a marker file (fsync on) or inline (the output is its own marker)."""
-    if request.param == "marker":
-        daskflow.set_root(str(root), fsync=True)
+@pytest.fixture(autouse=True)
+def _state():
     STATE.clear()
-    return request.param
 
 
 def _output(root, family="Source"):
@@ -95,7 +91,6 @@ def test_an_inline_output_left_alone_stays_fresh_across_processes(root):
 
 
 def test_a_second_save_replaces_a_held_back_first(root, monkeypatch):
-    STATE.clear()
     monkeypatch.setattr(context, "INLINE_MAX", 200)  # the second output is larger: written at once
     STATE["final"] = "x" * 300
     daskflow.run(Down(), scheduler="sync")
@@ -108,7 +103,6 @@ def test_a_second_save_replaces_a_held_back_first(root, monkeypatch):
 
 
 def test_a_target_taken_before_save_is_on_disk_after_it(root):
-    STATE.clear()
     daskflow.run(TargetFirst(), scheduler="sync")
     assert STATE["on disk"] is True and STATE["loaded"] == {"rows": 3}
     assert TargetFirst().outputLoad() == {"rows": 3}
@@ -141,7 +135,6 @@ def test_a_refused_link_falls_back_to_a_named_file_under_the_same_build_id(root,
 
 
 def test_a_family_folder_removed_during_a_build_is_made_again(root):
-    STATE.clear()
     STATE["folder"] = str(root / "RemovesItsFolder")
     daskflow.run(RemovesItsFolder(), scheduler="sync")
     assert RemovesItsFolder().outputLoad() == {"v": 1}
