@@ -333,15 +333,18 @@ def gc(specs, params, as_json, dry_run):
         raise Failure("daskflow.gc is not available in this version of daskflow")
     report = collect(tasks=_tasks(specs, params) if specs else None, dry_run=dry_run)
     removed = [str(p) for p in report.removed]
-    leases = list(getattr(report, "leases", []))
+    leases, journals = list(getattr(report, "leases", [])), list(getattr(report, "journals", []))
     if as_json:
-        _echo_json({"dry_run": dry_run, "removed": removed, "bytes": report.bytes, "leases": leases})
+        _echo_json({"dry_run": dry_run, "removed": removed, "bytes": report.bytes, "leases": leases,
+                    "journals": journals})
         return
-    for path in removed + leases:
+    for path in removed + leases + journals:
         click.echo(path)
     verb = "would remove" if dry_run else "removed"
     if leases:
         click.echo(f"{verb} {len(leases)} expired lease(s) (left by builders that died)")
+    if journals:
+        click.echo(f"{verb} {len(journals)} journal(s) explaining no build left")
     click.echo(f"{verb} {len(removed)} path(s), {_size(report.bytes)}"
                + (" (dry run; --delete to remove)" if dry_run else ""))
 

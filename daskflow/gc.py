@@ -8,7 +8,9 @@ Always, it removes build folders that were never committed (a crash or a
 kill mid-build) once they are older than ``grace`` seconds, so a build in
 progress elsewhere is left alone.  ``dry_run=True`` (the default) only says
 what it would remove.  It also removes team-build leases (``daskflow.lease``)
-whose every generation expired: what a builder killed while building left.
+whose every generation expired: what a builder killed while building left,
+and the journals of inline commits (``daskflow.journal``) untouched for
+``grace`` seconds whose every build is gone.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ class GcReport:
     bytes: int = 0
     kept: int = 0
     leases: list = field(default_factory=list)  # expired lease files
+    journals: list = field(default_factory=list)  # journals that no longer explain any build
 
     def __str__(self) -> str:
         verb = "would remove" if self.dry_run else "removed"
@@ -41,6 +44,9 @@ class GcReport:
         if self.leases:
             lines.append(f"{verb} {len(self.leases)} expired lease(s)")
             lines += [f"  {p}" for p in self.leases]
+        if self.journals:
+            lines.append(f"{verb} {len(self.journals)} journal(s) naming no build left")
+            lines += [f"  {p}" for p in self.journals]
         return "\n".join(lines)
 
 
@@ -95,14 +101,17 @@ def _collect(store: Store, family: str, scope, keep: set, now: float, grace: flo
         report.leases.append(path)
         if not dry_run:
             store.remove_file(path)
+    left = set()  # "{params}@{build}" of the builds that stay
     for param_dir, path, size, mtime, marker in store.list_builds(family):
         if path in keep:
             report.kept += 1
+            left.add(path.rpartition("/")[2])
             continue
         stale = marker is not None and param_dir in scope
         orphan = marker is None and now - mtime > grace
         if not (stale or orphan):
             report.kept += 1
+            left.add(path.rpartition("/")[2])
             continue
         report.removed.append(path)
         report.bytes += size
@@ -112,3 +121,8 @@ def _collect(store: Store, family: str, scope, keep: set, now: float, grace: flo
             if marker is not None and store.local and ("._commit." in marker or fields):  # its lease's .done name
                 version, inputs = fields[1:3] if fields else marker.rpartition("._commit.")[2].split(".")[:2]
                 store.remove_file(f"{path.rpartition('@')[0]}@_lease.{version}.{inputs}.done")
+    for path, mtime, keys in store.journals(family):  # idle an hour (its writer is done), and
+        if now - mtime > grace and not keys & left:  # every build it explains is gone
+            report.journals.append(path)
+            if not dry_run:
+                store.remove_file(path)

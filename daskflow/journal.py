@@ -129,3 +129,18 @@ class Journals:
             if build is not None and (best is None or build > best):
                 best = build
         return best
+
+    def files(self, folder: str) -> list[tuple[str, float, set]]:
+        """The journals of ``folder``: ``(path, mtime, keys of the builds it names)``."""
+        out = []
+        try:
+            entries = [e for e in os.scandir(folder) if e.name.startswith(JOURNAL_PREFIX)]
+        except FileNotFoundError:
+            return out
+        for entry in entries:
+            try:
+                mtime, keys = entry.stat().st_mtime, set(self._load(entry.path)[1])
+            except FileNotFoundError:
+                continue
+            out.append((entry.path, mtime, keys))
+        return out

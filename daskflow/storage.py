@@ -420,6 +420,10 @@ class Store:
         body.pop("build", None)
         return body
 
+    def journals(self, family: str) -> list[tuple[str, float, set]]:
+        """The journals of a family (local disk; none elsewhere): ``(path, mtime, build keys)``."""
+        return self._journals.files(self.family_path(family)) if self.local else []
+
     def journal_build(self, family: str, param_dir: str) -> str | None:
         """The newest inline build of a task that a journal of its family still names (local
         disk; None elsewhere): explains a build whose output was deleted."""

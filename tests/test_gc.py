@@ -74,3 +74,30 @@ def test_a_task_with_its_own_root_follows_the_lease_setting_in_force(root, tmp_p
     assert own_store([GetData(path=other)]).leases is False
     daskflow.set_root(str(root), leases=True)
     assert own_store([GetData(path=other)]).leases is True
+
+
+class Journaled(daskflow.tasks.TaskJson):
+    def run(self):
+        self.save({"at": time.time()})
+
+
+def test_gc_removes_a_journal_once_every_build_it_explains_is_gone(root, monkeypatch):
+    from daskflow import journal
+
+    monkeypatch.setattr(journal, "_WRITER", ["aaaaaaaa"])  # one process's builds...
+    daskflow.run(Journaled(), scheduler="sync")
+    monkeypatch.setattr(journal, "_WRITER", ["bbbbbbbb"])  # ...then another's, which supersede them
+    daskflow.run(Journaled(), forced_all=True, scheduler="sync")
+    first, second = (root / "Journaled" / "_explain.aaaaaaaa.jsonl"), (root / "Journaled" / "_explain.bbbbbbbb.jsonl")
+    assert first.exists() and second.exists()
+    report = daskflow.gc(Journaled(), dry_run=False)
+    assert len(report.removed) == 1 and report.journals == [] and first.exists()  # written just now
+    old = time.time() - 7200
+    for path in (first, second):
+        os.utime(path, (old, old))
+    dry = daskflow.gc(Journaled(), dry_run=True)
+    assert dry.journals == [str(first)] and first.exists()
+    done = daskflow.gc(Journaled(), dry_run=False)
+    assert done.journals == [str(first)] and not first.exists() and second.exists()  # it explains the build kept
+    plan = daskflow.plan.Plan(Journaled(), explain=True)
+    assert plan.to_run() == [] and plan.store.read_body(plan.nodes[Journaled()].commit)["result"]
