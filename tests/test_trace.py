@@ -15,8 +15,9 @@ from pkg.helpers import inner
 class T(daskflow.tasks.TaskJson):
     def run(self):
         log("T")
-        from pkg.plugins import plugin  # an import inside the function: the walk does not follow it
-        self.save({"v": plugin(1) + inner(1) + sum(x for x in [1])})
+        import importlib
+        plugin = importlib.import_module("pkg." + "plugins").plugin  # a computed module name:
+        self.save({"v": plugin(1) + inner(1) + sum(x for x in [1])})  # the walk cannot follow it
 '''
 
 FILES = {"pkg/helpers.py": "def inner(x):\n    return x + 1\n",

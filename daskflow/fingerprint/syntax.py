@@ -8,17 +8,21 @@ dotted chains (``np.mean``, ``helpers.SCALE``).  Look-ups by a *constant*
 name are chains too: ``getattr(mod, "name")``, ``globals()["name"]``,
 ``vars(mod)["name"]``, and ``sys.modules["pkg.mod"].name`` or
 ``importlib.import_module("pkg.mod").name``, whose head is written
-``<module pkg.mod>``.  A computed name is recorded in ``dynamic``: the caller
+``<module pkg.mod>``; so is a name bound by an ``import`` inside the function
+(``from helpers import clean`` reads ``<module helpers>.clean``; a relative one
+keeps its dots).  A computed name is recorded in ``dynamic``: the caller
 marks the fingerprint incomplete.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 
 __all__ = ["Walker", "strip_docstring", "MODULE_HEAD"]
 
 MODULE_HEAD = "<module "  # a chain head naming a module by its dotted name
+_AT_NAME = re.compile(r"@([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)")  # pandas query/eval
 
 
 def strip_docstring(body: list) -> list:
@@ -87,13 +91,32 @@ class Walker:
 
     def __init__(self, func_node):
         self.globals: set[str] = set()
+        self.bare: set[str] = set()  # free names read on their own, not as the head of a chain
         self.dynamic: list[str] = []
         args = func_node.args
         self.params = {a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)}
         self.params |= {a.arg for a in (args.vararg, args.kwarg) if a is not None}
         self.locals = self._assigned(func_node) - self.params
+        self.imports = self._imported(func_node)  # local name -> "<module pkg.mod>[.name]"
         self.rename = not self._introspects(func_node)
         self.names: dict[str, str] = {}
+
+    @staticmethod
+    def _imported(node) -> dict:
+        """Names an ``import`` inside the function binds, as the chain they stand for: what
+        they refer to is followed like a module global (``from helpers import clean``)."""
+        out = {}
+        for n in ast.walk(node):
+            if isinstance(n, ast.Import):
+                for a in n.names:
+                    bound = a.asname or a.name.split(".")[0]
+                    out[bound] = f"{MODULE_HEAD}{a.name if a.asname else bound}>"
+            elif isinstance(n, ast.ImportFrom):
+                base = "." * n.level + (n.module or "")
+                for a in n.names:
+                    if a.name != "*":
+                        out[a.asname or a.name] = f"{MODULE_HEAD}{base}>.{a.name}"
+        return out
 
     @staticmethod
     def _assigned(node) -> set:
@@ -137,13 +160,22 @@ class Walker:
 
     def _free(self, chain: str) -> None:
         head = chain.split(".")[0]
-        if chain and (head.startswith(MODULE_HEAD) or head not in self.locals | self.params):
+        if head in self.imports and head not in self.params:
+            self.globals.add(self.imports[head] + chain[len(head):])
+        elif chain and (head.startswith(MODULE_HEAD) or head not in self.locals | self.params):
             self.globals.add(chain)
 
     def _visit(self, node, out: list) -> None:
         if isinstance(node, ast.Name):
-            if node.id not in self.locals and node.id not in self.params and isinstance(node.ctx, ast.Load):
-                self.globals.add(node.id)
+            chain = None
+            if node.id in self.imports and node.id not in self.params and isinstance(node.ctx, ast.Load):
+                chain = self.imports[node.id]
+            elif node.id not in self.locals and node.id not in self.params and isinstance(node.ctx, ast.Load):
+                chain = node.id
+            if chain is not None:
+                self.globals.add(chain)
+                if getattr(node, "_daskflow_parent", None) is None:
+                    self.bare.add(chain)
             out.append(f"Name {self._name(node.id)}")
             return
         if isinstance(node, (ast.Attribute, ast.Subscript)):
@@ -152,6 +184,12 @@ class Walker:
         if isinstance(node, ast.Call):
             self._free(dotted(node))
             self._check_dynamic(node)
+            if isinstance(node.func, ast.Name) and node.func.id in ("getattr", "vars") and node.args:
+                node.args[0]._daskflow_parent = node  # getattr(mod, "name"): mod is a chain's head
+            if isinstance(node.func, ast.Attribute) and node.func.attr in ("query", "eval") and node.args \
+                    and (text := _const_str(node.args[0])):  # pandas: df.query("x > @LIMIT")
+                for ref in _AT_NAME.findall(text):
+                    self._free(ref)
         if isinstance(node, ast.Constant):
             out.append(f"Constant {type(node.value).__name__} {node.value!r}")
             return

@@ -21,13 +21,14 @@ import hashlib
 import inspect
 import re
 import types
+from collections.abc import Mapping
 
 from .. import canonical
 from ..task import Task
 from .libraries import distributions_of
-from .source import code_key, is_user_module, module_label
+from .source import code_key, is_user_file, is_user_module, located, module_label
 
-__all__ = ["Collector", "Name", "describe", "key_of"]
+__all__ = ["Collector", "Name", "describe", "func_token", "key_of", "user_wrappers"]
 
 _MAX_DEPTH = 6
 
@@ -65,12 +66,45 @@ def unwrap_callable(value):
     return None
 
 
+def user_wrappers(value) -> list:
+    """The user's functions that ``inspect.unwrap(value)`` steps over, where the function
+    it reaches was not decorated in its own source (``clean = clip(_clean)``, a class
+    decorator replacing methods): their code counts too.  With ``@clip`` on the def, the
+    decorator is part of the def's source and walked from there."""
+    out, seen = [], value
+    while hasattr(seen, "__wrapped__"):
+        if isinstance(seen, types.FunctionType) and is_user_file(seen.__code__.co_filename):
+            out.append(seen)  # by its file: functools.wraps gives a wrapper the wrapped one's module
+        seen = seen.__wrapped__
+    if not out or not isinstance(seen, types.FunctionType):
+        return out
+    where = located(seen.__code__, seen.__module__)
+    return [] if where is not None and getattr(where.node, "decorator_list", None) else out
+
+
+def func_token(func, found: Collector) -> str:
+    """A function of the user's: queued for the walk, its part counting on its own."""
+    found.refs.append(("func", func))
+    return f"func {code_key(func.__code__, func.__module__)}"
+
+
 def describe(value, found: Collector, name: str = "", depth: int = 0) -> str:
     """A canonical token for ``value``; code of the user's is queued in ``found.refs``."""
     from ..params import Parameter
 
+    if isinstance(value, types.MethodType) and not isinstance(value.__self__, types.ModuleType):
+        # a bound method (SCALER.transform, SimpleImputer(...).fit_transform): its object counts
+        return f"{describe(value.__func__, found, name, depth)} of {describe(value.__self__, found, name, depth + 1)}"
     if callable(value) and hasattr(value, "__wrapped__") and not isinstance(value, type):
+        outer = value
         value = inspect.unwrap(value)  # functools.wraps decorators, lru_cache...
+        extra = [f"wrapper {func_token(w, found)}" for w in user_wrappers(outer)]
+        registry = getattr(outer, "registry", None)  # functools.singledispatch: every implementation
+        if isinstance(registry, Mapping) and callable(getattr(outer, "dispatch", None)):
+            extra += sorted(f"dispatch {key_of(k)}={describe(f, found, name, depth + 1)}"
+                            for k, f in registry.items() if f is not value)
+        if extra:
+            return describe(value, found, name, depth) + " " + " ".join(extra)
     if isinstance(value, Name):
         found.library(value)
         return f"ext {value}"
@@ -87,19 +121,28 @@ def describe(value, found: Collector, name: str = "", depth: int = 0) -> str:
     if isinstance(value, types.ModuleType):
         if not is_user_module(value.__name__):
             found.library(value.__name__)
-        return f"module {module_label(value.__name__)}"
+            return f"module {module_label(value.__name__)}"
+        if depth >= _MAX_DEPTH:
+            return _opaque(value, found, name, "nested too deeply")
+        # a module of the user's used as a value (features = features_v1): all it defines counts
+        names = [k for k, v in sorted(vars(value).items()) if not k.startswith("__")
+                 and not isinstance(v, types.ModuleType)]
+        return f"module {module_label(value.__name__)} [" + "|".join(
+            f"{k}={describe(vars(value)[k], found, k, depth + 1)}" for k in names) + "]"
     if isinstance(value, functools.partial):
         inner = describe(value.func, found, name, depth + 1)
         args = describe((value.args, dict(value.keywords)), found, name, depth + 1)
         return f"partial {inner} {args}"
     func = unwrap_callable(value)
     if func is not None or isinstance(value, (types.BuiltinFunctionType, types.MethodType)):
+        bound = getattr(value, "__self__", None) if func is None else None  # LOOKUP.get: the dict
+        of = "" if bound is None or isinstance(bound, types.ModuleType) else \
+            f" of {describe(bound, found, name, depth + 1)}"
         func = func or getattr(value, "__func__", value)
         if isinstance(func, types.FunctionType) and is_user_module(getattr(func, "__module__", "") or ""):
-            found.refs.append(("func", func))
-            return f"func {code_key(func.__code__, func.__module__)}"  # its part counts on its own
+            return func_token(func, found) + of
         found.library(getattr(func, "__module__", "") or "")
-        return f"func {key_of(func)}"
+        return f"func {key_of(func)}{of}"
     return _data(value, found, name, depth)
 
 

@@ -41,7 +41,7 @@ from ..task import Task
 from .libraries import counted
 from .source import MODULE_HEAD_RE, is_user_module, located, module_label, relative
 from .syntax import MODULE_HEAD, Walker, strip_docstring
-from .values import Collector, Name, describe, key_of, unwrap_callable
+from .values import Collector, Name, describe, func_token, key_of, unwrap_callable, user_wrappers
 
 __all__ = ["CodeFingerprint", "Part", "code_fingerprint"]
 
@@ -72,12 +72,13 @@ class CodeFingerprint:
 
 
 _CLASS_CACHE: "weakref.WeakKeyDictionary[type, CodeFingerprint]" = weakref.WeakKeyDictionary()
-_FUNC_CACHE: dict = {}  # (code object, module) -> (Part, [names referenced], [incomplete reasons])
+_FUNC_CACHE: dict = {}  # (code object, module) -> (Part, names referenced, incomplete reasons, bare names)
 _SKIPPED_ATTRS = frozenset({
     "__dict__", "__weakref__", "__module__", "__qualname__", "__doc__", "_param_defs", "_outputs",
     "_defaults", "_significant", "_name_bytes", "_checks", "_slug", "_has_paths", "_in_memory", "_encoders",
     "__annotations__", "__firstlineno__",
-    "__static_attributes__", "__slots__", "__dataclass_params__", "__match_args__"})
+    "__static_attributes__", "__slots__", "__dataclass_params__", "__match_args__",
+    "_abc_impl"})  # ABCMeta's registry cache: not code, and no deterministic identity
 
 
 def code_fingerprint(cls: type) -> CodeFingerprint:
@@ -135,6 +136,8 @@ def _class_part(cls: type, own: bool = False):
         for base in cls.__mro__[1:]:
             if base is not object:
                 tokens.append(f"base {describe(base, found)}")
+    if is_user_module(type(cls).__module__):  # a metaclass of the user's (its __call__ builds instances)
+        tokens.append(f"meta {describe(type(cls), found)}")
     for name in sorted(vars(cls)):
         if name in _SKIPPED_ATTRS:
             continue
@@ -142,6 +145,8 @@ def _class_part(cls: type, own: bool = False):
         func = unwrap_callable(value)
         if func is not None:
             tokens.append(f"def {name}")
+            tokens += [f"wrapper {func_token(w, found)}" for w in user_wrappers(
+                value.__func__ if isinstance(value, (staticmethod, classmethod)) else value)]
             if func.__code__.co_filename.startswith("<") and hasattr(cls, "__dataclass_fields__"):
                 continue  # made by @dataclass from the fields, which count as attributes
             if own or is_user_module(getattr(func, "__module__", "") or ""):
@@ -174,17 +179,25 @@ def _function_part(func):
     cached = _FUNC_CACHE.get(ident)
     if cached is None:
         cached = _FUNC_CACHE[ident] = _walk_function(func)
-    part, names, incomplete = cached  # the syntax walk is cached; values are read now, for
+    part, names, incomplete, bare = cached  # the syntax walk is cached; values are read now, for
     found = Collector(f"{part.key} ({part.file}:{part.line})")  # closures of one code object differ
     found.incomplete.extend(incomplete)
     values = _resolve_globals(func, names, found)
     tokens = [part.digest]
     used, shown = {}, {}
-    for name, value in values:
-        token = f"{name}={describe(value, found, name)}"
+    for name, value, chain in values:
+        if isinstance(value, types.ModuleType) and chain not in bare and is_user_module(value.__name__):
+            token = f"{name}=module {module_label(value.__name__)}"  # only read through: helpers.clean
+        else:  # a module of the user's used as a value counts by all it defines (see describe)
+            token = f"{name}={describe(value, found, name)}"
         tokens.append(token)
         used[name] = hashlib.sha256(token.encode()).hexdigest()[:16]
         shown[name] = _show(value)
+    for name in sorted(vars(func)):  # attributes set on the function (winsorize.limit = 3.0)
+        if not name.startswith("__"):
+            token = f"attr {name}={describe(vars(func)[name], found, name)}"
+            tokens.append(token)
+            used[f"{func.__name__}.{name}"] = hashlib.sha256(token.encode()).hexdigest()[:16]
     key = part.key
     if func.__closure__:
         cells = [f"{n}={describe(_cell(c), found, n)}" for n, c in zip(code.co_freevars, func.__closure__)]
@@ -218,7 +231,7 @@ def _walk_function(func):
             file = relative(inspect.getsourcefile(func) or "")
         except (OSError, TypeError, SyntaxError, StopIteration):
             part = Part(key, hashlib.sha256(f"nosource {key}".encode()).hexdigest())
-            return part, (), [f"{key}: source code not available"]
+            return part, (), [f"{key}: source code not available"], frozenset()
         if code.co_name == "<lambda>":
             incomplete.append(f"{key} ({file}:{first}): lambda located by its line only")
     walker = Walker(node)
@@ -239,7 +252,7 @@ def _walk_function(func):
     digest = hashlib.sha256("\0".join(tokens).encode()).hexdigest()
     incomplete += [f"{key} ({file}): {why}" for why in walker.dynamic]
     part = Part(key, digest, file, first, statements, source=textwrap.dedent(text))
-    return part, tuple(sorted(walker.globals)), incomplete
+    return part, tuple(sorted(walker.globals)), incomplete, frozenset(walker.bare)
 
 
 def _library_owned(name: str, value):
@@ -271,7 +284,7 @@ def _resolve_globals(func, names, found: Collector) -> list:
             match = MODULE_HEAD_RE.match(dotted)
             modname, rest = match.group(1), [p for p in match.group(2).split(".") if p]
             try:
-                value = importlib.import_module(modname)
+                value = importlib.import_module(modname, func.__globals__.get("__package__"))
             except ImportError as exc:
                 found.incomplete.append(f"{found.where}: module {modname!r} cannot be imported: {exc}")
                 continue
@@ -296,5 +309,5 @@ def _resolve_globals(func, names, found: Collector) -> list:
                 value, name = getattr(value, attr), f"{name}.{attr}"
             except AttributeError:
                 break
-        values.append((name, value))
+        values.append((name, value, dotted))
     return values
