@@ -181,6 +181,7 @@ class RunContext:
         self.done = False
         self.saved: dict[str, str] = {}  # output name -> sha256 of its bytes
         self.sizes: dict[str, int] = {}  # file outputs: name -> size in bytes
+        self.names: dict = {}  # classes and functions the outputs name (pickles, user formats)
         self.values: dict = {}  # outputs kept in memory (TaskCache): name -> object
         self.meta = None
         self.last = None  # (file name, bytes) of the only output, written by the commit
@@ -207,7 +208,9 @@ class RunContext:
             if fmt.write is not None:  # a folder format writes its files itself
                 self.saved[name] = fmt.write(obj, self.store.fs, self.path(name, fmt))
                 return
-            data = dumps(fmt, obj, dict(options or {}))
+            data = dumps(fmt, obj, dict(options or {}), self.names)
+            if not type(fmt).__module__.startswith("daskflow."):  # a user's format: its load() runs
+                self.names.setdefault(id(type(fmt)), type(fmt))  # downstream, so its code counts
         except Exception as exc:  # pyarrow and friends raise their own types: one error naming the output
             raise SaveError(f"{task!r}: output {name!r} ({fmt.name}) cannot take a "
                             f"{type(obj).__module__}.{type(obj).__qualname__}: "

@@ -29,6 +29,7 @@ import traceback
 from dataclasses import dataclass, field
 
 from .errors import MissingOutputError
+from .fingerprint import code_of
 from .config import trace_enabled
 from .context import MemoryTarget, MetaRef
 from .lease import claim
@@ -272,6 +273,8 @@ def commit_build(spec: Spec, deps: list, inputs: str, start: float, ctx: RunCont
     h = hashlib.sha256()
     for name in sorted(ctx.saved):
         h.update(f"{name}\0{ctx.saved[name]}\n".encode())
+    if code := code_of(ctx.names.values()):  # the code a pickle names, loaded downstream: equal
+        h.update(f"code\0{code}\n".encode())  # bytes after an edit to it are not the same result
     result = h.hexdigest()[:16]
     body = {k: v for k, v in spec.body.items() if k != "code_parts"}
     body["deps"] = [dict(d, result=o.result) for d, o in zip(spec.body["deps"], deps)]

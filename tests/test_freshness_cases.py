@@ -258,6 +258,64 @@ CASES = {
     "nested-class-method": (
         "class Outer:\n    class Inner:\n        def f(self):\n            return 1\n\n" + T("Outer.Inner().f()"), {},
         ("flow.py", "return 1", "return 2"), ["T"]),
+    # -- what ordinary code reaches besides names (an adversarial probe, 2026-12-03) ----------------
+    "import-inside-run": (
+        "class T(daskflow.tasks.TaskJson):\n    def run(self):\n        log('T')\n"
+        "        from pkg.helpers import inner\n        self.save({'v': inner(2)})\n",
+        {"pkg/helpers.py": HELPERS_MOD}, ("pkg/helpers.py", "x * SCALE", "x * SCALE + 1"), ["T"]),
+    "import-module-inside-helper": (
+        "def helper():\n    import pkg.helpers as h\n    return h.SCALE\n\n" + T("helper()"),
+        {"pkg/helpers.py": HELPERS_MOD}, ("pkg/helpers.py", "SCALE = 3", "SCALE = 4"), ["T"]),
+    "relative-import-inside-function": (
+        "from pkg.a import f\n\n" + T("f()"),
+        {"pkg/helpers.py": HELPERS_MOD, "pkg/a.py": "def f():\n    from .helpers import inner\n    return inner(1)\n"},
+        ("pkg/helpers.py", "x * SCALE", "x * SCALE + 2"), ["T"]),
+    "bound-method-of-own-object": (
+        "class Scaler:\n    def __init__(self, k):\n        self.k = k\n\n    def transform(self, x):\n"
+        "        return x * self.k\n\nSTEPS = [Scaler(3).transform]\n\n" + T("STEPS[0](2)"), {},
+        ("flow.py", "Scaler(3)", "Scaler(5)"), ["T"]),
+    "bound-method-of-library-object": (
+        "import numpy as np\ndraw = np.random.default_rng(0).integers\n\n" + T("int(draw(100))"), {},
+        ("flow.py", "default_rng(0)", "default_rng(1)"), ["T"]),
+    "wrapper-applied-by-call": (
+        "import functools\n\ndef clip(f):\n    @functools.wraps(f)\n    def w(x):\n        return min(f(x), 10)\n"
+        "    return w\n\ndef _g(x):\n    return x * 4\n\ng = clip(_g)\n\n" + T("g(3)"), {},
+        ("flow.py", "min(f(x), 10)", "min(f(x), 5)"), ["T"]),
+    "metaclass-call": (
+        "class Meta(type):\n    def __call__(cls, *a):\n        obj = super().__call__(*a)\n        obj.alpha = 1\n"
+        "        return obj\n\nclass M(metaclass=Meta):\n    pass\n\n" + T("M().alpha"), {},
+        ("flow.py", "obj.alpha = 1", "obj.alpha = 2"), ["T"]),
+    "function-attribute": (
+        "def w(x):\n    return x * w.limit\n\nw.limit = 3\n\n" + T("w(2)"), {},
+        ("flow.py", "w.limit = 3", "w.limit = 4"), ["T"]),
+    "singledispatch-implementation": (
+        "import functools\n\n@functools.singledispatch\ndef f(x):\n    return 0\n\n@f.register\n"
+        "def _(x: int):\n    return x + 1\n\n" + T("f(1)"), {},
+        ("flow.py", "x + 1", "x + 2"), ["T"]),
+    "pandas-query-at-name": (
+        "import pandas as pd\nLIMIT = 1\n\n" + T("int(pd.DataFrame({'x': [1, 2, 3]}).query('x > @LIMIT')['x'].sum())"), {},
+        ("flow.py", "LIMIT = 1", "LIMIT = 2"), ["T"]),
+    "own-module-as-value": (
+        "from pkg import features\nFEATS = {'v1': features}\n\n" + T("FEATS['v1'].build(1)"),
+        {"pkg/features.py": "def build(x):\n    return x + 1\n"}, ("pkg/features.py", "x + 1", "x + 2"), ["T"]),
+    "library-object-holding-own-function": (
+        "from sklearn.preprocessing import FunctionTransformer\n\ndef double(x):\n    return x * 2\n\n"
+        "FT = FunctionTransformer(double)\n\n" + T("float(FT.transform([[1.0]])[0][0])"), {},
+        ("flow.py", "x * 2", "x * 3"), ["T"]),
+    "module-level-call": (
+        "import random\nrandom.seed(1)\n\n" + T("random.random()"), {},
+        ("flow.py", "random.seed(1)", "random.seed(2)"), ["T"]),
+    "import-for-its-side-effect": (
+        "import pkg.acc\nimport pandas as pd\n\n" + T("pd.DataFrame({'x': [1, 2]}).feat.total()"),
+        {"pkg/acc.py": "import pandas as pd\n\n@pd.api.extensions.register_dataframe_accessor('feat')\n"
+                       "class Feat:\n    def __init__(self, df):\n        self._df = df\n\n"
+                       "    def total(self):\n        return int(self._df['x'].sum()) + 1\n"},
+        ("pkg/acc.py", "+ 1", "+ 2"), ["T"]),
+    "pickled-object-method-past-cutoff": (  # Up reruns with equal bytes; T runs the edited method
+        "class Model:\n    def predict(self, x):\n        return x + 1\n\n"
+        "class Up(daskflow.tasks.TaskPickle):\n    def run(self):\n        log('Up')\n        self.save(Model())\n\n"
+        + T("self.inputLoad().predict(2)", requires="Up()"), {},
+        ("flow.py", "x + 1", "x + 3"), ["T", "Up"]),
     # -- no false-stale: same code in another process, folder, hash seed ---------------------------
     "set-parameter-other-seed": (
         T("sorted(self.tags)").replace("    def run", "    tags = daskflow.Parameter(default=frozenset({'a', 'b', 'c', 'd'}))\n\n    def run", 1)

@@ -12,7 +12,7 @@ import daskflow
 PACKAGE = Path(daskflow.__file__).parent
 # lower layers first; a module (or subpackage) may import only from earlier layers
 LAYERS = [
-    {"errors", "explain", "progress"},
+    {"errors", "explain", "progress", "picklerefs"},
     {"config", "params", "canonical", "formats", "listing", "localfs", "redact"},
     {"target", "scheduling", "journal"},
     {"storage"},

@@ -24,6 +24,7 @@ import types
 from collections.abc import Mapping
 
 from .. import canonical
+from ..picklerefs import references
 from ..task import Task
 from .libraries import distributions_of
 from .source import code_key, is_user_file, is_user_module, located, module_label
@@ -222,11 +223,22 @@ def _tokenize(value, found: Collector, name: str) -> str:
     except ImportError:  # pragma: no cover - dask is a dependency
         return _opaque(value, found, name, "dask is not installed")
     try:
-        return "token " + tokenize(value, ensure_deterministic=True)
+        token = "token " + tokenize(value, ensure_deterministic=True)
     except TokenizationError:
         return _opaque(value, found, name, "no deterministic identity")
     except Exception as exc:  # a library object whose pickling fails: it cannot be followed
         return _opaque(value, found, name, f"no deterministic identity ({type(exc).__name__})")
+    # a library object holding the user's code (FunctionTransformer(log_features), a Pipeline
+    # with a transformer class of theirs) names it in its pickle, which dask's token follows
+    # by name only: that code counts by its parts, and nested libraries by their versions
+    user = []
+    for obj in references(value):
+        module = getattr(obj, "__module__", "") or ""
+        if is_user_module(module):
+            user.append(describe(obj, found, name))
+        else:
+            found.library(module)
+    return token + (" names " + "|".join(sorted(user)) if user else "")
 
 
 def _opaque(value, found: Collector, name: str, why: str) -> str:

@@ -38,12 +38,13 @@ from dataclasses import dataclass, field
 
 from .. import canonical
 from ..task import Task
+from .effects import module_effects
 from .libraries import counted
 from .source import MODULE_HEAD_RE, is_user_module, located, module_label, relative
 from .syntax import MODULE_HEAD, Walker, strip_docstring
 from .values import Collector, Name, describe, func_token, key_of, unwrap_callable, user_wrappers
 
-__all__ = ["CodeFingerprint", "Part", "code_fingerprint"]
+__all__ = ["CodeFingerprint", "Part", "code_fingerprint", "code_of"]
 
 _SCHEMA = "daskflow-code/2"
 _SHOWN = 120  # characters of a value kept for why()
@@ -94,33 +95,97 @@ def _fingerprint_class(cls: type) -> CodeFingerprint:
     if version is not None:
         digest = canonical.digest(_SCHEMA.encode(), b"version", canonical.encode(str(version)))
         return CodeFingerprint(digest, {}, [])
-    parts: dict[str, Part] = {}
-    incomplete: list[str] = []
-    libraries: dict = {}
     # the task class and its bases count even when installed in site-packages (a cluster image)
     todo = [("task-class", c) for c in reversed(cls.__mro__) if c is not object
             and not c.__module__.startswith("daskflow") and c.__module__ != "builtins"]
-    seen: set = set()
-    while todo:
-        kind, obj = todo.pop()
-        ident = (kind, id(obj))  # within one walk only: never part of a digest
-        if ident in seen:
-            continue
-        seen.add(ident)
-        if kind in ("class", "task-class"):
-            part, found = _class_part(obj, own=kind == "task-class")
-        else:
-            part, found = _function_part(obj)
-        incomplete.extend(found.incomplete)
-        libraries.update(found.libraries)
-        parts[part.key] = part
-        todo.extend(found.refs)
+    for fmt in {id(f): f for f in getattr(cls, "_outputs", {}).values()}.values():
+        if is_user_module(type(fmt).__module__):  # a format of the user's: its dumps/load count
+            todo.append(("class", type(fmt)))
+    parts, incomplete, libraries = _walk(todo)
     h = hashlib.sha256(_SCHEMA.encode())
     for key in sorted(parts):
         h.update(f"{key}\0{parts[key].digest}\n".encode())
     for dist, version in sorted(counted(libraries).items()):
         h.update(f"library {dist}\0{version}\n".encode())
     return CodeFingerprint(h.hexdigest(), parts, sorted(set(incomplete)), dict(sorted(libraries.items())))
+
+
+_OBJECT_CACHE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def code_of(objects) -> str:
+    """A digest of the code behind classes and functions a value names (see
+    ``daskflow.picklerefs``): the user's are walked as a task's code is, a library's count
+    by its distribution and version, the standard library's not at all; '' if none counts."""
+    digests = set()
+    for obj in objects:
+        digest = _OBJECT_CACHE.get(obj)
+        if digest is None:
+            module = getattr(obj, "__module__", "") or ""
+            if is_user_module(module):
+                parts, _, libraries = _walk([("class" if isinstance(obj, type) else "func", obj)])
+                items = [f"{k}\0{p.digest}" for k, p in sorted(parts.items())]
+                items += [f"library {d}\0{v}" for d, v in sorted(counted(libraries).items())]
+            else:
+                found = Collector()
+                found.library(module)
+                items = [f"library {d}\0{v}" for d, v in sorted(counted(found.libraries).items())]
+            digest = hashlib.sha256("\n".join(items).encode()).hexdigest() if items else ""
+            try:
+                _OBJECT_CACHE[obj] = digest
+            except TypeError:  # not weakly referenceable: computed again next time
+                pass
+        if digest:
+            digests.add(digest)
+    return hashlib.sha256("\n".join(sorted(digests)).encode()).hexdigest()[:16] if digests else ""
+
+
+def _walk(todo: list):
+    """Parts reached from ``todo`` (``(kind, class or function)``), what could not be followed,
+    and the libraries used."""
+    parts: dict[str, Part] = {}
+    incomplete: list[str] = []
+    libraries: dict = {}
+    seen: set = set()
+    while todo:
+        kind, obj = todo.pop()
+        ident = (kind, obj if kind == "effects" else id(obj))  # within one walk only: never in a digest
+        if ident in seen:
+            continue
+        seen.add(ident)
+        if kind == "effects":
+            part, found = _effects_part(obj)
+            if part is None:
+                continue
+        elif kind in ("class", "task-class"):
+            part, found = _class_part(obj, own=kind == "task-class")
+        else:
+            part, found = _function_part(obj)
+        module = getattr(obj, "__module__", None) if kind != "effects" else None
+        if module and is_user_module(module) and ("effects", module) not in seen:
+            todo.append(("effects", module))
+        incomplete.extend(found.incomplete)
+        libraries.update(found.libraries)
+        parts[part.key] = part
+        todo.extend(found.refs)
+    return parts, incomplete, libraries
+
+
+def _effects_part(modname: str):
+    """The top-level calls and side-effect imports of a module of the user's (see
+    ``effects``), as a part; None when it has neither."""
+    module = sys.modules.get(modname)
+    calls, imported = module_effects(getattr(module, "__file__", None) or "", getattr(module, "__package__", None))
+    found = Collector(f"{module_label(modname)} (module)")
+    if not (calls or imported):
+        return None, found
+    tokens = [f"call {c}" for c in calls]
+    for name in imported:  # import accessors: it counts by all it defines (see describe)
+        other = sys.modules.get(name)
+        if other is not None and is_user_module(name):
+            tokens.append(f"import {describe(other, found, name, 1)}")
+    digest = hashlib.sha256("\0".join(tokens).encode()).hexdigest()
+    return Part(f"{module_label(modname)}:<module>", digest, relative(getattr(module, "__file__", "") or "")), found
 
 
 def _class_part(cls: type, own: bool = False):

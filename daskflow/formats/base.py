@@ -96,9 +96,12 @@ class Format:
         return f"<format {self.name}>"
 
 
-def dumps(fmt: Format, obj, options: dict) -> bytes:
-    """``fmt.dumps(obj, **options)``, without options for a format written before they existed."""
+def dumps(fmt: Format, obj, options: dict, found: dict | None = None) -> bytes:
+    """``fmt.dumps(obj, **options)``, without options for a format written before they existed;
+    a pickling format records in ``found`` the classes and functions its bytes name."""
     fmt.need()
+    if found is not None and hasattr(fmt, "dumps_recording"):
+        return fmt.dumps_recording(obj, found, **options)
     return fmt.dumps(obj, **options) if options else fmt.dumps(obj)
 
 

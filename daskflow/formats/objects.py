@@ -1,6 +1,6 @@
 """Formats for any Python object: pickle and JSON.
 
-Imports ``formats.base`` and the standard library.  JSON keeps the order of
+Imports ``formats.base``, ``picklerefs`` and the standard library.  JSON keeps the order of
 a dict's keys (the reader gets back what was saved); options go to
 ``json.dumps``/``json.load`` and ``pickle.dumps``/``pickle.load``.
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import pickle
 
+from .. import picklerefs
 from .base import Format, register_format
 
 __all__ = ["Pickle", "JSON"]
@@ -22,8 +23,13 @@ class Pickle(Format):
     name, ext = "pickle", "pkl"
 
     def dumps(self, obj, **options) -> bytes:
+        return self.dumps_recording(obj, {}, **options)
+
+    def dumps_recording(self, obj, found: dict, **options) -> bytes:
+        """``dumps``, recording the classes and functions the bytes name in ``found``
+        (``daskflow.picklerefs``): a task's result counts their code."""
         try:
-            return pickle.dumps(obj, **{"protocol": pickle.HIGHEST_PROTOCOL, **options})
+            return picklerefs.dumps(obj, found, **{"protocol": pickle.HIGHEST_PROTOCOL, **options})
         except (pickle.PicklingError, TypeError, AttributeError) as exc:
             raise TypeError(f"cannot pickle {type(obj).__name__}: {exc}") from exc
 
