@@ -311,6 +311,14 @@ CASES = {
                        "class Feat:\n    def __init__(self, df):\n        self._df = df\n\n"
                        "    def total(self):\n        return int(self._df['x'].sum()) + 1\n"},
         ("pkg/acc.py", "+ 1", "+ 2"), ["T"]),
+    "cached-property-body": (
+        "import functools\n\nclass Stats:\n    @functools.cached_property\n    def k(self):\n        return 2\n\n"
+        + T("Stats().k"), {}, ("flow.py", "return 2", "return 3"), ["T"]),
+    "singledispatchmethod-two-implementations": (
+        "import functools\n\nclass S:\n    @functools.singledispatchmethod\n    def scale(self, x):\n        return 0\n\n"
+        "    @scale.register\n    def _(self, x: int):\n        return x + 1\n\n"
+        "    @scale.register\n    def _(self, x: float):\n        return x + 0.5\n\n" + T("S().scale(1)"), {},
+        ("flow.py", "x + 1", "x + 2"), ["T"]),
     "pickled-object-method-past-cutoff": (  # Up reruns with equal bytes; T runs the edited method
         "class Model:\n    def predict(self, x):\n        return x + 1\n\n"
         "class Up(daskflow.tasks.TaskPickle):\n    def run(self):\n        log('Up')\n        self.save(Model())\n\n"

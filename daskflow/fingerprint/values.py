@@ -29,7 +29,7 @@ from ..task import Task
 from .libraries import distributions_of
 from .source import code_key, is_user_file, is_user_module, located, module_label
 
-__all__ = ["Collector", "Name", "describe", "func_token", "key_of", "user_wrappers"]
+__all__ = ["Collector", "Name", "describe", "dispatched", "func_token", "key_of", "user_wrappers"]
 
 _MAX_DEPTH = 6
 
@@ -62,6 +62,8 @@ def unwrap_callable(value):
         value = value.__func__
     if isinstance(value, property):
         value = value.fget
+    if isinstance(value, (functools.cached_property, functools.singledispatchmethod)):
+        value = value.func  # a singledispatchmethod's other implementations: see dispatched()
     if isinstance(value, types.FunctionType):
         return inspect.unwrap(value)
     return None
@@ -81,6 +83,15 @@ def user_wrappers(value) -> list:
         return out
     where = located(seen.__code__, seen.__module__)
     return [] if where is not None and getattr(where.node, "decorator_list", None) else out
+
+
+def dispatched(value) -> list:
+    """The implementations a ``functools.singledispatchmethod`` registered, besides its base."""
+    if not isinstance(value, functools.singledispatchmethod):
+        return []
+    registry = getattr(value.dispatcher, "registry", {})
+    return [unwrap_callable(f) or f for k, f in sorted(registry.items(), key=lambda kv: key_of(kv[0]))
+            if k is not object]
 
 
 def func_token(func, found: Collector) -> str:

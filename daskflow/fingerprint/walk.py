@@ -42,7 +42,7 @@ from .effects import module_effects
 from .libraries import counted
 from .source import MODULE_HEAD_RE, is_user_module, located, module_label, relative
 from .syntax import MODULE_HEAD, Walker, strip_docstring
-from .values import Collector, Name, describe, func_token, key_of, unwrap_callable, user_wrappers
+from .values import Collector, Name, describe, dispatched, func_token, key_of, unwrap_callable, user_wrappers
 
 __all__ = ["CodeFingerprint", "Part", "code_fingerprint", "code_of"]
 
@@ -210,6 +210,8 @@ def _class_part(cls: type, own: bool = False):
         func = unwrap_callable(value)
         if func is not None:
             tokens.append(f"def {name}")
+            tokens += [f"dispatch {func_token(f, found)}" for f in dispatched(value)
+                       if isinstance(f, types.FunctionType) and is_user_module(f.__module__ or "")]
             tokens += [f"wrapper {func_token(w, found)}" for w in user_wrappers(
                 value.__func__ if isinstance(value, (staticmethod, classmethod)) else value)]
             if func.__code__.co_filename.startswith("<") and hasattr(cls, "__dataclass_fields__"):
