@@ -319,6 +319,30 @@ CASES = {
         "    @scale.register\n    def _(self, x: int):\n        return x + 1\n\n"
         "    @scale.register\n    def _(self, x: float):\n        return x + 0.5\n\n" + T("S().scale(1)"), {},
         ("flow.py", "x + 1", "x + 2"), ["T"]),
+    "module-level-call-reads-a-constant": (
+        "import random\nSEED = 1\nrandom.seed(SEED)\n\n" + T("random.random()"), {},
+        ("flow.py", "SEED = 1", "SEED = 2"), ["T"]),
+    "import-inside-run-fast-or-fallback": (
+        "class T(daskflow.tasks.TaskJson):\n    def run(self):\n        log('T')\n        try:\n"
+        "            from pkg.fast import f\n        except ImportError:\n            from pkg.slow import f\n"
+        "        self.save({'v': f(1)})\n",
+        {"pkg/fast.py": "def f(x):\n    return x + 1\n", "pkg/slow.py": "def f(x):\n    return x + 1\n"},
+        ("pkg/fast.py", "x + 1", "x + 2"), ["T"]),
+    "side-effect-import-in-package-init": (
+        "import pandas as pd\nfrom pkg.helpers import inner\n\n" + T("inner(1) + pd.DataFrame({'x': [1]}).geo.center()"),
+        {"pkg/__init__.py": "from . import acc\n", "pkg/helpers.py": HELPERS_MOD,
+         "pkg/acc.py": "import pandas as pd\n\n@pd.api.extensions.register_dataframe_accessor('geo')\n"
+                       "class Geo:\n    def __init__(self, o):\n        self.o = o\n\n    def center(self):\n        return 1\n"},
+        ("pkg/acc.py", "return 1", "return 2"), ["T"]),
+    "script-closing-run-call-edited": (
+        T("1") + "\ndaskflow.preview(T())\nprint('built')\n", {},
+        ("flow.py", "daskflow.preview(T())", "daskflow.preview([T()])"), []),
+    "display-option-edited": (
+        "import logging\nimport pandas as pd\npd.set_option('display.max_columns', 20)\nlogging.basicConfig(level=logging.INFO)\n\n"
+        + T("1"), {}, ("flow.py", "max_columns', 20", "max_columns', 50"), []),
+    "global-rng-bound-method-other-seed": (
+        "from random import shuffle\nfrom numpy.random import rand\n\n" + T("callable(shuffle) and callable(rand)"), {},
+        "seed", []),
     "pickled-object-method-past-cutoff": (  # Up reruns with equal bytes; T runs the edited method
         "class Model:\n    def predict(self, x):\n        return x + 1\n\n"
         "class Up(daskflow.tasks.TaskPickle):\n    def run(self):\n        log('Up')\n        self.save(Model())\n\n"

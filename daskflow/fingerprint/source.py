@@ -61,8 +61,8 @@ def is_user_module(name: str) -> bool:
         path = getattr(module, "__file__", None)
         if module is None:
             known = False
-        elif path is None:
-            known = name == "__main__"
+        elif path is None:  # __main__ of python -c; a namespace package by its folders
+            known = name == "__main__" or any(is_user_file(p) for p in getattr(module, "__path__", ()) or ())
         else:
             known = is_user_file(path)
         _USER_MODULES[name] = known

@@ -22,7 +22,7 @@ import re
 __all__ = ["Walker", "strip_docstring", "MODULE_HEAD"]
 
 MODULE_HEAD = "<module "  # a chain head naming a module by its dotted name
-_AT_NAME = re.compile(r"@([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)")  # pandas query/eval
+_AT_NAME = re.compile(r"(?<![\w.@])@([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)")  # pandas query/eval
 
 
 def strip_docstring(body: list) -> list:
@@ -97,7 +97,7 @@ class Walker:
         self.params = {a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)}
         self.params |= {a.arg for a in (args.vararg, args.kwarg) if a is not None}
         self.locals = self._assigned(func_node) - self.params
-        self.imports = self._imported(func_node)  # local name -> "<module pkg.mod>[.name]"
+        self.imports = self._imported(func_node)  # local name -> ["<module pkg.mod>[.name]", ...]
         self.rename = not self._introspects(func_node)
         self.names: dict[str, str] = {}
 
@@ -105,17 +105,17 @@ class Walker:
     def _imported(node) -> dict:
         """Names an ``import`` inside the function binds, as the chain they stand for: what
         they refer to is followed like a module global (``from helpers import clean``)."""
-        out = {}
-        for n in ast.walk(node):
+        out: dict = {}
+        for n in ast.walk(node):  # every binding of a name: try: from .fast import f / except: .slow
             if isinstance(n, ast.Import):
                 for a in n.names:
                     bound = a.asname or a.name.split(".")[0]
-                    out[bound] = f"{MODULE_HEAD}{a.name if a.asname else bound}>"
+                    out.setdefault(bound, []).append(f"{MODULE_HEAD}{a.name if a.asname else bound}>")
             elif isinstance(n, ast.ImportFrom):
                 base = "." * n.level + (n.module or "")
                 for a in n.names:
                     if a.name != "*":
-                        out[a.asname or a.name] = f"{MODULE_HEAD}{base}>.{a.name}"
+                        out.setdefault(a.asname or a.name, []).append(f"{MODULE_HEAD}{base}>.{a.name}")
         return out
 
     @staticmethod
@@ -161,7 +161,7 @@ class Walker:
     def _free(self, chain: str) -> None:
         head = chain.split(".")[0]
         if head in self.imports and head not in self.params:
-            self.globals.add(self.imports[head] + chain[len(head):])
+            self.globals.update(c + chain[len(head):] for c in self.imports[head])
         elif chain and (head.startswith(MODULE_HEAD) or head not in self.locals | self.params):
             self.globals.add(chain)
 
@@ -171,11 +171,11 @@ class Walker:
             if node.id in self.imports and node.id not in self.params and isinstance(node.ctx, ast.Load):
                 chain = self.imports[node.id]
             elif node.id not in self.locals and node.id not in self.params and isinstance(node.ctx, ast.Load):
-                chain = node.id
+                chain = [node.id]
             if chain is not None:
-                self.globals.add(chain)
+                self.globals.update(chain)
                 if getattr(node, "_daskflow_parent", None) is None:
-                    self.bare.add(chain)
+                    self.bare.update(chain)
             out.append(f"Name {self._name(node.id)}")
             return
         if isinstance(node, (ast.Attribute, ast.Subscript)):
@@ -186,10 +186,10 @@ class Walker:
             self._check_dynamic(node)
             if isinstance(node.func, ast.Name) and node.func.id in ("getattr", "vars") and node.args:
                 node.args[0]._daskflow_parent = node  # getattr(mod, "name"): mod is a chain's head
-            if isinstance(node.func, ast.Attribute) and node.func.attr in ("query", "eval") and node.args \
-                    and (text := _const_str(node.args[0])):  # pandas: df.query("x > @LIMIT")
-                for ref in _AT_NAME.findall(text):
-                    self._free(ref)
+            if isinstance(node.func, ast.Attribute) and node.func.attr in ("query", "eval"):
+                expr = node.args[:1] + [k.value for k in node.keywords if k.arg == "expr"]
+                for ref in _AT_NAME.findall(" ".join(t for e in expr if (t := _const_str(e)))):
+                    self._free(ref)  # pandas: df.query("x > @LIMIT")
         if isinstance(node, ast.Constant):
             out.append(f"Constant {type(node.value).__name__} {node.value!r}")
             return

@@ -20,6 +20,7 @@ import functools
 import hashlib
 import inspect
 import re
+import sys
 import types
 from collections.abc import Mapping
 
@@ -94,6 +95,22 @@ def dispatched(value) -> list:
             if k is not object]
 
 
+def _bound(obj, func, found: Collector, name: str, depth: int) -> str:
+    """`` of <object>`` for a bound method's object; a library's own global (``random._inst``
+    behind ``random.shuffle``, numpy's hidden RandomState) by its name, never by its state."""
+    if obj is None or isinstance(obj, types.ModuleType):
+        return ""
+    if not is_user_module(type(obj).__module__):
+        module = (getattr(func, "__module__", None) or type(obj).__module__ or "").split(".")
+        for modname in dict.fromkeys((".".join(module), module[0], type(obj).__module__)):
+            owner = sys.modules.get(modname)
+            for attr, value in (vars(owner).items() if owner is not None else ()):
+                if value is obj:
+                    found.library(modname)
+                    return f" of ext {modname}.{attr}"
+    return f" of {describe(obj, found, name, depth + 1)}"
+
+
 def func_token(func, found: Collector) -> str:
     """A function of the user's: queued for the walk, its part counting on its own."""
     found.refs.append(("func", func))
@@ -106,7 +123,7 @@ def describe(value, found: Collector, name: str = "", depth: int = 0) -> str:
 
     if isinstance(value, types.MethodType) and not isinstance(value.__self__, types.ModuleType):
         # a bound method (SCALER.transform, SimpleImputer(...).fit_transform): its object counts
-        return f"{describe(value.__func__, found, name, depth)} of {describe(value.__self__, found, name, depth + 1)}"
+        return describe(value.__func__, found, name, depth) + _bound(value.__self__, value.__func__, found, name, depth)
     if callable(value) and hasattr(value, "__wrapped__") and not isinstance(value, type):
         outer = value
         value = inspect.unwrap(value)  # functools.wraps decorators, lru_cache...
@@ -134,23 +151,21 @@ def describe(value, found: Collector, name: str = "", depth: int = 0) -> str:
         if not is_user_module(value.__name__):
             found.library(value.__name__)
             return f"module {module_label(value.__name__)}"
-        if depth >= _MAX_DEPTH:
-            return _opaque(value, found, name, "nested too deeply")
-        # a module of the user's used as a value (features = features_v1): all it defines counts
-        names = [k for k, v in sorted(vars(value).items()) if not k.startswith("__")
-                 and not isinstance(v, types.ModuleType)]
+        # a module of the user's used as a value (features = features_v1): the functions and
+        # classes it defines count (with the constants they use) and its top-level effects
+        found.refs.append(("effects", value.__name__))
+        defined = [(k, v) for k, v in sorted(vars(value).items()) if isinstance(v, (type, types.FunctionType))
+                   and getattr(v, "__module__", None) == value.__name__]
         return f"module {module_label(value.__name__)} [" + "|".join(
-            f"{k}={describe(vars(value)[k], found, k, depth + 1)}" for k in names) + "]"
+            f"{k}={describe(v, found, k, depth + 1)}" for k, v in defined) + "]"
     if isinstance(value, functools.partial):
         inner = describe(value.func, found, name, depth + 1)
         args = describe((value.args, dict(value.keywords)), found, name, depth + 1)
         return f"partial {inner} {args}"
     func = unwrap_callable(value)
     if func is not None or isinstance(value, (types.BuiltinFunctionType, types.MethodType)):
-        bound = getattr(value, "__self__", None) if func is None else None  # LOOKUP.get: the dict
-        of = "" if bound is None or isinstance(bound, types.ModuleType) else \
-            f" of {describe(bound, found, name, depth + 1)}"
-        func = func or getattr(value, "__func__", value)
+        func, of = func or getattr(value, "__func__", value), "" if func is not None else \
+            _bound(getattr(value, "__self__", None), value, found, name, depth)  # LOOKUP.get: the dict
         if isinstance(func, types.FunctionType) and is_user_module(getattr(func, "__module__", "") or ""):
             return func_token(func, found) + of
         found.library(getattr(func, "__module__", "") or "")

@@ -29,6 +29,7 @@ import ast
 import builtins
 import hashlib
 import importlib
+import importlib.util
 import inspect
 import sys
 import textwrap
@@ -40,7 +41,7 @@ from .. import canonical
 from ..task import Task
 from .effects import module_effects
 from .libraries import counted
-from .source import MODULE_HEAD_RE, is_user_module, located, module_label, relative
+from .source import MODULE_HEAD_RE, is_user_file, is_user_module, located, module_label, relative
 from .syntax import MODULE_HEAD, Walker, strip_docstring
 from .values import Collector, Name, describe, dispatched, func_token, key_of, unwrap_callable, user_wrappers
 
@@ -155,7 +156,8 @@ def _walk(todo: list):
         seen.add(ident)
         if kind == "effects":
             part, found = _effects_part(obj)
-            if part is None:
+            if part is None:  # nothing of its own; its package's __init__ may have some
+                todo.extend(found.refs)
                 continue
         elif kind in ("class", "task-class"):
             part, found = _class_part(obj, own=kind == "task-class")
@@ -177,15 +179,37 @@ def _effects_part(modname: str):
     module = sys.modules.get(modname)
     calls, imported = module_effects(getattr(module, "__file__", None) or "", getattr(module, "__package__", None))
     found = Collector(f"{module_label(modname)} (module)")
-    if not (calls or imported):
+    namespace = vars(module) if module is not None else {}
+    tokens = []
+    for dump, head, dotted, read in calls:
+        if _harmless(namespace.get(head, getattr(builtins, head, None)), dotted):
+            continue
+        tokens.append(f"call {dump} " + "|".join(f"{n}={describe(namespace[n], found, n, 1)}" for n in read
+                                                   if n in namespace and not isinstance(namespace[n], types.ModuleType)))
+    if "." in modname and is_user_module(modname.rpartition(".")[0]):  # a package's __init__ runs first
+        found.refs.append(("effects", modname.rpartition(".")[0]))
+    if not (tokens or imported):
         return None, found
-    tokens = [f"call {c}" for c in calls]
     for name in imported:  # import accessors: it counts by all it defines (see describe)
         other = sys.modules.get(name)
         if other is not None and is_user_module(name):
             tokens.append(f"import {describe(other, found, name, 1)}")
     digest = hashlib.sha256("\0".join(tokens).encode()).hexdigest()
     return Part(f"{module_label(modname)}:<module>", digest, relative(getattr(module, "__file__", "") or "")), found
+
+
+_HARMLESS = ("logging", "warnings", "pprint", "matplotlib", "IPython", "tqdm", "rich", "daskflow")
+
+
+def _harmless(head, dotted: str) -> bool:
+    """A top-level call that shows or logs, or runs daskflow (``print``, ``logging.basicConfig``,
+    ``plt.show()``, a script's ``d6tflow.run(Train())``): not an effect on results."""
+    if head is print or dotted.startswith("sys.path.") or (isinstance(head, type) and issubclass(head, Task)):
+        return True
+    module = head.__name__ if isinstance(head, types.ModuleType) else getattr(type(head), "__module__", "") or ""
+    if isinstance(head, (types.FunctionType, types.BuiltinFunctionType, type)):
+        module = getattr(head, "__module__", "") or ""
+    return head is not None and module.split(".")[0] in _HARMLESS
 
 
 def _class_part(cls: type, own: bool = False):
@@ -204,8 +228,8 @@ def _class_part(cls: type, own: bool = False):
     if is_user_module(type(cls).__module__):  # a metaclass of the user's (its __call__ builds instances)
         tokens.append(f"meta {describe(type(cls), found)}")
     for name in sorted(vars(cls)):
-        if name in _SKIPPED_ATTRS:
-            continue
+        if name in _SKIPPED_ATTRS or name.startswith("__pydantic_"):  # pydantic's built schema holds
+            continue  # ids (per process); its fields count through model_fields
         value = vars(cls)[name]
         func = unwrap_callable(value)
         if func is not None:
@@ -322,13 +346,44 @@ def _walk_function(func):
     return part, tuple(sorted(walker.globals)), incomplete, frozenset(walker.bare)
 
 
+def _module(modname: str, package, rest: list, found: Collector):
+    """The module a chain names (``import x`` inside a function, ``import_module("x")``): one
+    of the user's is imported (it is, when the code runs); a library is never imported to
+    plan, it counts by its name and version (a ``Name``); None, said, if it cannot be had."""
+    try:
+        absolute = importlib.util.resolve_name(modname, package) if modname.startswith(".") else modname
+        module = sys.modules.get(absolute)
+        spec = None if module is not None else importlib.util.find_spec(absolute.split(".")[0])
+    except (ImportError, ValueError) as exc:  # a relative name outside a package, a broken finder
+        found.incomplete.append(f"{found.where}: module {modname!r} cannot be found: {exc}")
+        return None
+    if module is not None:
+        return module
+    where = spec and (spec.origin if spec.has_location else next(iter(spec.submodule_search_locations or ()), None))
+    if spec is not None and not (where and is_user_file(where)):
+        return Name(".".join([absolute, *rest]))  # a library: located, not imported
+    try:
+        return importlib.import_module(absolute)
+    except Exception as exc:  # missing here, or one of the user's failing at import: said, not fatal
+        found.incomplete.append(f"{found.where}: module {modname!r} cannot be imported: "
+                                f"{type(exc).__name__}: {exc}")
+        return None
+
+
+def _submodule(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None  # its package is imported: nothing runs
+    except Exception:  # a broken package: the chain stops here, as for a missing attribute
+        return False
+
+
 def _library_owned(name: str, value):
     """``from os import environ``: a library's own object counts by its qualified name, like
     ``os.environ``, not by its state (which may change with every process)."""
     kind = type(value)
     if kind.__module__ == "builtins" or is_user_module(kind.__module__) or isinstance(value, type):
         return value
-    for modname in {kind.__module__, kind.__module__.split(".")[0]}:
+    for modname in dict.fromkeys((kind.__module__, kind.__module__.split(".")[0])):  # in order: hash-seed free
         module = sys.modules.get(modname)
         if module is not None and getattr(module, name, None) is value:
             return Name(f"{modname}.{name}")
@@ -350,10 +405,8 @@ def _resolve_globals(func, names, found: Collector) -> list:
         if head.startswith(MODULE_HEAD):  # sys.modules["pkg.mod"] / import_module("pkg.mod")
             match = MODULE_HEAD_RE.match(dotted)
             modname, rest = match.group(1), [p for p in match.group(2).split(".") if p]
-            try:
-                value = importlib.import_module(modname, func.__globals__.get("__package__"))
-            except ImportError as exc:
-                found.incomplete.append(f"{found.where}: module {modname!r} cannot be imported: {exc}")
+            value = _module(modname, func.__globals__.get("__package__"), rest, found)
+            if value is None:
                 continue
             name = f"sys.modules[{modname!r}]"
         elif head.startswith("__") and head.endswith("__"):
@@ -372,6 +425,9 @@ def _resolve_globals(func, names, found: Collector) -> list:
                     break
             elif not (isinstance(value, type) and (issubclass(value, Task) or is_user_module(value.__module__))):
                 break
+            if isinstance(value, types.ModuleType) and not hasattr(value, attr) and not (
+                    _submodule(f"{value.__name__}.{attr}") and _module(f"{value.__name__}.{attr}", None, [], found)):
+                break  # neither an attribute nor a submodule (from pkg import helpers, not yet imported)
             try:
                 value, name = getattr(value, attr), f"{name}.{attr}"
             except AttributeError:

@@ -23,11 +23,18 @@ class Pickle(Format):
     name, ext = "pickle", "pkl"
 
     def dumps(self, obj, **options) -> bytes:
-        return self.dumps_recording(obj, {}, **options)
+        return self._pickle(obj, {}, options)
 
     def dumps_recording(self, obj, found: dict, **options) -> bytes:
         """``dumps``, recording the classes and functions the bytes name in ``found``
-        (``daskflow.picklerefs``): a task's result counts their code."""
+        (``daskflow.picklerefs``): a task's result counts their code.  A subclass with its
+        own ``dumps`` (gzip...) is called as it is, recording nothing."""
+        if type(self).dumps is not Pickle.dumps:
+            return self.dumps(obj, **options)
+        return self._pickle(obj, found, options)
+
+    @staticmethod
+    def _pickle(obj, found: dict, options: dict) -> bytes:
         try:
             return picklerefs.dumps(obj, found, **{"protocol": pickle.HIGHEST_PROTOCOL, **options})
         except (pickle.PicklingError, TypeError, AttributeError) as exc:
