@@ -7,7 +7,7 @@ records the code objects of user files (not the standard library,
 site-packages or daskflow) that start executing.  Afterwards their stable keys
 (the same keys as the static walk's parts) go into the commit marker
 (``traced``), and those the static walk did not reach (a dynamic dispatch, a
-plugin registry, an import inside a function) go into ``unwalked`` with a
+plugin registry, a module imported under a computed name) go into ``unwalked`` with a
 warning: the blind spot shows itself on the first build, and ``why()`` repeats
 it.  Code nested in a walked part (a local function, a comprehension) is
 covered by that part.
