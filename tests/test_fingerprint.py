@@ -289,3 +289,19 @@ def test_part_keys_hold_no_path_or_line(tmp_path, monkeypatch):
     for n in (1, 2):  # the same code lower in the file: same digest, only the line moved
         assert a.parts[f"ops_a:<lambda>@OPS#{n}"].digest == b.parts[f"ops_b:<lambda>@OPS#{n}"].digest
     assert a.parts["ops_a:<lambda>@OPS#2"].line + 4 == b.parts["ops_b:<lambda>@OPS#2"].line
+
+
+def test_top_level_calls_count_but_output_logging_and_daskflow_calls_do_not(tmp_path, monkeypatch):
+    import importlib
+
+    monkeypatch.syspath_prepend(str(tmp_path))
+    head = "import logging, random\nimport daskflow\n\nclass T(daskflow.tasks.TaskJson):\n    def run(self):\n        self.save(1)\n\n"
+    variants = {"none": "", "print": "print('hi')\nlogging.basicConfig(level=logging.INFO)\ndaskflow.preview(T())\n",
+                "lambda": "(lambda: None)()\n", "seed": "random.seed(3)\n"}
+    parts = {}
+    for name, tail in variants.items():
+        (tmp_path / f"top_{name}.py").write_text(head + tail)
+        fp = code_fingerprint(importlib.import_module(f"top_{name}").T)
+        parts[name] = sorted(k.split(":", 1)[1] for k in fp.parts)
+    assert parts["none"] == parts["print"] == ["T", "T.run"]  # shown or logged: not an effect
+    assert parts["lambda"] == parts["seed"] == ["<module>", "T", "T.run"]  # a call of any other kind counts

@@ -182,7 +182,7 @@ def _effects_part(modname: str):
     namespace = vars(module) if module is not None else {}
     tokens = []
     for dump, head, dotted, read in calls:
-        if _harmless(namespace.get(head, getattr(builtins, head, None)), dotted):
+        if head is not None and _harmless(namespace.get(head, getattr(builtins, head, None)), dotted):
             continue
         tokens.append(f"call {dump} " + "|".join(f"{n}={describe(namespace[n], found, n, 1)}" for n in read
                                                    if n in namespace and not isinstance(namespace[n], types.ModuleType)))
