@@ -188,12 +188,12 @@ def _effects_part(modname: str):
                                                    if n in namespace and not isinstance(namespace[n], types.ModuleType)))
     if "." in modname and is_user_module(modname.rpartition(".")[0]):  # a package's __init__ runs first
         found.refs.append(("effects", modname.rpartition(".")[0]))
-    if not (tokens or imported):
-        return None, found
-    for name in imported:  # import accessors: it counts by all it defines (see describe)
-        other = sys.modules.get(name)
+    for name in imported:  # import accessors: it counts by all it defines (see describe); an
+        other = sys.modules.get(name)  # unused library import is nothing
         if other is not None and is_user_module(name):
             tokens.append(f"import {describe(other, found, name, 1)}")
+    if not tokens:
+        return None, found
     digest = hashlib.sha256("\0".join(tokens).encode()).hexdigest()
     return Part(f"{module_label(modname)}:<module>", digest, relative(getattr(module, "__file__", "") or "")), found
 
