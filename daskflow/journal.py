@@ -134,7 +134,8 @@ class Journals:
         """The journals of ``folder``: ``(path, mtime, keys of the builds it names)``."""
         out = []
         try:
-            entries = [e for e in os.scandir(folder) if e.name.startswith(JOURNAL_PREFIX)]
+            with os.scandir(folder) as listing:
+                entries = [e for e in listing if e.name.startswith(JOURNAL_PREFIX)]
         except FileNotFoundError:
             return out
         for entry in entries:

@@ -417,8 +417,8 @@ class Plan:
             node.store.journal_build(node.family, node.param_dir) or "")
         if not fields or not (external or (fields[1] == node.version and fields[2] == node.inputs)):
             return None
-        when = not external and invalidated_notes(node.store, node.family, self.__dict__.setdefault("_notes", {}))
-        when = when and when.get((node.param_dir, node.version))  # invalidate() removed it: "no output"
+        notes = {} if external else invalidated_notes(node.store, node.family, self.__dict__.setdefault("_notes", {}))
+        when = notes.get((node.param_dir, node.version))  # invalidate() removed it: "no output"
         return None if when and when >= int(fields[5]) / 1e6 - 1e-3 else f"{names[0]} missing"
 
     def _read(self, commit: Commit, store: Store) -> dict | None:

@@ -82,7 +82,7 @@ def test_an_output_edited_in_place_keeping_its_size_is_modified(root, commit_kin
     assert Source().outputLoad() == {"v": 1}
 
 
-def test_an_inline_output_left_alone_stays_fresh_across_processes(root):
+def test_an_inline_output_left_alone_stays_fresh_and_names_its_own_time(root):
     daskflow.run(Source(), scheduler="sync")
     path = _output(root)
     build = path.name.split("@")[1].split(".")[0]

@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from .. import canonical
 from ..task import Task
 from .effects import module_effects
-from .libraries import counted
+from .libraries import counted, distributions_of
 from .source import MODULE_HEAD_RE, is_user_file, is_user_module, located, module_label, relative
 from .syntax import MODULE_HEAD, Walker, strip_docstring
 from .values import Collector, Name, describe, dispatched, func_token, key_of, unwrap_callable, user_wrappers
@@ -128,9 +128,7 @@ def code_of(objects) -> str:
                 items = [f"{k}\0{p.digest}" for k, p in sorted(parts.items())]
                 items += [f"library {d}\0{v}" for d, v in sorted(counted(libraries).items())]
             else:
-                found = Collector()
-                found.library(module)
-                items = [f"library {d}\0{v}" for d, v in sorted(counted(found.libraries).items())]
+                items = [f"library {d}\0{v}" for d, v in sorted(counted(dict(distributions_of(module))).items())]
             digest = hashlib.sha256("\n".join(items).encode()).hexdigest() if items else ""
             try:
                 _OBJECT_CACHE[obj] = digest
@@ -206,10 +204,8 @@ def _harmless(head, dotted: str) -> bool:
     ``plt.show()``, a script's ``d6tflow.run(Train())``): not an effect on results."""
     if head is print or dotted.startswith("sys.path.") or (isinstance(head, type) and issubclass(head, Task)):
         return True
-    module = head.__name__ if isinstance(head, types.ModuleType) else getattr(type(head), "__module__", "") or ""
-    if isinstance(head, (types.FunctionType, types.BuiltinFunctionType, type)):
-        module = getattr(head, "__module__", "") or ""
-    return head is not None and module.split(".")[0] in _HARMLESS
+    module = head.__name__ if isinstance(head, types.ModuleType) else getattr(head, "__module__", None) or ""
+    return head is not None and module.split(".")[0] in _HARMLESS  # an instance: its class's module
 
 
 def _class_part(cls: type, own: bool = False):
