@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from . import canonical, dynamic
 from .errors import CycleError, MissingExternalError, ParameterError, TaskDefinitionError
 from .canonical import cache_result, framed, inputs_id
-from .fingerprint import code_fingerprint, static_body
+from .fingerprint import code_fingerprint, static_body, with_upstream
 from .explain import INVALIDATED, code_change, inputs_change
 from .notes import invalidated_notes
 from .rawfiles import changed_message, file_status, list_identities, raw_inputs
@@ -217,20 +217,20 @@ class Plan:
         """Each node's version, parameter folder, fingerprint and key: the digests of
         ``canonical.digest``, with the parts framed here (see ``canonical.framed``)."""
         sha, eight = _sha256, 8
-        per_class: dict[type, tuple] = {}  # what every task of a class shares, looked up once
+        per_class: dict[tuple, tuple] = {}  # what the tasks of a class (and upstream classes) share
         for node in self.nodes.values():
             task = node.task
-            shared = per_class.get(type(task))
-            if shared is None:
-                code = code_fingerprint(type(task))
+            ident = (type(task), frozenset([type(d.task) for d in node.deps]))
+            shared = per_class.get(ident)
+            if shared is None:  # the class's code, with what it reads of its upstream classes
+                code = with_upstream(type(task), code_fingerprint(type(task)), ident[1])
                 if code.incomplete and type(task) not in _WARNED:
                     _WARNED.add(type(task))
-                    warnings.warn(f"{node.family}: code fingerprint incomplete, edits reached only "
-                                  f"through these are not seen: {'; '.join(code.incomplete)}",
-                                  stacklevel=3)
+                    warnings.warn(f"{node.family}: code fingerprint incomplete, edits reached only through "
+                                  f"these are not seen: {'; '.join(code.incomplete)}", stacklevel=3)
                 # canonical.digest(SCHEMA, family, code digest, param_bytes): the first three framed once
-                shared = per_class[type(task)] = (code, framed(SCHEMA, node.family.encode(), code.digest.encode()),
-                                                  node.family + "-")
+                shared = per_class[ident] = (code, framed(SCHEMA, node.family.encode(), code.digest.encode()),
+                                             node.family + "-")
             node.code, head, prefix = shared
             pbytes = task.param_bytes
             version = node.version = sha(head + len(pbytes).to_bytes(eight, "little") + pbytes).hexdigest()[:16]

@@ -50,6 +50,9 @@ def T(body, uses="", requires=""):
 
 HELPERS_MOD = "SCALE = 3\n\ndef inner(x):\n    return x * SCALE\n"
 
+UP = ("class Up(daskflow.tasks.TaskJson):\n    SCALE = 2\n\n    def run(self):\n        log('Up')\n"
+      "        self.save({'v': 1})\n\n    def post(self, x):\n        return x + 1\n\n")
+
 # name: (flow.py body after HEADER, {other files}, edit (file, old, new) or a special step, expect)
 CASES = {
     # -- code parts that share a name -------------------------------------------------------
@@ -348,6 +351,19 @@ CASES = {
         "class Up(daskflow.tasks.TaskPickle):\n    def run(self):\n        log('Up')\n        self.save(Model())\n\n"
         + T("self.inputLoad().predict(2)", requires="Up()"), {},
         ("flow.py", "x + 1", "x + 3"), ["T", "Up"]),
+    # -- what a task runs of its upstream's class, through the instance, past early cutoff -----------
+    "upstream-method-through-instance": (
+        UP + T("self.requires().post(self.inputLoad()['v'])", requires="Up()"), {},
+        ("flow.py", "x + 1", "x + 3"), ["T", "Up"]),
+    "upstream-method-through-dict": (
+        UP + T("up['a'].post(1)", requires="{'a': Up()}").replace("        self.save", "        up = self.requires()\n        self.save"),
+        {}, ("flow.py", "x + 1", "x + 3"), ["T", "Up"]),
+    "upstream-attribute-through-instance": (
+        UP + T("self.requires().SCALE", requires="Up()"), {},
+        ("flow.py", "SCALE = 2", "SCALE = 5"), ["T", "Up"]),
+    "upstream-run-edit-keeps-cutoff": (
+        UP + T("self.requires().post(self.inputLoad()['v'])", requires="Up()"), {},
+        ("flow.py", "{'v': 1}", "{'v': 2 - 1}"), ["Up"]),
     # -- no false-stale: same code in another process, folder, hash seed ---------------------------
     "set-parameter-other-seed": (
         T("sorted(self.tags)").replace("    def run", "    tags = daskflow.Parameter(default=frozenset({'a', 'b', 'c', 'd'}))\n\n    def run", 1)

@@ -93,6 +93,7 @@ class Walker:
         self.globals: set[str] = set()
         self.bare: set[str] = set()  # free names read on their own, not as the head of a chain
         self.dynamic: list[str] = []
+        self.attrs: set[str] = set()  # attribute names read (``up.postprocess``): see ``borrowed``
         args = func_node.args
         self.params = {a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)}
         self.params |= {a.arg for a in (args.vararg, args.kwarg) if a is not None}
@@ -180,6 +181,8 @@ class Walker:
             return
         if isinstance(node, (ast.Attribute, ast.Subscript)):
             node.value._daskflow_parent = node  # read by _check_dynamic on the inner call
+            if isinstance(node, ast.Attribute):
+                self.attrs.add(node.attr)
             self._free(dotted(node))
         if isinstance(node, ast.Call):
             self._free(dotted(node))

@@ -63,6 +63,7 @@ class Part:
     values: dict = field(default_factory=dict)  # name used -> digest of what it refers to
     source: str = ""  # the part's source text (functions), for a diff in why()
     shown: dict = field(default_factory=dict)  # name used -> short text of its value, for why()
+    attrs: frozenset = frozenset()  # attribute names the code reads (never in a digest)
 
 
 @dataclass
@@ -102,7 +103,11 @@ def _fingerprint_class(cls: type) -> CodeFingerprint:
     for fmt in {id(f): f for f in getattr(cls, "_outputs", {}).values()}.values():
         if is_user_module(type(fmt).__module__):  # a format of the user's: its dumps/load count
             todo.append(("class", type(fmt)))
-    parts, incomplete, libraries = _walk(todo)
+    return assemble(*_walk(todo))
+
+
+def assemble(parts: dict, incomplete: list, libraries: dict) -> CodeFingerprint:
+    """The fingerprint of walked parts: the sorted (key, digest) pairs and library versions."""
     h = hashlib.sha256(_SCHEMA.encode())
     for key in sorted(parts):
         h.update(f"{key}\0{parts[key].digest}\n".encode())
@@ -290,7 +295,7 @@ def _function_part(func):
         cells = [f"{n}={describe(_cell(c), found, n)}" for n, c in zip(code.co_freevars, func.__closure__)]
         key = f"{key}[{hashlib.sha256(chr(0).join(cells).encode()).hexdigest()[:8]}]"
     digest = hashlib.sha256("\0".join(tokens).encode()).hexdigest()
-    return Part(key, digest, part.file, part.line, part.statements, used, part.source, shown), found
+    return Part(key, digest, part.file, part.line, part.statements, used, part.source, shown, part.attrs), found
 
 
 def _cell(cell):
@@ -338,7 +343,7 @@ def _walk_function(func):
         text = "\n".join(lines) + "\n" + text if lines else "@" + start + "\n" + text
     digest = hashlib.sha256("\0".join(tokens).encode()).hexdigest()
     incomplete += [f"{key} ({file}): {why}" for why in walker.dynamic]
-    part = Part(key, digest, file, first, statements, source=textwrap.dedent(text))
+    part = Part(key, digest, file, first, statements, source=textwrap.dedent(text), attrs=frozenset(walker.attrs))
     return part, tuple(sorted(walker.globals)), incomplete, frozenset(walker.bare)
 
 
