@@ -13,8 +13,9 @@ Target: <= 15 us per task (the target is absolute, so the figure is printed
 beside two references measured in the same process on the same files: the
 floor, a bare recursive listing of each family folder (an ``os.scandir`` walk
 with one stat per file, what a plan cannot avoid on this layout),
-and a luigi/d6tflow-style ``complete()`` check, one ``os.stat`` per output
-file).  The first Plan in the process (class fingerprints not yet cached) is
+a luigi/d6tflow-style ``complete()`` check, one ``os.stat`` per output
+file, and the graph's own ``requires()`` calls alone: the user's code that
+makes the upstream task instances, which any check of this API runs).  The first Plan in the process (class fingerprints not yet cached) is
 reported separately.
 
     .venv/bin/python benchmarks/noop.py              # 10,000 tasks
@@ -128,9 +129,16 @@ def main() -> None:
             for path in outputs:
                 os.stat(path)
 
-        times = {"plan": [], "run": [], "listing": [], "stat": []}
+        planned = [node.task for node in plan.nodes.values()]
+
+        def requires_once():  # the user's code every requires()-style check runs: upstream instances
+            for task in planned:
+                task.requires()
+
+        times = {"plan": [], "run": [], "listing": [], "stat": [], "requires": []}
         cpu = {k: [] for k in times}
-        fns = {"plan": plan_once, "run": run_once, "listing": listing_once, "stat": stat_once}
+        fns = {"plan": plan_once, "run": run_once, "listing": listing_once, "stat": stat_once,
+               "requires": requires_once}
         order = list(fns)
         for k in range(args.repeat + 1):
             for name in (order if k % 2 == 0 else order[::-1]):
@@ -163,6 +171,8 @@ def main() -> None:
          f"{cpu_us['listing']:.0f} us", "1.0", "-", "-", "-"],
         ["ref: os.stat per output (luigi complete())", C.fmt_us(C.median(times["stat"]) / n),
          f"{cpu_us['stat']:.0f} us", "-", "1.0", "-", "-"],
+        ["ref: requires() of every task alone (user code)", C.fmt_us(C.median(times["requires"]) / n),
+         f"{cpu_us['requires']:.0f} us", "-", "-", "-", "-"],
     ]
     print(f"\nnoop: {n} tasks ({args.families} families x {width} parameter sets), local disk, "
           f"median of {args.repeat} alternating runs")

@@ -144,8 +144,11 @@ _EXACT = {
 
 
 def _encode_other(value) -> bytes:
-    if isinstance(value, datetime.datetime):
-        return _frame(b"datetime", value.isoformat().encode())
+    if isinstance(value, datetime.datetime):  # pd.Timestamp too
+        text, tz = value.isoformat(), value.tzinfo
+        if tz is not None and not isinstance(tz, datetime.timezone):  # a named zone: its rules (DST),
+            text += f"[{getattr(tz, 'key', None) or getattr(tz, 'zone', None) or tz}]"  # not one offset
+        return _frame(b"datetime", text.encode())
     if isinstance(value, enum.Enum):
         cls = type(value)
         # by qualified name only: a script's __main__ and its module name must agree

@@ -305,3 +305,42 @@ def test_top_level_calls_count_but_output_logging_and_daskflow_calls_do_not(tmp_
         parts[name] = sorted(k.split(":", 1)[1] for k in fp.parts)
     assert parts["none"] == parts["print"] == ["T", "T.run"]  # shown or logged: not an effect
     assert parts["lambda"] == parts["seed"] == ["<module>", "T", "T.run"]  # a call of any other kind counts
+
+
+def test_upstream_attributes_count_only_when_read_through_an_instance(tmp_path, monkeypatch):
+    """``up.post(x)`` counts Up.post in T's fingerprint; reading ``self.n`` (a parameter both
+    classes declare, as with @inherits), ``type(self).K`` or a global ``Up.K`` adds nothing,
+    so code that reads no upstream method through an instance keeps its fingerprint."""
+    from daskflow.fingerprint import with_upstream
+
+    (tmp_path / "borrow.py").write_text(
+        "import daskflow\n\nclass Up(daskflow.tasks.TaskJson):\n    n = daskflow.IntParameter(default=1)\n"
+        "    K = 2\n\n    def run(self):\n        self.save(self.n)\n\n    def post(self, x):\n        return x + self.K\n\n"
+        "class Plain(daskflow.tasks.TaskJson):\n    n = daskflow.IntParameter(default=1)\n    K = 3\n\n"
+        "    def requires(self):\n        return Up(n=self.n)\n\n    def run(self):\n"
+        "        self.save(self.n + type(self).K + Up.K)\n\n"
+        "class Reads(Plain):\n    def run(self):\n        up = self.requires()\n        self.save(up.post(self.n))\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import borrow
+
+    plain = code_fingerprint(borrow.Plain)
+    assert with_upstream(borrow.Plain, plain, frozenset({borrow.Up})) is plain
+    reads = code_fingerprint(borrow.Reads)
+    merged = with_upstream(borrow.Reads, reads, frozenset({borrow.Up}))
+    assert merged.digest != reads.digest and "borrow:Up.post" in merged.parts
+    assert "borrow:Up.run" not in merged.parts  # a hook daskflow calls: cutoff stays possible
+
+
+def test_a_named_time_zone_is_part_of_a_datetime_value():
+    """09:00 in London and in UTC print the same offset in January; six months on they differ,
+    so the zone counts.  A fixed offset is all its isoformat says: its bytes are unchanged."""
+    import zoneinfo
+
+    london = pd.Timestamp("2024-01-15 09:00", tz="Europe/London")
+    utc = pd.Timestamp("2024-01-15 09:00", tz="UTC")
+    assert london.isoformat() == utc.isoformat()
+    assert canonical.encode(london) != canonical.encode(utc)
+    assert canonical.encode(london) == canonical.encode(
+        datetime.datetime(2024, 1, 15, 9, tzinfo=zoneinfo.ZoneInfo("Europe/London")))
+    fixed = datetime.datetime(2024, 1, 15, 9, tzinfo=datetime.timezone(datetime.timedelta(hours=2)))
+    assert canonical.encode(fixed) == b"datetime:" + len(fixed.isoformat()).to_bytes(8, "little") + fixed.isoformat().encode()

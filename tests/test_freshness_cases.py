@@ -53,6 +53,10 @@ HELPERS_MOD = "SCALE = 3\n\ndef inner(x):\n    return x * SCALE\n"
 UP = ("class Up(daskflow.tasks.TaskJson):\n    SCALE = 2\n\n    def run(self):\n        log('Up')\n"
       "        self.save({'v': 1})\n\n    def post(self, x):\n        return x + 1\n\n")
 
+MIXINS = ("class DropNa:\n    def clean(self, xs):\n        return [x for x in xs if x is not None]\n\n"
+          "class FillNa:\n    def clean(self, xs):\n        return [0 if x is None else x for x in xs]\n\n"
+          "class Shout:\n    def loud(self):\n        return 1\n\n")
+
 # name: (flow.py body after HEADER, {other files}, edit (file, old, new) or a special step, expect)
 CASES = {
     # -- code parts that share a name -------------------------------------------------------
@@ -364,6 +368,26 @@ CASES = {
     "upstream-run-edit-keeps-cutoff": (
         UP + T("self.requires().post(self.inputLoad()['v'])", requires="Up()"), {},
         ("flow.py", "{'v': 1}", "{'v': 2 - 1}"), ["Up"]),
+    # -- which of two mixins wins, classes of yours behind a value or a parameter -----------------
+    "mixin-order-swapped": (
+        MIXINS + T("self.clean([1, None, 3])").replace("class T(daskflow.tasks.TaskJson)", "class T(DropNa, FillNa, daskflow.tasks.TaskJson)"),
+        {}, ("flow.py", "class T(DropNa, FillNa,", "class T(FillNa, DropNa,"), ["T"]),
+    "mixin-order-swapped-no-shared-name": (
+        MIXINS + T("self.clean([1, None]) + [self.loud()]").replace("class T(daskflow.tasks.TaskJson)", "class T(DropNa, Shout, daskflow.tasks.TaskJson)"),
+        {}, ("flow.py", "class T(DropNa, Shout,", "class T(Shout, DropNa,"), []),
+    "namedtuple-constant-method": (
+        "from typing import NamedTuple\n\nclass Window(NamedTuple):\n    size: int\n\n    def starts(self, n):\n"
+        "        return list(range(0, n - self.size + 1))\n\nWINDOW = Window(2)\n\n" + T("WINDOW.starts(5)"), {},
+        ("flow.py", "n - self.size + 1", "n - self.size"), ["T"]),
+    "enum-parameter-member-value": (
+        "import enum\n\nclass Horizon(enum.Enum):\n    SHORT = 3\n    LONG = 12\n\n"
+        + T("self.h.value").replace("    def run", "    h = daskflow.EnumParameter(enum=Horizon, default='SHORT')\n\n    def run", 1)
+        .replace("class T(daskflow.tasks.TaskJson):", "class T(daskflow.tasks.TaskJson):", 1), {},
+        ("flow.py", "SHORT = 3", "SHORT = 6"), ["T"]),
+    "timestamp-parameter-zone": (
+        "import pandas as pd\n\n" + T("(self.start + pd.DateOffset(months=6)).tz_convert('UTC').hour")
+        .replace("    def run", "    start = daskflow.Parameter(default=pd.Timestamp('2024-01-15 09:00', tz='Europe/London'))\n\n    def run", 1),
+        {}, ("flow.py", "tz='Europe/London'", "tz='UTC'"), ["T"]),
     # -- no false-stale: same code in another process, folder, hash seed ---------------------------
     "set-parameter-other-seed": (
         T("sorted(self.tags)").replace("    def run", "    tags = daskflow.Parameter(default=frozenset({'a', 'b', 'c', 'd'}))\n\n    def run", 1)

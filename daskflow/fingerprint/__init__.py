@@ -3,11 +3,13 @@
 Imports ``errors``, ``canonical``, ``params``, ``task`` and ``config``; never
 dask at import time.  The subpackage, in the order data flows:
 
+- ``parts``: a part and a fingerprint, the data the others pass;
 - ``source``: which modules are the user's, each code object's syntax node
   and stable key;
 - ``syntax``: the canonical token stream of a syntax tree, its free names;
 - ``values``: tokens for the values code refers to, every value by value;
 - ``libraries``: installed distributions and versions;
+- ``bases``: which of two mixins defining one name wins (the order of the bases);
 - ``walk``: parts and the class fingerprint (``code_fingerprint``);
 - ``borrowed``: what a task reads of its upstream classes through their instances;
 - here: the code parts as JSON and the static part of a commit marker (``static_body``).

@@ -5,9 +5,10 @@ task's fingerprint (its code reaches the task through the upstream result, which
 keeps early cutoff possible).  But ``up = self.requires(); up.postprocess(df)`` runs
 the upstream class's code *here*: an edit to ``postprocess`` that leaves the upstream
 output unchanged would be hidden by early cutoff.  So the attributes a task's code
-reads by name (``.postprocess``) that an upstream class defines in the user's code,
-other than the task hooks daskflow calls itself (``run``, ``requires``, ``output``...),
-are walked as parts of the task's own fingerprint.  Attribute names are matched
+reads by name on another object than ``self`` or a global (``up.postprocess``,
+``self.requires()["a"].SCALE``) that an upstream class defines in the user's code,
+other than its parameters and the task hooks daskflow calls itself (``run``,
+``requires``, ``output``...), are walked as parts of the task's own fingerprint.  Attribute names are matched
 without types (``df.transform`` and an upstream ``transform`` method meet): the
 approximation errs towards a rerun, never towards a stale result.
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 
+from ..params import Parameter
 from ..task import Task
 from .source import is_user_module
 from .values import Collector, describe, key_of, unwrap_callable
@@ -47,6 +49,8 @@ def _borrow(cls: type, code: CodeFingerprint, upstream: frozenset) -> CodeFinger
             if owner is None or not is_user_module(owner.__module__) or owner in cls.__mro__:
                 continue  # not defined, daskflow's or a library's, or already part of this code
             value = vars(owner)[name]
+            if isinstance(value, Parameter):
+                continue  # read through an instance, a parameter is that instance's value
             func = unwrap_callable(value)
             if func is not None:
                 todo.append(("func", func))

@@ -149,6 +149,16 @@ class Walker:
                         return True
         return False
 
+    def _instance(self, node) -> bool:
+        """Whether ``node.attr`` may read an attribute of another object than the task itself
+        or a global (``up.post``, ``self.requires().post``, ``ups["a"].SCALE``): not of
+        ``self``, ``cls``, ``type(self)`` or a module-level name (those are followed as chains)."""
+        if isinstance(node, ast.Name):
+            return node.id not in ("self", "cls") and (node.id in self.locals or node.id in self.params)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "type":
+            return False
+        return True
+
     def _name(self, ident: str) -> str:
         if ident in self.locals and self.rename:
             return self.names.setdefault(ident, f"_v{len(self.names)}")
@@ -181,7 +191,7 @@ class Walker:
             return
         if isinstance(node, (ast.Attribute, ast.Subscript)):
             node.value._daskflow_parent = node  # read by _check_dynamic on the inner call
-            if isinstance(node, ast.Attribute):
+            if isinstance(node, ast.Attribute) and self._instance(node.value):
                 self.attrs.add(node.attr)
             self._free(dotted(node))
         if isinstance(node, ast.Call):

@@ -137,8 +137,10 @@ def describe(value, found: Collector, name: str = "", depth: int = 0) -> str:
     if isinstance(value, Name):
         found.library(value)
         return f"ext {value}"
-    if isinstance(value, Parameter):
-        return f"param {type(value).__name__} default={_default(value, found, name, depth)}"
+    if isinstance(value, Parameter):  # and the classes it is declared with (EnumParameter(enum=Horizon))
+        return f"param {type(value).__name__} default={_default(value, found, name, depth)}" + "".join(
+            f" {k}={describe(v, found, k, depth + 1)}" for k, v in sorted(vars(value).items())
+            if isinstance(v, type) and is_user_module(v.__module__))
     if isinstance(value, type):
         if issubclass(value, Task):
             return f"task {value.__name__}"
@@ -188,9 +190,14 @@ def _data(value, found: Collector, name: str, depth: int) -> str:
     if kind in _CONTAINERS and depth < _MAX_DEPTH:
         return _container(value, found, name, depth)
     try:
-        return "const " + hashlib.sha256(canonical.encode(value)).hexdigest()
+        token = "const " + hashlib.sha256(canonical.encode(value)).hexdigest()
     except TypeError:
         pass
+    else:
+        if kind.__module__ != "builtins" and is_user_module(kind.__module__):  # a NamedTuple or str
+            found.refs.append(("class", kind))  # subclass of yours: its methods count too
+            token += f" of {key_of(kind)}"
+        return token
     if depth >= _MAX_DEPTH:
         return _opaque(value, found, name, "nested too deeply")
     if dataclasses.is_dataclass(value):

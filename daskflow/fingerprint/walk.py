@@ -35,12 +35,13 @@ import sys
 import textwrap
 import types
 import weakref
-from dataclasses import dataclass, field
 
 from .. import canonical
 from ..task import Task
 from .effects import module_effects
+from .bases import resolution
 from .libraries import counted, distributions_of
+from .parts import SKIPPED_ATTRS, CodeFingerprint, Part
 from .source import MODULE_HEAD_RE, is_user_file, is_user_module, located, module_label, relative
 from .syntax import MODULE_HEAD, Walker, strip_docstring
 from .values import Collector, Name, describe, dispatched, func_token, key_of, unwrap_callable, user_wrappers
@@ -51,37 +52,8 @@ _SCHEMA = "daskflow-code/2"
 _SHOWN = 120  # characters of a value kept for why()
 
 
-@dataclass
-class Part:
-    """One piece of code reached from a task, with what ``why()`` needs to explain a change."""
-
-    key: str
-    digest: str
-    file: str = ""
-    line: int = 0
-    statements: list = field(default_factory=list)  # [line, digest, text] per top-level statement
-    values: dict = field(default_factory=dict)  # name used -> digest of what it refers to
-    source: str = ""  # the part's source text (functions), for a diff in why()
-    shown: dict = field(default_factory=dict)  # name used -> short text of its value, for why()
-    attrs: frozenset = frozenset()  # attribute names the code reads (never in a digest)
-
-
-@dataclass
-class CodeFingerprint:
-    digest: str
-    parts: dict  # key -> Part
-    incomplete: list  # reasons the walk could not follow a reference
-    libraries: dict = field(default_factory=dict)  # distribution -> version used by the code
-
-
 _CLASS_CACHE: "weakref.WeakKeyDictionary[type, CodeFingerprint]" = weakref.WeakKeyDictionary()
 _FUNC_CACHE: dict = {}  # (code object, module) -> (Part, names referenced, incomplete reasons, bare names)
-_SKIPPED_ATTRS = frozenset({
-    "__dict__", "__weakref__", "__module__", "__qualname__", "__doc__", "_param_defs", "_outputs",
-    "_defaults", "_significant", "_name_bytes", "_checks", "_slug", "_has_paths", "_in_memory", "_encoders",
-    "__annotations__", "__firstlineno__",
-    "__static_attributes__", "__slots__", "__dataclass_params__", "__match_args__",
-    "_abc_impl"})  # ABCMeta's registry cache: not code, and no deterministic identity
 
 
 def code_fingerprint(cls: type) -> CodeFingerprint:
@@ -103,7 +75,11 @@ def _fingerprint_class(cls: type) -> CodeFingerprint:
     for fmt in {id(f): f for f in getattr(cls, "_outputs", {}).values()}.values():
         if is_user_module(type(fmt).__module__):  # a format of the user's: its dumps/load count
             todo.append(("class", type(fmt)))
-    return assemble(*_walk(todo))
+    parts, incomplete, libraries = _walk(todo)
+    order = resolution(cls)
+    if order is not None:
+        parts[order.key] = order
+    return assemble(parts, incomplete, libraries)
 
 
 def assemble(parts: dict, incomplete: list, libraries: dict) -> CodeFingerprint:
@@ -229,7 +205,7 @@ def _class_part(cls: type, own: bool = False):
     if is_user_module(type(cls).__module__):  # a metaclass of the user's (its __call__ builds instances)
         tokens.append(f"meta {describe(type(cls), found)}")
     for name in sorted(vars(cls)):
-        if name in _SKIPPED_ATTRS or name.startswith("__pydantic_"):  # pydantic's built schema holds
+        if name in SKIPPED_ATTRS or name.startswith("__pydantic_"):  # pydantic's built schema holds
             continue  # ids (per process); its fields count through model_fields
         value = vars(cls)[name]
         func = unwrap_callable(value)
