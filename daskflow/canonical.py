@@ -12,6 +12,7 @@ parameter.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import decimal
 import enum
@@ -161,6 +162,8 @@ def _encode_other(value) -> bytes:
         if isinstance(value, dict):  # a dict subclass (FrozenDict): the branches above are by type,
             _EXACT[type(value)] = _encode_mapping  # so its type is looked up directly from now on
         return _encode_mapping(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _encode_dataclass(value)
     identity = getattr(value, "__daskflow_identity__", None)
     if identity is not None:  # tasks given as parameters
         return _frame(b"task", identity())
@@ -175,6 +178,16 @@ def _encode_other(value) -> bytes:
             return enc(value)
     raise TypeError(f"no deterministic encoding for a value of type "
                     f"{type(value).__module__}.{type(value).__qualname__}")
+
+
+def _encode_dataclass(value) -> bytes:
+    """A frozen dataclass (a config given as a parameter): by class name and every field."""
+    cls = type(value)
+    if not cls.__dataclass_params__.frozen:  # a value that can change after a task is named by it
+        raise TypeError(f"no deterministic encoding for {cls.__module__}.{cls.__qualname__}: a dataclass "
+                        f"that is not frozen can change in place; declare it @dataclass(frozen=True)")
+    fields = b"".join([encode(f.name) + encode(getattr(value, f.name)) for f in dataclasses.fields(value)])
+    return _frame(b"dataclass", encode(cls.__qualname__) + fields)  # by name, as an enum: __main__ or not
 
 
 def _encode_numpy(value) -> bytes:

@@ -10,6 +10,7 @@ from, so ``IntParameter`` given ``"3"`` and ``3`` name the same task.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import enum
 import json
@@ -150,6 +151,9 @@ def canonical_text(value) -> str:
     if isinstance(value, (list, tuple)):
         inner = ", ".join(canonical_text(v) for v in value)
         return f"[{inner}]" if isinstance(value, list) else f"({inner})"
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):  # its repr may hold a set
+        fields = ", ".join(f"{f.name}={canonical_text(getattr(value, f.name))}" for f in dataclasses.fields(value))
+        return f"{type(value).__name__}({fields})"
     return str(value)
 
 

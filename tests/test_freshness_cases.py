@@ -388,7 +388,15 @@ CASES = {
         "import pandas as pd\n\n" + T("(self.start + pd.DateOffset(months=6)).tz_convert('UTC').hour")
         .replace("    def run", "    start = daskflow.Parameter(default=pd.Timestamp('2024-01-15 09:00', tz='Europe/London'))\n\n    def run", 1),
         {}, ("flow.py", "tz='Europe/London'", "tz='UTC'"), ["T"]),
+    "frozen-dataclass-parameter": (
+        "from dataclasses import dataclass\n\n@dataclass(frozen=True)\nclass Cfg:\n    alpha: float = 0.5\n"
+        "    tags: frozenset = frozenset({'a', 'b', 'c', 'd'})\n\n" + T("self.cfg.alpha").replace("    def run", "    cfg = daskflow.Parameter(default=Cfg(alpha=0.5))\n\n    def run", 1),
+        {}, ("flow.py", "Cfg(alpha=0.5)", "Cfg(alpha=0.25)"), ["T"]),
     # -- no false-stale: same code in another process, folder, hash seed ---------------------------
+    "frozen-dataclass-parameter-other-seed": (
+        "from dataclasses import dataclass\n\n@dataclass(frozen=True)\nclass Cfg:\n    alpha: float = 0.5\n"
+        "    tags: frozenset = frozenset({'a', 'b', 'c', 'd'})\n\n" + T("sorted(self.cfg.tags)").replace("    def run", "    cfg = daskflow.Parameter(default=Cfg())\n\n    def run", 1),
+        {}, "seed", []),
     "set-parameter-other-seed": (
         T("sorted(self.tags)").replace("    def run", "    tags = daskflow.Parameter(default=frozenset({'a', 'b', 'c', 'd'}))\n\n    def run", 1)
         .replace("class T(daskflow.tasks.TaskJson):", "class T(daskflow.tasks.TaskJson):"), {}, "seed", []),

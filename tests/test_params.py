@@ -93,6 +93,29 @@ def test_unhashable_value_is_an_error_naming_task_and_parameter():
         Any(v=object()).param_bytes
 
 
+def test_a_frozen_dataclass_is_a_value_and_a_mutable_one_an_error_saying_so():
+    import dataclasses
+
+    @dataclasses.dataclass(frozen=True)
+    class Cfg:
+        alpha: float = 0.5
+        tags: frozenset = frozenset({"b", "a"})
+
+    @dataclasses.dataclass
+    class Loose:
+        alpha: float = 0.5
+
+    class Any(daskflow.tasks.TaskPickle):
+        v = daskflow.Parameter()
+
+    assert Any(v=Cfg()) == Any(v=Cfg(0.5)) != Any(v=Cfg(0.25))
+    from daskflow.taskdef import param_dir
+
+    assert param_dir(Any(v=Cfg())).startswith("v=Cfg_alpha=0.5,_tags=_a,_b__")  # sorted: every seed
+    with pytest.raises(daskflow.FingerprintError, match=r"Any\(v=.*parameter 'v'.*not frozen.*frozen=True"):
+        Any(v=Loose()).param_bytes
+
+
 def test_positional_parameters_follow_declaration_order():
     t = P(5, 1.5)
     assert (t.i, t.f) == (5, 1.5)

@@ -189,23 +189,23 @@ def _data(value, found: Collector, name: str, depth: int) -> str:
         return f"enum {kind.__qualname__}.{value.name}={describe(value.value, found, name, depth + 1)}"
     if kind in _CONTAINERS and depth < _MAX_DEPTH:
         return _container(value, found, name, depth)
-    try:
-        token = "const " + hashlib.sha256(canonical.encode(value)).hexdigest()
-    except TypeError:
-        pass
-    else:
-        if kind.__module__ != "builtins" and is_user_module(kind.__module__):  # a NamedTuple or str
-            found.refs.append(("class", kind))  # subclass of yours: its methods count too
-            token += f" of {key_of(kind)}"
-        return token
-    if depth >= _MAX_DEPTH:
-        return _opaque(value, found, name, "nested too deeply")
-    if dataclasses.is_dataclass(value):
+    if dataclasses.is_dataclass(value) and depth < _MAX_DEPTH:  # by field (a frozen one has an encoding too)
         if is_user_module(kind.__module__):
             found.refs.append(("class", kind))
         fields = [f"{f.name}={describe(getattr(value, f.name), found, name, depth + 1)}"
                   for f in dataclasses.fields(value)]
         return f"dataclass {key_of(kind)}(" + "|".join(fields) + ")"
+    try:
+        token = "const " + hashlib.sha256(canonical.encode(value)).hexdigest()
+    except TypeError:
+        pass
+    else:
+        if is_user_module(kind.__module__) and not isinstance(value, Task):  # a NamedTuple or str
+            found.refs.append(("class", kind))  # subclass of yours: its methods count too
+            token += f" of {key_of(kind)}"
+        return token
+    if depth >= _MAX_DEPTH:
+        return _opaque(value, found, name, "nested too deeply")
     if isinstance(value, types.SimpleNamespace):
         return "namespace(" + "|".join(f"{k}={describe(v, found, name, depth + 1)}"
                                        for k, v in sorted(vars(value).items())) + ")"
