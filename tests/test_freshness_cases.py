@@ -365,6 +365,9 @@ CASES = {
     "upstream-attribute-through-instance": (
         UP + T("self.requires().SCALE", requires="Up()"), {},
         ("flow.py", "SCALE = 2", "SCALE = 5"), ["T", "Up"]),
+    "upstream-method-through-getattr": (
+        UP + T("getattr(self.requires(), 'post')(1)", requires="Up()"), {},
+        ("flow.py", "x + 1", "x + 3"), ["T", "Up"]),
     "upstream-run-edit-keeps-cutoff": (
         UP + T("self.requires().post(self.inputLoad()['v'])", requires="Up()"), {},
         ("flow.py", "{'v': 1}", "{'v': 2 - 1}"), ["Up"]),

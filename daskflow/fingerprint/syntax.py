@@ -199,6 +199,8 @@ class Walker:
             self._check_dynamic(node)
             if isinstance(node.func, ast.Name) and node.func.id in ("getattr", "vars") and node.args:
                 node.args[0]._daskflow_parent = node  # getattr(mod, "name"): mod is a chain's head
+                if len(node.args) > 1 and (attr := _const_str(node.args[1])) and self._instance(node.args[0]):
+                    self.attrs.add(attr)  # getattr(up, "post"), as up.post
             if isinstance(node.func, ast.Attribute) and node.func.attr in ("query", "eval"):
                 expr = node.args[:1] + [k.value for k in node.keywords if k.arg == "expr"]
                 for ref in _AT_NAME.findall(" ".join(t for e in expr if (t := _const_str(e)))):
