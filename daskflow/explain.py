@@ -67,7 +67,8 @@ def code_changes(old_parts: dict, new_parts: dict) -> list[dict]:
         if old is None:
             changes.append({"part": key, "kind": "added", "file": new.file, "line": new.line,
                             "old": "", "new": "", "diff": "", "values": [],
-                            "message": f"{key} ({new.file}:{new.line}) newly used"})
+                            "message": f"{key} ({new.file}:{new.line}) newly used" if new.line
+                            else f"{key} newly {'read' if key.startswith('file ') else 'used'}"})
             continue
         changes.append(_changed(_base(key) if key in renamed else key, old, new))
     return changes
@@ -75,7 +76,7 @@ def code_changes(old_parts: dict, new_parts: dict) -> list[dict]:
 
 def _changed(key: str, old: dict, new) -> dict:
     line, before, after = _first_difference(old.get("statements", []), new.statements)
-    where = f"{new.file}:{line or new.line}"
+    where = f"{new.file}:{line or new.line}" if line or new.line else new.file
     old_values, old_shown = old.get("values", {}), old.get("shown", {})
     names = sorted(n for n in set(old_values) | set(new.values) if old_values.get(n) != new.values.get(n))
     values = [{"name": n, "before": _short(old_shown.get(n, "(not used)")) if n in old_values else "(not used)",
@@ -90,7 +91,12 @@ def _changed(key: str, old: dict, new) -> dict:
         pieces.append(f"{v['name']} changed" if same else f"{v['name']}: {v['before']} -> {v['after']}")
     if not pieces and not diff:
         pieces.append("changed (its closure, decorators or what it refers to)")
-    text = f"{key} ({where}): " + "; ".join(pieces) if pieces else f"{key} ({where}):"
+    if key.startswith("file "):  # a file the code reads (fingerprint.reads)
+        text = f"{key} changed: " + "; ".join(f"{v['before']} -> {v['after']}" for v in values)
+    elif pieces:
+        text = f"{key} ({where}): " + "; ".join(pieces)
+    else:
+        text = f"{key} ({where}):"
     if diff:
         text += "\n" + "\n".join("      " + d for d in diff.splitlines())
     return {"part": key, "kind": "changed", "file": new.file, "line": line or new.line,
@@ -132,7 +138,10 @@ def code_change(body: dict | None, code, invalidated: bool) -> tuple[str, str, d
         if invalidated:
             return "invalidated", INVALIDATED, {}
         return "code-changed", "code changed (a change the stored build cannot show)", {"changes": []}
-    message = "code changed: " + "; ".join(c["message"] for c in libraries + changes)
+    read = [c for c in changes if c["part"].startswith("file ")]
+    code = [c for c in libraries + changes if c not in read]
+    message = "; ".join((["code changed: " + "; ".join(c["message"] for c in code)] if code else [])
+                        + [c["message"] for c in read])
     return "code-changed", message, {"changes": changes, "libraries": libraries}
 
 

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from . import canonical, dynamic
 from .errors import CycleError, MissingExternalError, ParameterError, TaskDefinitionError
 from .canonical import cache_result, framed, inputs_id
-from .fingerprint import code_fingerprint, static_body, with_upstream
+from .fingerprint import code_fingerprint, static_body, with_reads, with_upstream
 from .explain import INVALIDATED, code_change, inputs_change
 from .notes import invalidated_notes
 from .rawfiles import changed_message, file_status, list_identities, raw_inputs
@@ -222,8 +222,8 @@ class Plan:
             task = node.task
             ident = (type(task), frozenset([type(d.task) for d in node.deps]))
             shared = per_class.get(ident)
-            if shared is None:  # the class's code, with what it reads of its upstream classes
-                code = with_upstream(type(task), code_fingerprint(type(task)), ident[1])
+            if shared is None:  # the class's code, what it reads of upstream classes, files and variables
+                code = with_reads(with_upstream(type(task), code_fingerprint(type(task)), ident[1]))
                 if code.incomplete and type(task) not in _WARNED:
                     _WARNED.add(type(task))
                     warnings.warn(f"{node.family}: code fingerprint incomplete, edits reached only through "

@@ -344,3 +344,16 @@ def test_a_named_time_zone_is_part_of_a_datetime_value():
         datetime.datetime(2024, 1, 15, 9, tzinfo=zoneinfo.ZoneInfo("Europe/London")))
     fixed = datetime.datetime(2024, 1, 15, 9, tzinfo=datetime.timezone(datetime.timedelta(hours=2)))
     assert canonical.encode(fixed) == b"datetime:" + len(fixed.isoformat()).to_bytes(8, "little") + fixed.isoformat().encode()
+
+
+def test_reads_by_a_constant_path_are_found_and_writes_are_not():
+    import ast
+
+    from daskflow.fingerprint.reads import scan
+
+    source = ("def f(x, path):\n    a = pd.read_csv('a.csv'); open('b.txt'); open('c.txt', 'w'); open('d.txt', mode='rb')\n"
+              "    np.load(PATH); Path('e.txt').read_text(); x.to_csv('f.csv'); open(path); open('g.txt', 'a+')\n"
+              "    pd.read_parquet(path=cfg.DATA); os.environ['G']; os.getenv('H'); os.environ.get('I', '1')\n")
+    paths, names, envs = scan(ast.parse(source).body[0], {"x", "path", "a"})
+    assert paths == {"a.csv", "b.txt", "d.txt", "e.txt"}
+    assert names == {"PATH", "cfg.DATA"} and envs == {"G", "H", "I"}

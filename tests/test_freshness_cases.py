@@ -395,7 +395,25 @@ CASES = {
         "from dataclasses import dataclass\n\n@dataclass(frozen=True)\nclass Cfg:\n    alpha: float = 0.5\n"
         "    tags: frozenset = frozenset({'a', 'b', 'c', 'd'})\n\n" + T("self.cfg.alpha").replace("    def run", "    cfg = daskflow.Parameter(default=Cfg(alpha=0.5))\n\n    def run", 1),
         {}, ("flow.py", "Cfg(alpha=0.5)", "Cfg(alpha=0.25)"), ["T"]),
+    # -- files read by a constant path: by content -------------------------------------------------
+    "csv-read-by-constant-path": (
+        "import pandas as pd\n\n" + T("int(pd.read_csv('raw.csv')['a'].sum())"), {"raw.csv": "a\n1\n2\n"},
+        ("raw.csv", "2", "7"), ["T"]),
+    "config-file-by-module-constant": (
+        "import json\nCONFIG = 'cfg.json'\n\ndef k():\n    with open(CONFIG) as f:\n        return json.load(f)['k']\n\n"
+        + T("k()"), {"cfg.json": '{"k": 1}'}, ("cfg.json", "1", "2"), ["T"]),
+    "path-read-text": (
+        "from pathlib import Path\n\n" + T("Path('notes.txt').read_text()"), {"notes.txt": "alpha"},
+        ("notes.txt", "alpha", "beta"), ["T"]),
+    "csv-rewritten-same-content": (
+        "import pandas as pd\n\n" + T("int(pd.read_csv('raw.csv')['a'].sum())"), {"raw.csv": "a\n1\n2\n"},
+        ("raw.csv", "2", "2"), []),
+    "file-written-by-constant-path": (
+        "import time\n\n" + T("open('side.txt', 'w').write(str(time.time())) > 0"), {}, "seed", []),
     # -- no false-stale: same code in another process, folder, hash seed ---------------------------
+    "csv-read-by-constant-path-copy": (
+        "import pandas as pd\n\n" + T("int(pd.read_csv('raw.csv')['a'].sum())"), {"raw.csv": "a\n1\n2\n"},
+        "copy", []),
     "frozen-dataclass-parameter-other-seed": (
         "from dataclasses import dataclass\n\n@dataclass(frozen=True)\nclass Cfg:\n    alpha: float = 0.5\n"
         "    tags: frozenset = frozenset({'a', 'b', 'c', 'd'})\n\n" + T("sorted(self.cfg.tags)").replace("    def run", "    cfg = daskflow.Parameter(default=Cfg())\n\n    def run", 1),

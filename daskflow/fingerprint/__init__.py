@@ -12,14 +12,16 @@ dask at import time.  The subpackage, in the order data flows:
 - ``bases``: which of two mixins defining one name wins (the order of the bases);
 - ``walk``: parts and the class fingerprint (``code_fingerprint``);
 - ``borrowed``: what a task reads of its upstream classes through their instances;
+- ``reads``: the files its code reads by a constant path;
 - here: the code parts as JSON and the static part of a commit marker (``static_body``).
 """
 
 from .borrowed import with_upstream
+from .reads import with_reads
 from .source import is_user_file, is_user_module
 from .walk import _CLASS_CACHE, CodeFingerprint, Part, _fingerprint_class, _walk_function, code_fingerprint, code_of
 
-__all__ = ["CodeFingerprint", "Part", "code_fingerprint", "code_of", "with_upstream", "code_json", "static_body", "is_user_module",
+__all__ = ["CodeFingerprint", "Part", "code_fingerprint", "code_of", "with_upstream", "with_reads", "code_json", "static_body", "is_user_module",
            "is_user_file"]
 
 _CODE_JSON: dict = {}

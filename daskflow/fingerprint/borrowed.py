@@ -21,7 +21,8 @@ from ..params import Parameter
 from ..task import Task
 from .source import is_user_module
 from .values import Collector, describe, key_of, unwrap_callable
-from .walk import CodeFingerprint, Part, _walk, assemble
+from .parts import CodeFingerprint, Part, assemble
+from .walk import _walk
 
 __all__ = ["with_upstream"]
 

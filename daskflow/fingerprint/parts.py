@@ -1,4 +1,4 @@
-"""The pieces of a code fingerprint (imports nothing of daskflow).
+"""The pieces of a code fingerprint and their digest (imports the sibling ``libraries``).
 
 A *part* is one piece of code a task reaches, with what ``why()`` needs to show
 a change; a ``CodeFingerprint`` is the digest of a task class's parts.
@@ -6,9 +6,14 @@ a change; a ``CodeFingerprint`` is the digest of a task class's parts.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
-__all__ = ["Part", "CodeFingerprint", "SKIPPED_ATTRS"]
+from .libraries import counted
+
+__all__ = ["Part", "CodeFingerprint", "SKIPPED_ATTRS", "assemble"]
+
+_SCHEMA = "daskflow-code/2"
 
 
 @dataclass
@@ -24,6 +29,8 @@ class Part:
     source: str = ""  # the part's source text (functions), for a diff in why()
     shown: dict = field(default_factory=dict)  # name used -> short text of its value, for why()
     attrs: frozenset = frozenset()  # attribute names the code reads (never in a digest)
+    reads: frozenset = frozenset()  # paths of files it reads by a constant name (see ``reads``)
+    read_names: frozenset = frozenset()  # module-level names it passes to a reader as a path
 
 
 @dataclass
@@ -41,3 +48,13 @@ SKIPPED_ATTRS = frozenset({
     "__annotations__", "__firstlineno__",
     "__static_attributes__", "__slots__", "__dataclass_params__", "__match_args__",
     "_abc_impl"})  # ABCMeta's registry cache: not code, and no deterministic identity
+
+
+def assemble(parts: dict, incomplete: list, libraries: dict) -> CodeFingerprint:
+    """The fingerprint of walked parts: the sorted (key, digest) pairs and library versions."""
+    h = hashlib.sha256(_SCHEMA.encode())
+    for key in sorted(parts):
+        h.update(f"{key}\0{parts[key].digest}\n".encode())
+    for dist, version in sorted(counted(libraries).items()):
+        h.update(f"library {dist}\0{version}\n".encode())
+    return CodeFingerprint(h.hexdigest(), parts, sorted(set(incomplete)), dict(sorted(libraries.items())))

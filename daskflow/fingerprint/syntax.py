@@ -19,7 +19,7 @@ from __future__ import annotations
 import ast
 import re
 
-__all__ = ["Walker", "strip_docstring", "MODULE_HEAD"]
+__all__ = ["Walker", "strip_docstring", "dotted_plain", "MODULE_HEAD"]
 
 MODULE_HEAD = "<module "  # a chain head naming a module by its dotted name
 _AT_NAME = re.compile(r"(?<![\w.@])@([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)")  # pandas query/eval
@@ -52,12 +52,12 @@ def dotted(node) -> str:
                     and len(inner.args) == 1:
                 parts.append(node.slice.value)
                 node = inner.args[0]
-            elif _dotted_plain(inner) == "sys.modules":
+            elif dotted_plain(inner) == "sys.modules":
                 return ".".join([f"{MODULE_HEAD}{node.slice.value}>", *reversed(parts)])
             else:
                 return ""
         elif isinstance(node, ast.Call):
-            fn = _dotted_plain(node.func)
+            fn = dotted_plain(node.func)
             if fn in ("importlib.import_module", "import_module") and len(node.args) == 1 \
                     and _const_str(node.args[0]) is not None and not node.keywords:
                 return ".".join([f"{MODULE_HEAD}{node.args[0].value}>", *reversed(parts)])
@@ -73,7 +73,8 @@ def dotted(node) -> str:
             return ""
 
 
-def _dotted_plain(node) -> str:
+def dotted_plain(node) -> str:
+    """``a.b.c`` of a plain chain of names and attributes; '' for anything else."""
     parts = []
     while isinstance(node, ast.Attribute):
         parts.append(node.attr)
@@ -239,7 +240,7 @@ class Walker:
                 out.append(f"{type(value).__name__} {value!r}")
 
     def _check_dynamic(self, node: ast.Call) -> None:
-        fn = _dotted_plain(node.func) if isinstance(node.func, (ast.Name, ast.Attribute)) else ""
+        fn = dotted_plain(node.func) if isinstance(node.func, (ast.Name, ast.Attribute)) else ""
         constant = len(node.args) >= 1 and _const_str(node.args[0]) is not None
         if fn == "getattr" and len(node.args) >= 2 and _const_str(node.args[1]) is None:
             self.dynamic.append(f"getattr() with a computed name at line {node.lineno}")

@@ -31,6 +31,7 @@ import hashlib
 import importlib
 import importlib.util
 import inspect
+import os
 import sys
 import textwrap
 import types
@@ -41,14 +42,14 @@ from ..task import Task
 from .effects import module_effects
 from .bases import resolution
 from .libraries import counted, distributions_of
-from .parts import SKIPPED_ATTRS, CodeFingerprint, Part
+from .parts import _SCHEMA, SKIPPED_ATTRS, CodeFingerprint, Part, assemble
+from .reads import scan
 from .source import MODULE_HEAD_RE, is_user_file, is_user_module, located, module_label, relative
 from .syntax import MODULE_HEAD, Walker, strip_docstring
 from .values import Collector, Name, describe, dispatched, func_token, key_of, unwrap_callable, user_wrappers
 
 __all__ = ["CodeFingerprint", "Part", "code_fingerprint", "code_of"]
 
-_SCHEMA = "daskflow-code/2"
 _SHOWN = 120  # characters of a value kept for why()
 
 
@@ -80,16 +81,6 @@ def _fingerprint_class(cls: type) -> CodeFingerprint:
     if order is not None:
         parts[order.key] = order
     return assemble(parts, incomplete, libraries)
-
-
-def assemble(parts: dict, incomplete: list, libraries: dict) -> CodeFingerprint:
-    """The fingerprint of walked parts: the sorted (key, digest) pairs and library versions."""
-    h = hashlib.sha256(_SCHEMA.encode())
-    for key in sorted(parts):
-        h.update(f"{key}\0{parts[key].digest}\n".encode())
-    for dist, version in sorted(counted(libraries).items()):
-        h.update(f"library {dist}\0{version}\n".encode())
-    return CodeFingerprint(h.hexdigest(), parts, sorted(set(incomplete)), dict(sorted(libraries.items())))
 
 
 _OBJECT_CACHE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
@@ -271,7 +262,10 @@ def _function_part(func):
         cells = [f"{n}={describe(_cell(c), found, n)}" for n, c in zip(code.co_freevars, func.__closure__)]
         key = f"{key}[{hashlib.sha256(chr(0).join(cells).encode()).hexdigest()[:8]}]"
     digest = hashlib.sha256("\0".join(tokens).encode()).hexdigest()
-    return Part(key, digest, part.file, part.line, part.statements, used, part.source, shown, part.attrs), found
+    reads = part.reads.union(os.fspath(value) for _, value, chain in values  # open(CONFIG): its value
+                             if chain in part.read_names and isinstance(value, (str, os.PathLike)))
+    return Part(key, digest, part.file, part.line, part.statements, used, part.source, shown, part.attrs,
+                reads), found
 
 
 def _cell(cell):
@@ -319,7 +313,11 @@ def _walk_function(func):
         text = "\n".join(lines) + "\n" + text if lines else "@" + start + "\n" + text
     digest = hashlib.sha256("\0".join(tokens).encode()).hexdigest()
     incomplete += [f"{key} ({file}): {why}" for why in walker.dynamic]
-    part = Part(key, digest, file, first, statements, source=textwrap.dedent(text), attrs=frozenset(walker.attrs))
+    reads, read_names, envs = scan(node, walker.locals | walker.params)
+    incomplete += [f"{key} ({file}): reads environment variable {name!r}, which is not part of the "
+                   f"fingerprint (pass it as a parameter)" for name in sorted(envs)]
+    part = Part(key, digest, file, first, statements, source=textwrap.dedent(text), attrs=frozenset(walker.attrs),
+                reads=reads, read_names=read_names)
     return part, tuple(sorted(walker.globals)), incomplete, frozenset(walker.bare)
 
 
