@@ -210,10 +210,32 @@ def _encode_pandas(value) -> bytes:
     if isinstance(value, pd.DataFrame):
         schema = [(str(c), str(t)) for c, t in value.dtypes.items()]
         values = pd.util.hash_pandas_object(value, index=True).to_numpy().tobytes()
-        return _frame(b"dataframe", encode(schema) + encode(str(value.index.dtype)) + values)
+        return _frame(b"dataframe", encode(schema) + encode(str(value.index.dtype)) + values) + _pandas_meta(
+            value.index, value.columns.name, value.dtypes.items())
     if isinstance(value, pd.Series):
         values = pd.util.hash_pandas_object(value, index=True).to_numpy().tobytes()
-        return _frame(b"series", encode((str(value.name), str(value.dtype))) + values)
+        return _frame(b"series", encode((str(value.name), str(value.dtype))) + values) + _pandas_meta(
+            value.index, None, [(value.name, value.dtype)])
     if isinstance(value, pd.Timestamp):
         return _frame(b"timestamp", value.isoformat().encode())
     raise TypeError(f"no deterministic encoding for pandas {type(value).__name__}")
+
+
+def _pandas_meta(index, columns_name, dtypes) -> bytes:
+    """What the values' hashes leave out, where it is there: the index's names, the columns'
+    name, and each categorical's categories and order (``reset_index()`` and ``sort_values``
+    show them); b'' for a frame without them, whose bytes stay as they were."""
+    import pandas as pd
+
+    meta = []
+    if any(n is not None for n in index.names):
+        meta.append(("index", [str(n) for n in index.names]))
+    if columns_name is not None:
+        meta.append(("columns", str(columns_name)))
+    for name, dtype in dtypes:
+        if isinstance(dtype, pd.CategoricalDtype):
+            meta.append(("category", str(name), [str(c) for c in dtype.categories], bool(dtype.ordered)))
+    for level in getattr(index, "levels", [index]):
+        if isinstance(level.dtype, pd.CategoricalDtype):
+            meta.append(("index-category", [str(c) for c in level.dtype.categories], bool(level.dtype.ordered)))
+    return _frame(b"pandas-meta", encode(meta)) if meta else b""

@@ -410,6 +410,32 @@ CASES = {
         ("raw.csv", "2", "2"), []),
     "file-written-by-constant-path": (
         "import time\n\n" + T("open('side.txt', 'w').write(str(time.time())) > 0"), {}, "seed", []),
+    # -- a dict's order, module-level assignments and calls, nested defaults, pandas metadata -------
+    "dict-constant-reordered": (
+        "AGG = {'b': 1, 'a': 2}\n\n" + T("list(AGG)"), {}, ("flow.py", "{'b': 1, 'a': 2}", "{'a': 2, 'b': 1}"), ["T"]),
+    "attribute-assigned-on-a-library-class": (
+        "import pandas as pd\nfrom pkg.helpers import inner\n\n" + T("int(pd.Series([1, 2]).double().sum()) + inner(0)"),
+        {"pkg/helpers.py": HELPERS_MOD + "\nimport pandas as pd\n\ndef _double(s):\n    return s * 2\n\npd.Series.double = _double\n"},
+        ("pkg/helpers.py", "return s * 2", "return s * 3"), ["T"]),
+    "module-calls-its-own-setup": (
+        "import random\n\ndef setup():\n    random.seed(1)\n\nsetup()\n\n" + T("random.random()"), {},
+        ("flow.py", "random.seed(1)", "random.seed(2)"), ["T"]),
+    "main-block-added": (
+        T("1") + "\ndef main():\n    pass\n", {},
+        ("flow.py", "    pass\n", "    print(T())\n\nif __name__ == '__main__':\n    main()\n"), []),
+    "printoptions-added": (
+        "import numpy as np\n\n" + T("int(np.arange(3).sum())"), {},
+        ("flow.py", "import numpy as np\n", "import numpy as np\nnp.set_printoptions(precision=3)\n"), []),
+    "nested-def-default-argument": (
+        "def make(k):\n    def scale(x, k=k):\n        return x * k\n    return scale\n\nSCALE = make(2)\n\n" + T("SCALE(1)"), {},
+        ("flow.py", "make(2)", "make(3)"), ["T"]),
+    "series-constant-index-name": (
+        "import pandas as pd\nREF = pd.Series([1], index=pd.Index(['a'], name='r'), name='v')\n\n"
+        + T("list(REF.reset_index().columns)"), {}, ("flow.py", "name='r'", "name='region'"), ["T"]),
+    "list-subclass-constant-method": (
+        "class Steps(list):\n    def apply(self, x):\n        for f in self:\n            x = f(x)\n        return x\n\n"
+        "def inc(x):\n    return x + 1\n\nSTEPS = Steps([inc])\n\n" + T("STEPS.apply(1)"), {},
+        ("flow.py", "        return x\n\n", "        return x * 10\n\n"), ["T"]),
     # -- no false-stale: same code in another process, folder, hash seed ---------------------------
     "csv-read-by-constant-path-copy": (
         "import pandas as pd\n\n" + T("int(pd.read_csv('raw.csv')['a'].sum())"), {"raw.csv": "a\n1\n2\n"},
@@ -424,9 +450,12 @@ CASES = {
     "plain-set-parameter-other-seed": (
         T("sorted(self.tags)").replace("    def run", "    tags = daskflow.Parameter(default={'alpha', 'beta', 'gamma', 'delta'})\n\n    def run", 1), {},
         "seed", []),
-    "dict-parameter-other-order": (
-        T("sorted(self.opts)").replace("    def run", "    opts = daskflow.Parameter(default={'b': 1, 'a': 2})\n\n    def run", 1), {},
-        ("flow.py", "{'b': 1, 'a': 2}", "{'a': 2, 'b': 1}"), []),
+    "dict-parameter-default-reordered": (  # one task either way, but run() sees the default's order: code
+        T("list(self.opts)").replace("    def run", "    opts = daskflow.Parameter(default={'b': 1, 'a': 2})\n\n    def run", 1), {},
+        ("flow.py", "{'b': 1, 'a': 2}", "{'a': 2, 'b': 1}"), ["T"]),
+    "dict-parameter-other-seed": (
+        T("list(self.opts)").replace("    def run", "    opts = daskflow.Parameter(default={'b': 1, 'a': 2, 'c': 3})\n\n    def run", 1), {},
+        "seed", []),
     "library-objects-other-seed": (
         "import logging\nimport numpy as np\nfrom os import environ\nLOG = logging.getLogger('flow')\n"
         "RNG = np.random.default_rng(0)\nDTYPES = {'a': np.dtype('int64'), 'b': np.dtype('float32')}\n\n"

@@ -4,16 +4,21 @@ Imports only the standard library and the sibling ``syntax``.  Two kinds of
 top-level statements act on the whole process, so a task whose code lives in
 the module depends on them though it never names them:
 
-- calls (``np.random.seed(SEED)``, ``sklearn.set_config(transform_output="pandas")``),
-  counted by their syntax tree and the values of the names their arguments read
-  (output, logging, warnings and daskflow's own calls, such as a script's
-  closing ``d6tflow.run(Train())``, are left out by the walk);
+- calls (``np.random.seed(SEED)``, ``sklearn.set_config(transform_output="pandas")``,
+  ``setup()`` of the module's own), counted by their syntax tree and the values of
+  the names their arguments read (output, logging, warnings and daskflow's own
+  calls, such as a script's closing ``d6tflow.run(Train())``, are left out by the
+  walk), and assignments to an attribute or item of another object
+  (``pd.options.future.infer_string = True``, ``pd.Series.winsor = _winsor``),
+  counted the same way (display options left out);
 - imports whose name the module never reads (``import accessors`` that
   registers a pandas accessor, ``from . import plugins``): run for what they
   register, so the imported module counts by the functions and classes it
   defines and its own effects.
 
-Top-level ``if``/``try``/``with`` blocks are read too.  Parsed once per file.
+Top-level ``if``/``try``/``with`` blocks are read too, but not a script's
+``if __name__ == "__main__":`` block, which never runs on import (what it does
+when the file runs as a script is not counted).  Parsed once per file.
 """
 
 from __future__ import annotations
@@ -43,9 +48,19 @@ def _head(node):
     return node.id, ".".join([node.id, *reversed(parts)]) if plain else ""
 
 
+def _main_block(stmt) -> bool:
+    """``if __name__ == "__main__":``: a script's entry point, which never runs on import."""
+    test = stmt.test if isinstance(stmt, ast.If) else None
+    return isinstance(test, ast.Compare) and isinstance(test.left, ast.Name) and test.left.id == "__name__" \
+        and len(test.comparators) == 1 and isinstance(test.comparators[0], ast.Constant) \
+        and test.comparators[0].value == "__main__"
+
+
 def _statements(body):
     """Top-level statements, into ``if``/``try``/``with``/``for`` blocks (not into defs)."""
     for stmt in body:
+        if _main_block(stmt):
+            continue
         yield stmt
         if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             continue
@@ -55,6 +70,10 @@ def _statements(body):
                 yield from _statements(inner)
         for handler in getattr(stmt, "handlers", ()):
             yield from _statements(handler.body)
+
+
+def _targets(stmt) -> list:
+    return stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
 
 
 def module_effects(filename: str, package: str | None) -> tuple[list, list]:
@@ -83,6 +102,14 @@ def module_effects(filename: str, package: str | None) -> tuple[list, list]:
                 args = [*s.value.args, *(k.value for k in s.value.keywords)]
                 read = sorted({n.id for a in args for n in ast.walk(a) if isinstance(n, ast.Name)})
                 calls.append((ast.dump(s.value, include_attributes=False), head, dotted, read))
+            elif isinstance(s, (ast.Assign, ast.AugAssign)) and any(  # pd.options.future.infer_string = True,
+                    isinstance(t, (ast.Attribute, ast.Subscript)) for t in _targets(s)):  # pd.Series.winsor = f
+                target = next(t for t in _targets(s) if isinstance(t, (ast.Attribute, ast.Subscript)))
+                head, dotted = _head(target)
+                if ".display." in dotted or dotted.endswith(".display"):
+                    continue  # pd.options.display.max_rows = 50: how frames print
+                read = sorted({n.id for n in ast.walk(s) if isinstance(n, ast.Name) and n.id != head})
+                calls.append((ast.dump(s, include_attributes=False), head, dotted, read))
         chains = set()
         for n in ast.walk(tree):
             if isinstance(n, (ast.Name, ast.Attribute)) and isinstance(n.ctx, ast.Load):

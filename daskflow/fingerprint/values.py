@@ -214,6 +214,8 @@ def _data(value, found: Collector, name: str, depth: int) -> str:
     if isinstance(value, re.Pattern):
         return f"pattern {describe(value.pattern, found, name, depth + 1)} {value.flags}"
     if isinstance(value, (dict, list, tuple, set, frozenset)):  # subclasses: defaultdict, OrderedDict
+        if is_user_module(kind.__module__):  # class Steps(list) of yours: its methods count too
+            found.refs.append(("class", kind))
         return f"{key_of(kind)} " + _container(value, found, name, depth)
     if is_user_module(kind.__module__):  # a config object: its attributes count
         found.refs.append(("class", kind))
@@ -229,15 +231,18 @@ _CONTAINERS = (dict, list, tuple, set, frozenset)
 
 
 def _container(value, found, name, depth) -> str:
+    order = ""
     if isinstance(value, dict):
-        items = sorted(f"{describe(k, found, name, depth + 1)}:{describe(v, found, name, depth + 1)}"
-                       for k, v in value.items())
+        keys = [describe(k, found, name, depth + 1) for k in value]
+        items = sorted(f"{k}:{describe(v, found, name, depth + 1)}" for k, v in zip(keys, value.values()))
+        if keys != sorted(keys):  # its order shows (agg specs, rename maps, columns): a reorder counts
+            order = " order[" + "|".join(keys) + "]"
     elif isinstance(value, (set, frozenset)):
         items = sorted(describe(v, found, name, depth + 1) for v in value)
     else:
         items = [describe(v, found, name, depth + 1) for v in value]
     tag = "set" if isinstance(value, (set, frozenset)) else type(value).__mro__[-2].__name__
-    return f"{tag}[" + "|".join(items) + "]"  # e.g. MODELS = {"ols": fit_ols}
+    return f"{tag}[" + "|".join(items) + "]" + order  # e.g. MODELS = {"ols": fit_ols}
 
 
 def _state(value):

@@ -154,6 +154,9 @@ def _effects_part(modname: str):
     for dump, head, dotted, read in calls:
         if head is not None and _harmless(namespace.get(head, getattr(builtins, head, None)), dotted):
             continue
+        own = namespace.get(head)  # setup() of this module's: its code counts
+        if isinstance(own, types.FunctionType) and is_user_module(own.__module__ or ""):
+            read = [head, *read]
         tokens.append(f"call {dump} " + "|".join(f"{n}={describe(namespace[n], found, n, 1)}" for n in read
                                                    if n in namespace and not isinstance(namespace[n], types.ModuleType)))
     if "." in modname and is_user_module(modname.rpartition(".")[0]):  # a package's __init__ runs first
@@ -174,7 +177,8 @@ _HARMLESS = ("logging", "warnings", "pprint", "matplotlib", "IPython", "tqdm", "
 def _harmless(head, dotted: str) -> bool:
     """A top-level call that shows or logs, or runs daskflow (``print``, ``logging.basicConfig``,
     ``plt.show()``, a script's ``d6tflow.run(Train())``): not an effect on results."""
-    if head is print or dotted.startswith("sys.path.") or (isinstance(head, type) and issubclass(head, Task)):
+    if head is print or dotted.startswith("sys.path.") or (isinstance(head, type) and issubclass(head, Task)) \
+            or dotted.endswith(".set_printoptions"):  # np.set_printoptions: how arrays print
         return True
     module = head.__name__ if isinstance(head, types.ModuleType) else getattr(head, "__module__", None) or ""
     return head is not None and module.split(".")[0] in _HARMLESS  # an instance: its class's module
@@ -257,9 +261,17 @@ def _function_part(func):
             token = f"attr {name}={describe(vars(func)[name], found, name)}"
             tokens.append(token)
             used[f"{func.__name__}.{name}"] = hashlib.sha256(token.encode()).hexdigest()[:16]
-    key = part.key
+    key, cells = part.key, []
     if func.__closure__:
         cells = [f"{n}={describe(_cell(c), found, n)}" for n, c in zip(code.co_freevars, func.__closure__)]
+    if (func.__defaults__ or func.__kwdefaults__) and "<" in code.co_qualname.rpartition(".")[0]:
+        # a nested def's defaults are values of its maker's run (def scale(s, k=k), [lambda q=q: ...
+        # for q in QS]): like cells, they tell its closures apart; a module-level def's are its syntax
+        cells.append(f"defaults={describe((func.__defaults__, func.__kwdefaults__), found, '(defaults)')}")
+        tokens.append(cells[-1])
+        shown["(defaults)"] = _show((func.__defaults__, func.__kwdefaults__))
+        used["(defaults)"] = hashlib.sha256(cells[-1].encode()).hexdigest()[:16]
+    if cells:
         key = f"{key}[{hashlib.sha256(chr(0).join(cells).encode()).hexdigest()[:8]}]"
     digest = hashlib.sha256("\0".join(tokens).encode()).hexdigest()
     reads = part.reads.union(os.fspath(value) for _, value, chain in values  # open(CONFIG): its value
