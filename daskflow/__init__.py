@@ -10,7 +10,10 @@ whose outputs match today's code, parameters and upstream results is skipped.
 
 from . import outputs as _outputs  # noqa: F401  (registers the planner behind Task.output())
 from . import formats, functional, tasks
-from .compat import targets
+from .compat import targets, utils
+from .compat.params import (DateHourParameter, DateMinuteParameter, DateSecondParameter, MonthParameter,
+                            NumericalParameter, OptionalParameter, TaskParameter, TimeDeltaParameter,
+                            TupleParameter, YearParameter)
 from .compat.settings import set_dir, settings
 from .compat.targets import data
 from .config import set_root
@@ -26,6 +29,8 @@ from .params import (BoolParameter, ChoiceParameter, DateParameter, DictParamete
                      FloatParameter, IntParameter, ListParameter, Parameter, PathParameter)
 from .outputs import invalidate_downstream, invalidate_upstream, taskflow_downstream, taskflow_upstream
 from .report import preview, why
+
+show = preview  # d6tflow's alias
 from .result import RunResult
 from .task import Task
 from .viz import Drawing, draw, graph_html
@@ -43,13 +48,15 @@ def __getattr__(name):  # PEP 562: dask is imported by the first daskflow.delaye
 
 __all__ = [
     "tasks", "targets", "settings", "data", "formats", "functional", "Task", "run", "delayed", "Flow", "map",
-    "preview", "why", "set_root", "set_dir",
+    "preview", "show", "why", "set_root", "set_dir", "utils",
     "draw", "graph_html", "Drawing",
     "invalidate_downstream", "invalidate_upstream", "taskflow_upstream", "taskflow_downstream",
     "gc", "GcReport",
     "requires", "inherits", "Workflow", "WorkflowMulti", "RunResult",
     "Parameter", "IntParameter", "FloatParameter", "BoolParameter", "DateParameter",
     "ListParameter", "DictParameter", "PathParameter", "EnumParameter", "ChoiceParameter",
+    "TupleParameter", "OptionalParameter", "NumericalParameter", "MonthParameter", "YearParameter",
+    "DateHourParameter", "DateMinuteParameter", "DateSecondParameter", "TimeDeltaParameter", "TaskParameter",
     "Format", "register_format",
     "DaskflowError", "TaskDefinitionError", "ParameterError", "CycleError", "FingerprintError",
     "SaveError", "MissingOutputError", "MissingExternalError", "NotBuiltError", "StorageError",

@@ -164,6 +164,8 @@ def _encode_other(value) -> bytes:
         return _encode_mapping(value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return _encode_dataclass(value)
+    if isinstance(value, type) and hasattr(value, "__daskflow_identity__"):  # a task class (TaskParameter)
+        return _frame(b"task-class", value.__qualname__.encode())
     identity = getattr(value, "__daskflow_identity__", None)
     if identity is not None:  # tasks given as parameters
         return _frame(b"task", identity())

@@ -42,6 +42,7 @@ fire), and a node whose worker dies is rescheduled by the scheduler up to
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 
 from .errors import ClusterError, ParameterError, RunError, TaskDefinitionError
@@ -110,7 +111,7 @@ def graph_key(key: str, run: str | None) -> str:
 
 def run(tasks, force=None, forced=None, forced_all=False, forced_all_upstream=False, *,
         scheduler=None, client=None, workers=None, progress=None, confirm=None,
-        store=None, ship_code=False, abort=None, execution_summary=None) -> RunResult:
+        store=None, ship_code=False, abort=True, execution_summary=None, **luigi) -> RunResult:
     """Build the stale tasks among ``tasks`` and their upstream; skip the fresh ones.
 
     Parameters
@@ -137,10 +138,18 @@ def run(tasks, force=None, forced=None, forced_all=False, forced_all_upstream=Fa
         Show a live table of done / running / failed / to-do tasks by family,
         the elapsed time and, on a cluster, the dashboard link (default: in a
         terminal or notebook, once a local run has lasted a second).
-    confirm, abort, execution_summary : ignored
+    abort : bool
+        d6tflow's: False returns the RunResult of a run that failed (falsy,
+        ``.failed`` naming each task) instead of raising RunError.
+    confirm, execution_summary : ignored
         d6tflow's keywords, accepted so its scripts run: daskflow never
-        prompts, always lets independent branches finish, and returns the
-        summary as the RunResult.
+        prompts, and returns the summary as the RunResult.
+    **luigi
+        Options d6tflow passes on to ``luigi.build`` (``local_scheduler``,
+        ``log_level``, ``detailed_summary``, ``scheduler_host``...): accepted;
+        ``log_level`` sets the ``daskflow`` logger's level, the others name
+        luigi's scheduler, which daskflow does not use.  Any other keyword is
+        a TypeError.
     ship_code : bool or list of modules, optional
         On a cluster, send the modules defining the task classes (and any
         modules listed) to the workers by value, for workers that do not have
@@ -171,6 +180,7 @@ def run(tasks, force=None, forced=None, forced_all=False, forced_all_upstream=Fa
     """
     if force is not None and forced is not None:
         raise ParameterError("give force= or forced= (d6tflow's spelling), not both")
+    _luigi_options(luigi)
     choice = choose(scheduler, client, workers)
 
     def make_plan(force, forced_all, forced_all_upstream):
@@ -186,9 +196,24 @@ def run(tasks, force=None, forced=None, forced_all=False, forced_all_upstream=Fa
     plan, nodes, outcomes = run_in_stages(make_plan, stage, force if force is not None else forced,
                                           forced_all, forced_all_upstream)
     result = RunResult(nodes, outcomes)
-    if result.failed:
+    if result.failed and abort:
         raise RunError(result.failed, result) from result.failed[0].exception
     return result
+
+
+_LUIGI_BUILD = frozenset({"local_scheduler", "log_level", "detailed_summary", "scheduler_host", "scheduler_port",
+                          "no_lock", "lock_pid_dir", "lock_size", "take_lock", "parallel_scheduling",
+                          "assistant", "logging_conf_file"})
+
+
+def _luigi_options(options: dict) -> None:
+    unknown = sorted(set(options) - _LUIGI_BUILD)
+    if unknown:
+        raise TypeError(f"run() got unexpected keyword argument(s) {', '.join(map(repr, unknown))}; "
+                        f"besides its own it takes luigi.build's, as d6tflow passes them: {', '.join(sorted(_LUIGI_BUILD))}")
+    if "log_level" in options:
+        level = options["log_level"]
+        logging.getLogger("daskflow").setLevel(level.upper() if isinstance(level, str) else level)
 
 
 def execute_plan(plan: Plan, choice: Choice, progress=None, ship_code=False) -> dict:

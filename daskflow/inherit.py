@@ -50,6 +50,7 @@ def _inherit(cls: type[Task], parents: dict) -> type[Task]:
             chosen[name] = (parent, param)
     for name, (_, param) in chosen.items():
         setattr(cls, name, param)
+    cls._inherited = parents  # clone_parent(), clone_parents(), clone_parents_dict() (luigi_names)
     cls._collect()
     return cls
 

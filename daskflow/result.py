@@ -66,6 +66,8 @@ class RunResult:
     def __bool__(self) -> bool:
         return self.ok
 
+    scheduling_succeeded = ok  # luigi's LuigiRunResult, which d6tflow's run() returns
+
     def summary(self) -> str:
         parts = [f"{len(self.ran)} ran", f"{len(self.skipped)} skipped"]
         if self.cutoff:

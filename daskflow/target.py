@@ -16,7 +16,7 @@ from .errors import LoadError, NotBuiltError, StorageError
 from .formats import Format
 from .formats import load as load_format
 
-__all__ = ["Target", "LocalPath"]
+__all__ = ["Target", "LocalPath", "load_targets", "UnknownOutputError"]
 
 
 class LocalPath(str):
@@ -122,11 +122,47 @@ class Target:
                                 f"run the task again") from exc
         except (StorageError, MemoryError):
             raise
+        except TypeError as exc:  # outputLoad(as_dic=True): an option the reader does not take
+            if options and "keyword argument" in str(exc):
+                raise TypeError(f"{self.task!r}: output {self.name or 'output'!r} ({self.format.name}): "
+                                f"the reader does not take option(s) {', '.join(map(repr, options))}: {exc}") from exc
+            raise self._damaged(path, exc) from exc
         except Exception as exc:  # a corrupt pickle, a truncated parquet: one error naming it
-            name = self.name or "output"
-            raise LoadError(f"{self.task!r}: cannot load output {name!r} ({self.format.name}) from "
-                            f"{self.store.scrub(path)}: {type(exc).__name__}: {self.store.scrub(exc)}; "
-                            f"the stored file is damaged: invalidate the task and run it again") from exc
+            raise self._damaged(path, exc) from exc
+
+    def _damaged(self, path, exc) -> LoadError:
+        name = self.name or "output"
+        return LoadError(f"{self.task!r}: cannot load output {name!r} ({self.format.name}) from "
+                         f"{self.store.scrub(path)}: {type(exc).__name__}: {self.store.scrub(exc)}; "
+                         f"the stored file is damaged: invalidate the task and run it again")
 
     def __repr__(self) -> str:
         return f"Target({self._path or '<not built>'}, {self.format.name})"
+
+
+class UnknownOutputError(KeyError, IndexError):
+    """``outputLoad(keys=...)`` naming an output the task does not have (an IndexError too,
+    as d6tflow raises)."""
+
+
+def load_targets(targets, keys, as_dict, options=None):
+    """What ``outputLoad``/``inputLoad`` return for ``targets`` (a target, a dict of them by
+    output name, or an aggregator's list): one output's value; for several, the values in a
+    list (``as_dict``: by name), those named by ``keys``; one name (a str) is that output's
+    value alone, as in d6tflow."""
+    options = options or {}
+    if isinstance(targets, Target):
+        return targets.load(**options)
+    if isinstance(targets, list):  # an aggregator's outputs
+        return [load_targets(t, keys, as_dict, options) for t in targets]
+    one = isinstance(keys, str)  # one name is one key, not its letters
+    names = list(targets) if keys is None else [keys] if one else list(keys)
+    unknown = [k for k in names if k not in targets]
+    if unknown:
+        task = getattr(targets, "task", None)
+        raise UnknownOutputError(f"{task!r}: no output(s) {', '.join(map(repr, unknown))}; "
+                                 f"its outputs are {', '.join(map(repr, targets))}")
+    data = {k: targets[k].load(**options) for k in names}
+    if one and not as_dict:
+        return data[keys]
+    return data if as_dict else list(data.values())

@@ -25,8 +25,10 @@ from .context import (MetaRef, RunContext, RunTarget, TargetDict, flatten, map_s
 from .errors import (DaskflowError, FingerprintError, ParameterError, SaveError,
                      TaskDefinitionError)
 from .formats import Format, get_format
+from .luigi_names import LuigiNames
 from .params import Parameter
-from .storage import Target
+from .target import Target
+from .target import load_targets as _load  # noqa: F401  (collection and workflow load through it)
 from .taskdef import (_OVERRIDES, _check_default, _from_luigi, class_overrides,  # noqa: F401
                       REQUIRING, RESOLVER, UpstreamPending, options_for, own_store, parameter_tables,
                       root_url)
@@ -65,7 +67,7 @@ def _rebuild(cls, params, extras=None):
     return cls(**params, **(extras or {}))
 
 
-class Task:
+class Task(LuigiNames):
     """Base of all tasks: parameters, dependencies and typed outputs.
 
     Subclass a format class (``TaskPqPandas``, ``TaskPickle``...), declare
@@ -426,7 +428,9 @@ class Task:
         if task is not None:
             inputs, req = inputs[task], req[task]
         if isinstance(req, dict):
-            return {k: _load(inputs[k], keys, as_dict, options) for k in req}
+            if keys is not None and set([keys] if isinstance(keys, str) else keys) <= req.keys():
+                return {k: _load(inputs[k], None, as_dict, options) for k in req if k in keys}  # d6tflow's
+            return {k: _load(inputs[k], keys, as_dict, options) for k in req}  # else: outputs by name
         if isinstance(req, (list, tuple)):
             return [_load(i, keys, as_dict, options) for i in inputs]
         return _load(inputs, keys, as_dict, options)
@@ -469,24 +473,6 @@ class Task:
         return True
 
     reset = invalidate
-
-
-def _load(targets, keys, as_dict, options=None):
-    options = options or {}
-    if isinstance(targets, Target):
-        return targets.load(**options)
-    if isinstance(targets, list):  # an aggregator's outputs
-        return [_load(t, keys, as_dict, options) for t in targets]
-    if isinstance(keys, str):  # one name is one key, not its letters
-        keys = [keys]
-    names = list(targets) if keys is None else list(keys)
-    unknown = [k for k in names if k not in targets]
-    if unknown:
-        task = getattr(targets, "task", None)
-        raise KeyError(f"{task!r}: no output(s) {', '.join(map(repr, unknown))}; "
-                       f"its outputs are {', '.join(map(repr, targets))}")
-    data = {k: targets[k].load(**options) for k in names}
-    return data if as_dict else list(data.values())
 
 
 class TaskAggregator(Task):

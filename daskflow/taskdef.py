@@ -66,6 +66,10 @@ def options_for(url: str) -> dict:
 
 _LUIGI = ("Parameter", "IntParameter", "FloatParameter", "BoolParameter", "DateParameter",
           "ListParameter", "DictParameter")
+#: luigi's other kinds, by name: filled by ``daskflow.compat.params`` (TupleParameter...)
+LUIGI_KINDS: dict = {}
+_NUMERICAL = {"var_type": "_var_type", "min_value": "_min_value", "max_value": "_max_value",
+              "left_op": "_left_op", "right_op": "_right_op"}
 
 
 def _from_luigi(cls, klass, name: str, value) -> Parameter:
@@ -74,12 +78,16 @@ def _from_luigi(cls, klass, name: str, value) -> Parameter:
     from . import params
 
     kind = type(value).__name__
-    if kind not in _LUIGI:
-        raise TaskDefinitionError(f"task class {cls.__name__}: parameter {name!r} is a luigi.{kind}; "
-                                  f"declare it with daskflow's own (e.g. daskflow.ChoiceParameter)")
+    if kind not in _LUIGI and kind not in LUIGI_KINDS:
+        raise TaskDefinitionError(f"task class {cls.__name__}: parameter {name!r} is a luigi.{kind}, which "
+                                  f"daskflow does not provide; declare it with one of daskflow's parameters "
+                                  f"(daskflow.Parameter takes any value with a canonical encoding)")
     default = getattr(value, "_default", None)
     kwargs = {} if type(default).__name__ == "_NoValue" or repr(default) == "<no_value>" else {"default": default}
-    param = getattr(params, kind)(significant=value.significant, description=value.description, **kwargs)
+    if kind == "NumericalParameter":
+        kwargs.update({k: getattr(value, a) for k, a in _NUMERICAL.items() if hasattr(value, a)})
+    make = getattr(params, kind) if kind in _LUIGI else LUIGI_KINDS[kind]
+    param = make(significant=value.significant, description=value.description, **kwargs)
     param.__set_name__(klass, name)
     setattr(klass, name, param)
     return param

@@ -219,6 +219,7 @@ class WorkflowMulti:
         self.default_task = task
         self.params = params
         self.workflows = {name: Workflow(task, p, path=path, env=env) for name, p in params.items()}
+        self.workflow_objs = self.workflows  # d6tflow's name
 
     def __repr__(self) -> str:
         name = self.default_task.__name__ if self.default_task else None
@@ -247,6 +248,13 @@ class WorkflowMulti:
 
     def get_task(self, task=None, flow=None):
         return self._each(flow, lambda w: w.get_task(task))
+
+    def get_flow(self, flow) -> Workflow:
+        """The Workflow of experiment ``flow`` (d6tflow's)."""
+        if flow not in self.workflows:
+            raise ParameterError(f"WorkflowMulti has no experiment {flow!r}; its experiments: "
+                                 f"{', '.join(map(repr, self.workflows))}")
+        return self.workflows[flow]
 
     def run(self, tasks=None, flow=None, forced=None, forced_all=False, forced_all_upstream=False,
             confirm=None, **kwargs):

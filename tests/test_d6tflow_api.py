@@ -38,8 +38,8 @@ def test_settings_and_set_dir(tmp_path):
     assert d6tflow.set_dir("memory://x") == "memory://x"
     d6tflow.settings.log_level = "WARNING"
     assert logging.getLogger("daskflow").level == logging.WARNING
-    with pytest.raises(d6tflow.ParameterError, match="no setting 'dirpath'.*check_dependencies"):
-        d6tflow.settings.dirpath = "x"
+    with pytest.raises(d6tflow.ParameterError, match="no setting 'dbpath'.*check_dependencies"):
+        d6tflow.settings.dbpath = "x"
 
 
 def test_check_dependencies_off_looks_at_own_outputs(root):
@@ -131,10 +131,15 @@ def test_metadata_api(root):
 
 def test_output_load_keys_string_and_unknown_key(root):
     d6tflow.run(Outputs(), scheduler="sync")
-    assert Outputs().outputLoad(keys="second") == [2]
+    assert Outputs().outputLoad(keys="second") == 2  # one name: its value, as in d6tflow
+    assert Outputs().outputLoad(keys=["second"]) == [2]
     assert Outputs().outputLoad(keys=["first"], as_dict=True) == {"first": 1}
     with pytest.raises(KeyError, match=r"Outputs\(\): no output\(s\) 'third'; its outputs are 'first', 'second'"):
         Outputs().outputLoad(keys="third")
+    with pytest.raises(IndexError):  # what d6tflow raises
+        Outputs().outputLoad(keys=["third"])
+    with pytest.raises(TypeError, match=r"Outputs\(\): output 'first' \(pickle\): the reader does not take option\(s\) 'as_dic'"):
+        Outputs().outputLoad(as_dic=True)  # a typo is not a damaged file
 
 
 def test_invalidate_confirm_and_runtime_errors(root):

@@ -62,7 +62,7 @@ def test_output_load_after_a_run_in_the_same_process(root):
 def test_multi_output_cache_and_one_target_misuse(root):
     d6tflow.run(UsesPair(), scheduler="sync")
     assert UsesPair().outputLoad() == {"left": [1, 2], "right": {"k": 3}}
-    assert Pair().outputLoad(keys="right") == [{"k": 3}]
+    assert Pair().outputLoad(keys="right") == {"k": 3}
     with pytest.raises(d6tflow.RunError) as err:
         d6tflow.run(MisusesPair(), scheduler="sync")
     msg = str(err.value)

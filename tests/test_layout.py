@@ -16,7 +16,7 @@ LAYERS = [
     {"config", "params", "canonical", "formats", "listing", "localfs", "redact"},
     {"target", "scheduling", "journal"},
     {"storage"},
-    {"notes", "context", "taskdef"},
+    {"notes", "context", "taskdef", "luigi_names"},
     {"task", "lease"},
     {"inherit", "fingerprint", "daskframe", "rawfiles", "dynamic"},
     {"tasks", "plan", "trace"},

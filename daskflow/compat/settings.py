@@ -1,6 +1,6 @@
 """d6tflow's ``settings`` object and ``set_dir``.
 
-Imports ``config``, ``errors`` and ``outputs``.  Each setting maps onto what
+Imports ``config``, ``errors``, ``luigi_names`` and ``outputs``.  Each setting maps onto what
 daskflow does, or says why it cannot:
 
 - ``dir``: the storage root (``daskflow.set_root``); reading it gives a
@@ -13,7 +13,11 @@ daskflow does, or says why it cannot:
 - ``execution_summary``: accepted; ``daskflow.run`` always returns the
   summary (a ``RunResult``) and prints nothing.
 
-Setting any other name is an error listing these, never silently ignored.
+``dirpath`` is ``dir``; ``isinit`` reads True, ``save_with_param`` True and
+``check_crc`` False, which are what daskflow does (setting the other value is
+an error saying so); ``set_parameter_len`` sets how much of the parameters
+``task.task_id`` shows.  Setting any other name is an error listing these,
+never silently ignored.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from pathlib import Path
 
 from .. import config
 from ..errors import ParameterError
+from ..luigi_names import TASK_ID
 from ..outputs import flags
 
 __all__ = ["Settings", "settings", "set_dir"]
@@ -41,13 +46,14 @@ class Settings:
     """
 
     _NAMES = ("dir", "log_level", "check_dependencies", "cached", "execution_summary")
+    _FIXED = ("dirpath", "isinit", "save_with_param", "check_crc")  # read (and set) as d6tflow's
 
     def __init__(self):
         object.__setattr__(self, "cached", False)
         object.__setattr__(self, "execution_summary", True)
 
     def __setattr__(self, name, value):
-        if name not in self._NAMES:
+        if name not in self._NAMES + self._FIXED:
             raise ParameterError(f"daskflow.settings has no setting {name!r}; the d6tflow settings "
                                  f"daskflow honours are: {', '.join(self._NAMES)}")
         object.__setattr__(self, name, value)
@@ -61,6 +67,40 @@ class Settings:
     @dir.setter
     def dir(self, value):
         config.set_root(value)
+
+    dirpath = dir  # d6tflow's Path of the folder: ``settings.dirpath / "input.csv"``
+
+    @property
+    def isinit(self) -> bool:
+        """d6tflow's "initialised": daskflow needs no initialising, so always True."""
+        return True
+
+    @property
+    def save_with_param(self) -> bool:
+        """Outputs are stored per parameter set: always, in daskflow (setting False is an error)."""
+        return True
+
+    @save_with_param.setter
+    def save_with_param(self, value):
+        if not value:
+            raise ParameterError("daskflow always stores each parameter set's outputs apart (its folder "
+                                 "names them); settings.save_with_param = False has no daskflow meaning")
+
+    @property
+    def check_crc(self) -> bool:
+        """False, as in d6tflow: a plan checks each output's size and time, never a checksum."""
+        return False
+
+    @check_crc.setter
+    def check_crc(self, value):
+        if value:
+            raise ParameterError("daskflow checks each output's size and modification time against its "
+                                 "commit, not a CRC; settings.check_crc = True is not provided")
+
+    @staticmethod
+    def set_parameter_len(nparams: int = 20, len: int = 64) -> None:  # noqa: A002 (d6tflow's names)
+        """How many parameter values ``task_id`` shows and how long each (d6tflow's defaults)."""
+        TASK_ID.update(include_params=nparams, truncate_params=len)
 
     @property
     def log_level(self) -> str:

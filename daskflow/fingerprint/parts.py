@@ -47,6 +47,7 @@ SKIPPED_ATTRS = frozenset({
     "_defaults", "_significant", "_name_bytes", "_checks", "_slug", "_has_paths", "_in_memory", "_encoders",
     "__annotations__", "__firstlineno__",
     "__static_attributes__", "__slots__", "__dataclass_params__", "__match_args__",
+    "_inherited",  # the parents @inherits/@requires recorded (their code counts through requires())
     "_abc_impl"})  # ABCMeta's registry cache: not code, and no deterministic identity
 
 

@@ -1,0 +1,90 @@
+"""luigi's names for a task's identity, parameters and parents, which d6tflow code uses.
+
+Imports ``errors``.  ``daskflow.Task`` takes these from :class:`LuigiNames`:
+``task_id`` (luigi's format: family, the first parameter values, an md5 of all
+of them; d6tflow code logs it and names files with it), ``to_str_params``,
+``get_params``, ``get_param_names``, ``get_task_family``, ``task_module``,
+d6tflow's ``metadata`` and, on a class decorated with ``@inherits`` or
+``@requires``, luigi's ``clone_parent`` / ``clone_parents`` and d6tflow's
+``clone_parents_dict``.  A task's identity in daskflow stays its canonical
+parameter bytes; ``task_id`` is a name for people and old code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+
+from .errors import NotBuiltError, TaskDefinitionError
+
+__all__ = ["LuigiNames", "TASK_ID"]
+
+#: luigi's TASK_ID_INCLUDE_PARAMS and TASK_ID_TRUNCATE_PARAMS (d6tflow's
+#: ``settings.set_parameter_len`` sets them); the hash is cut to 10 characters.
+TASK_ID = {"include_params": 3, "truncate_params": 16}
+_INVALID = re.compile(r"[^A-Za-z0-9_]")
+
+
+class LuigiNames:
+    """luigi's and d6tflow's task names (see the module docstring)."""
+
+    __slots__ = ()
+
+    @classmethod
+    def get_task_family(cls) -> str:
+        return cls.__name__
+
+    @property
+    def task_module(self) -> str:
+        return type(self).__module__.split(".")[0]
+
+    @classmethod
+    def get_params(cls) -> list:
+        """``[(name, parameter), ...]`` in declaration order, as luigi gives them."""
+        return list(cls._param_defs.items())
+
+    @classmethod
+    def get_param_names(cls, include_significant: bool = False) -> list:
+        return [n for n, p in cls._param_defs.items() if include_significant or p.significant]
+
+    def to_str_params(self, only_significant: bool = False, only_public: bool = False) -> dict:
+        """``{name: text}`` of the parameter values, as each parameter writes them."""
+        return {n: p.serialize(self._params[n]) for n, p in type(self)._param_defs.items()
+                if p.significant or not only_significant}
+
+    @property
+    def task_id(self) -> str:
+        """luigi's task id: ``{family}_{first values}_{md5 of all}`` (e.g. ``Train_5_svm_0a1b2c3d4e``)."""
+        params = self.to_str_params(only_significant=True)
+        digest = hashlib.md5(json.dumps(params, separators=(",", ":"), sort_keys=True).encode(),
+                             usedforsecurity=False).hexdigest()
+        shown = "_".join(params[n][:TASK_ID["truncate_params"]] for n in sorted(params)[:TASK_ID["include_params"]])
+        return f"{type(self).__name__}_{_INVALID.sub('_', shown)}_{digest[:10]}"
+
+    @property
+    def metadata(self):
+        """d6tflow's: what ``metaSave()`` stored for this task's current build, else None."""
+        try:
+            return self.outputLoadMeta()
+        except NotBuiltError:
+            return None
+
+    def clone_parent(self, **kwargs):
+        """luigi's: the first class of ``@inherits``/``@requires``, with this task's parameters."""
+        return self.clone(next(iter(self._parents().values())), **kwargs)
+
+    def clone_parents(self, **kwargs) -> list:
+        """luigi's: every class of ``@inherits``/``@requires``, with this task's parameters."""
+        return [self.clone(p, **kwargs) for p in self._parents().values()]
+
+    def clone_parents_dict(self, **kwargs) -> dict:
+        """d6tflow's, for ``@inherits({"a": A, "b": B})``: ``{"a": A(...), "b": B(...)}``."""
+        return {k: self.clone(p, **kwargs) for k, p in self._parents().items()}
+
+    def _parents(self) -> dict:
+        parents = type(self).__dict__.get("_inherited") or getattr(type(self), "_inherited", None)
+        if not parents:
+            raise TaskDefinitionError(f"{type(self).__name__} has no parents: clone_parent() needs the class "
+                                      f"decorated with @daskflow.inherits(...) or @daskflow.requires(...)")
+        return parents
