@@ -32,6 +32,7 @@ import importlib
 import importlib.util
 import inspect
 import os
+import re
 import sys
 import textwrap
 import types
@@ -233,7 +234,11 @@ def _show(value) -> str:
         text = repr(value)
     except Exception:  # a broken __repr__ must not break the fingerprint
         text = f"<{type(value).__qualname__}>"
+    text = _ADDRESS.sub(">", text)  # <function clean at 0x7f...>: the same text in every process
     return text if len(text) <= _SHOWN else text[:_SHOWN - 3] + "..."
+
+
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+>")
 
 
 def _function_part(func):
