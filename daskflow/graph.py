@@ -272,9 +272,12 @@ def _run_cluster(client, plan: Plan, progress, ship_code) -> dict:
             # no worker yet (an adaptive cluster scaled to zero) each node carries it all instead
             dsk, shared = shipped_graph(plan, keys.__getitem__, share=bool(workers))
             if shared is not None:
-                held += client.scatter({f"daskflow-shared-{token}": shared}, broadcast=True,
-                                       hash=False).values()
-                dsk = with_shared(dsk, held[0])
+                future = _broadcast(client, f"daskflow-shared-{token}", shared, workers)
+                if future is None:  # not on every worker: dask would draw every task to its holders
+                    dsk, _ = shipped_graph(plan, keys.__getitem__, share=False)
+                else:
+                    held.append(future)
+                    dsk = with_shared(dsk, future)
             wanted = list(keys.values())
             if not show:  # one more node hands back every outcome: one result to wait for and gather
                 dsk[f"daskflow-outcomes-{token}"] = (_outcomes, wanted)
@@ -291,6 +294,22 @@ def _run_cluster(client, plan: Plan, progress, ship_code) -> dict:
         if held:
             client.cancel(held)  # release: the next run has keys of its own anyway
         del held
+
+
+def _broadcast(client, key: str, value, workers: list):
+    """``value`` scattered to every worker, as a future; None (released) if some worker does not
+    hold it even after a second copy (a worker not yet running when it was sent): a task
+    depending on it may only run where it is, so every task would go to its holders, and a
+    worker dying there would take all of them down (seen as a KilledWorker of an
+    independent branch)."""
+    future = client.scatter({key: value}, broadcast=True, hash=False)[key]
+    for attempt in range(2):
+        if set(workers) <= set(client.who_has([future]).get(future.key, ())):
+            return future
+        if not attempt:
+            client.replicate([future])
+    future.release()
+    return None
 
 
 def _workers(client) -> list:

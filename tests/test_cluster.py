@@ -308,3 +308,16 @@ def test_with_no_worker_yet_nothing_is_scattered_and_nodes_carry_it_all(client, 
     assert len(daskflow.run(Collect(n=2), client=client, progress=False).ran) == 3
     assert scattered == []
     assert [r["n"] for r in Collect(n=2).outputLoad()] == [0, 1, -1]
+
+
+def test_a_shared_value_not_on_every_worker_is_carried_by_each_node(client, root, monkeypatch):
+    """A task depending on the run's scattered value may only run where it is: if a worker does
+    not hold it (one not yet running when it was broadcast), every task would go to the other,
+    and its death would take down independent branches.  The run then carries it in each node."""
+    import distributed
+
+    asked = []
+    monkeypatch.setattr(distributed.Client, "who_has", lambda self, futures: asked.append(1) or {})
+    result = daskflow.run([WhereRan(n=11), WhereRan(n=12)], client=client, progress=False)
+    assert result.ran == [WhereRan(n=11), WhereRan(n=12)] and len(asked) == 2  # asked again after replicate
+    assert not [k for k in client.futures if str(k).startswith("daskflow-shared-")]
