@@ -18,6 +18,7 @@ import decimal
 import enum
 import hashlib
 import pathlib
+import re
 import types
 import uuid
 from collections.abc import Mapping
@@ -148,7 +149,7 @@ def _encode_other(value) -> bytes:
     if isinstance(value, datetime.datetime):  # pd.Timestamp too
         text, tz = value.isoformat(), value.tzinfo
         if tz is not None and not isinstance(tz, datetime.timezone):  # a named zone: its rules (DST),
-            text += f"[{getattr(tz, 'key', None) or getattr(tz, 'zone', None) or tz}]"  # not one offset
+            text += f"[{_zone(tz)}]"  # not one offset
         return _frame(b"datetime", text.encode())
     if isinstance(value, enum.Enum):
         cls = type(value)
@@ -180,6 +181,18 @@ def _encode_other(value) -> bytes:
             return enc(value)
     raise TypeError(f"no deterministic encoding for a value of type "
                     f"{type(value).__module__}.{type(value).__qualname__}")
+
+
+def _zone(tz) -> str:
+    """A named zone's name (zoneinfo's key, pytz's zone, dateutil's file below zoneinfo/), the
+    same on every machine; another tzinfo by its class and text, without a memory address."""
+    name = getattr(tz, "key", None) or getattr(tz, "zone", None)
+    if name:
+        return name
+    text = re.sub(r" at 0x[0-9a-fA-F]+", "", str(tz))
+    if "zoneinfo/" in text:  # dateutil: tzfile('/usr/share/zoneinfo/Europe/Berlin')
+        text = text.rsplit("zoneinfo/", 1)[1].rstrip("')\"")
+    return text
 
 
 def _encode_dataclass(value) -> bytes:

@@ -37,7 +37,7 @@ class LuigiNames:
 
     @property
     def task_module(self) -> str:
-        return type(self).__module__.split(".")[0]
+        return type(self).__module__
 
     @classmethod
     def get_params(cls) -> list:

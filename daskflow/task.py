@@ -428,8 +428,9 @@ class Task(LuigiNames):
         if task is not None:
             inputs, req = inputs[task], req[task]
         if isinstance(req, dict):
-            if keys is not None and set([keys] if isinstance(keys, str) else keys) <= req.keys():
-                return {k: _load(inputs[k], None, as_dict, options) for k in req if k in keys}  # d6tflow's
+            names = [keys] if isinstance(keys, str) else keys
+            if names is not None and set(names) <= req.keys():
+                return {k: _load(inputs[k], None, as_dict, options) for k in req if k in names}  # d6tflow's
             return {k: _load(inputs[k], keys, as_dict, options) for k in req}  # else: outputs by name
         if isinstance(req, (list, tuple)):
             return [_load(i, keys, as_dict, options) for i in inputs]

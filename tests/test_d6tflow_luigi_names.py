@@ -65,7 +65,7 @@ def test_luigi_task_api(root):
     assert params == {"n": "12", "model": "a long model name!"}
     assert task.task_id == luigi.task.task_id_str("A", params)  # luigi's own formula
     assert A.get_param_names() == ["n", "model"] and [n for n, _ in A.get_params()] == ["n", "model"]
-    assert A.get_task_family() == "A" and task.task_module == __name__.split(".")[0]
+    assert A.get_task_family() == "A" and task.task_module == __name__
     d6tflow.settings.set_parameter_len()  # d6tflow's 20 values of 64 characters
     try:
         assert task.task_id.startswith("A_a_long_model_name__12_")

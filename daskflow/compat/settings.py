@@ -75,6 +75,11 @@ class Settings:
         """d6tflow's "initialised": daskflow needs no initialising, so always True."""
         return True
 
+    @isinit.setter
+    def isinit(self, value):
+        if not value:
+            raise ParameterError("daskflow needs no initialising: settings.isinit is always True")
+
     @property
     def save_with_param(self) -> bool:
         """Outputs are stored per parameter set: always, in daskflow (setting False is an error)."""

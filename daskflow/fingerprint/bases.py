@@ -22,15 +22,14 @@ def resolution(cls: type) -> Part | None:
     """Which class wins a name that two unrelated classes of a task's MRO define (two mixins'
     ``clean``), in MRO order, as a part; None without such a name (a plain chain of
     subclasses, whose order the classes' own parts fix)."""
-    mro = [c for c in cls.__mro__ if c is not object and not c.__module__.startswith("daskflow")
-           and c.__module__ != "builtins"]
-    definers: dict = {}
+    mro = [c for c in cls.__mro__ if c is not object and c.__module__ != "builtins"]  # daskflow's too:
+    definers: dict = {}  # a mixin's save() before or after TaskJson's is another save()
     for c in mro:
         for name in vars(c):
             if name not in SKIPPED_ATTRS and not name.startswith("__pydantic_"):
                 definers.setdefault(name, []).append(c)
     won = {name: cs for name, cs in sorted(definers.items())
-           if any(not issubclass(a, b) for i, a in enumerate(cs) for b in cs[i + 1:])}
+           if any(not issubclass(a, b) and _counts(name, a, b) for i, a in enumerate(cs) for b in cs[i + 1:])}
     if not won:
         return None
     tokens = [f"{name}=" + " > ".join(key_of(c) for c in cs) for name, cs in won.items()]
@@ -42,3 +41,10 @@ def resolution(cls: type) -> Part | None:
         file, line = "", 0
     return Part(f"{key_of(cls)} (bases)", hashlib.sha256("\0".join(tokens).encode()).hexdigest(),
                 file, line, values=values, shown=shown)
+
+
+def _counts(name: str, a: type, b: type) -> bool:
+    """Two unrelated definers whose order counts: not both daskflow's, and a dunder
+    (``__init__``, ``__repr__``) only between two of the user's."""
+    ours = a.__module__.startswith("daskflow"), b.__module__.startswith("daskflow")
+    return not any(ours) or (not all(ours) and not name.startswith("__"))

@@ -155,11 +155,14 @@ def _effects_part(modname: str):
     for dump, head, dotted, read in calls:
         if head is not None and _harmless(namespace.get(head, getattr(builtins, head, None)), dotted):
             continue
-        own = namespace.get(head)  # setup() of this module's: its code counts
+        own, extra = namespace.get(head), ""  # setup() of the user's (helpers.setup() too): its code counts
+        if isinstance(own, types.ModuleType) and is_user_module(own.__name__) and dotted.count(".") == 1:
+            own = getattr(own, dotted.partition(".")[2], None)
         if isinstance(own, types.FunctionType) and is_user_module(own.__module__ or ""):
-            read = [head, *read]
+            extra = f"|{dotted or head}={describe(own, found, head, 1)}"
         tokens.append(f"call {dump} " + "|".join(f"{n}={describe(namespace[n], found, n, 1)}" for n in read
-                                                   if n in namespace and not isinstance(namespace[n], types.ModuleType)))
+                                                   if n in namespace and not isinstance(namespace[n], types.ModuleType))
+                      + extra)
     if "." in modname and is_user_module(modname.rpartition(".")[0]):  # a package's __init__ runs first
         found.refs.append(("effects", modname.rpartition(".")[0]))
     for name in imported:  # import accessors: it counts by all it defines (see describe); an
