@@ -368,6 +368,9 @@ CASES = {
     "upstream-method-through-getattr": (
         UP + T("getattr(self.requires(), 'post')(1)", requires="Up()"), {},
         ("flow.py", "x + 1", "x + 3"), ["T", "Up"]),
+    "upstream-method-calls-its-own-method": (
+        UP.replace("    def post(self, x):", "    def compute(self, x):\n        return self.post(x) * self.SCALE\n\n    def post(self, x):")
+        + T("self.requires().compute(1)", requires="Up()"), {}, ("flow.py", "x + 1", "x + 3"), ["T", "Up"]),
     "upstream-run-edit-keeps-cutoff": (
         UP + T("self.requires().post(self.inputLoad()['v'])", requires="Up()"), {},
         ("flow.py", "{'v': 1}", "{'v': 2 - 1}"), ["Up"]),

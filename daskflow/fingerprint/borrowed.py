@@ -41,31 +41,43 @@ def with_upstream(cls: type, code: CodeFingerprint, upstream: frozenset) -> Code
 
 def _borrow(cls: type, code: CodeFingerprint, upstream: frozenset) -> CodeFingerprint:
     names = frozenset().union(*(p.attrs for p in code.parts.values())) - _HOOKS
-    todo, parts = [], {}
+    walked, parts, incomplete, libraries = {}, {}, [], {}
     for other in sorted(upstream - {cls}, key=key_of):  # sorted: the same walk in every process
         if other in cls.__mro__ or not is_user_module(other.__module__):
             continue
-        for name in sorted(names):
-            owner = next((k for k in other.__mro__ if name in vars(k)), None)
-            if owner is None or not is_user_module(owner.__module__) or owner in cls.__mro__:
-                continue  # not defined, daskflow's or a library's, or already part of this code
-            value = vars(owner)[name]
-            if isinstance(value, Parameter):
-                continue  # read through an instance, a parameter is that instance's value
-            func = unwrap_callable(value)
-            if func is not None:
-                todo.append(("func", func))
-            else:  # a class attribute read through the instance (up.SCALE)
-                found = Collector(f"{key_of(owner)}.{name}")
-                token = f"attr {name}={describe(value, found, name)}"
-                parts[f"{key_of(owner)}.{name}"] = Part(f"{key_of(owner)}.{name}",
-                                                         hashlib.sha256(token.encode()).hexdigest())
-                todo.extend(found.refs)
-    if not todo and not parts:
+        wanted, done = set(names), set()
+        while wanted - done:  # and what those methods read of self (Up.compute calls self.post)
+            todo = []
+            for name in sorted(wanted - done):
+                done.add(name)
+                todo += _attribute(cls, other, name, parts)
+            found, more, libs = _walk(todo)
+            walked.update(found)
+            incomplete += more
+            libraries.update(libs)
+            wanted |= frozenset().union(*(p.self_attrs for p in found.values())) - _HOOKS
+    if not walked and not parts:
         return code
-    walked, incomplete, libraries = _walk(todo)
     return assemble({**code.parts, **walked, **parts}, code.incomplete + incomplete,
                     {**code.libraries, **libraries})
+
+
+def _attribute(cls: type, other: type, name: str, parts: dict) -> list:
+    """What to walk for attribute ``name`` of upstream class ``other`` (a class attribute's
+    value goes into ``parts`` directly)."""
+    owner = next((k for k in other.__mro__ if name in vars(k)), None)
+    if owner is None or not is_user_module(owner.__module__) or owner in cls.__mro__:
+        return []  # not defined, daskflow's or a library's, or already part of this code
+    value = vars(owner)[name]
+    if isinstance(value, Parameter):
+        return []  # read through an instance, a parameter is that instance's value
+    func = unwrap_callable(value)
+    if func is not None:
+        return [("func", func)]
+    found = Collector(f"{key_of(owner)}.{name}")  # a class attribute read through the instance (up.SCALE)
+    token = f"attr {name}={describe(value, found, name)}"
+    parts[f"{key_of(owner)}.{name}"] = Part(f"{key_of(owner)}.{name}", hashlib.sha256(token.encode()).hexdigest())
+    return found.refs
 
 
 _HOOKS = frozenset(name for name in dir(Task) if not name.startswith("__"))  # daskflow calls these itself

@@ -29,6 +29,7 @@ class Part:
     source: str = ""  # the part's source text (functions), for a diff in why()
     shown: dict = field(default_factory=dict)  # name used -> short text of its value, for why()
     attrs: frozenset = frozenset()  # attribute names the code reads (never in a digest)
+    self_attrs: frozenset = frozenset()  # those it reads of self (what an upstream method uses)
     reads: frozenset = frozenset()  # paths of files it reads by a constant name (see ``reads``)
     read_names: frozenset = frozenset()  # module-level names it passes to a reader as a path
 

@@ -95,6 +95,7 @@ class Walker:
         self.bare: set[str] = set()  # free names read on their own, not as the head of a chain
         self.dynamic: list[str] = []
         self.attrs: set[str] = set()  # attribute names read (``up.postprocess``): see ``borrowed``
+        self.self_attrs: set[str] = set()  # ``self.post``: what an upstream method reads of its own
         args = func_node.args
         self.params = {a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)}
         self.params |= {a.arg for a in (args.vararg, args.kwarg) if a is not None}
@@ -194,6 +195,8 @@ class Walker:
             node.value._daskflow_parent = node  # read by _check_dynamic on the inner call
             if isinstance(node, ast.Attribute) and self._instance(node.value):
                 self.attrs.add(node.attr)
+            elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "self":
+                self.self_attrs.add(node.attr)
             self._free(dotted(node))
         if isinstance(node, ast.Call):
             self._free(dotted(node))
