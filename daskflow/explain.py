@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import difflib
 
-__all__ = ["code_changes", "library_changes", "source_diff", "code_change", "inputs_change", "INVALIDATED"]
+__all__ = ["code_changes", "library_changes", "source_diff", "code_change", "inputs_change", "INVALIDATED", "FILE_PART"]
+
+FILE_PART = "file "  # the key prefix of a part that is a file the code reads (fingerprint.reads)
 
 INVALIDATED = "invalidated: no build of today's code and parameters (removed by invalidate() or gc)"
 
@@ -68,7 +70,7 @@ def code_changes(old_parts: dict, new_parts: dict) -> list[dict]:
             changes.append({"part": key, "kind": "added", "file": new.file, "line": new.line,
                             "old": "", "new": "", "diff": "", "values": [],
                             "message": f"{key} ({new.file}:{new.line}) newly used" if new.line
-                            else f"{key} newly {'read' if key.startswith('file ') else 'used'}"})
+                            else f"{key} newly {'read' if key.startswith(FILE_PART) else 'used'}"})
             continue
         changes.append(_changed(_base(key) if key in renamed else key, old, new))
     return changes
@@ -91,7 +93,7 @@ def _changed(key: str, old: dict, new) -> dict:
         pieces.append(f"{v['name']} changed" if same else f"{v['name']}: {v['before']} -> {v['after']}")
     if not pieces and not diff:
         pieces.append("changed (its closure, decorators or what it refers to)")
-    if key.startswith("file "):  # a file the code reads (fingerprint.reads)
+    if key.startswith(FILE_PART):  # a file the code reads (fingerprint.reads)
         text = f"{key} changed: " + "; ".join(f"{v['before']} -> {v['after']}" for v in values)
     elif pieces:
         text = f"{key} ({where}): " + "; ".join(pieces)
@@ -138,7 +140,7 @@ def code_change(body: dict | None, code, invalidated: bool) -> tuple[str, str, d
         if invalidated:
             return "invalidated", INVALIDATED, {}
         return "code-changed", "code changed (a change the stored build cannot show)", {"changes": []}
-    read = [c for c in changes if c["part"].startswith("file ")]
+    read = [c for c in changes if c["part"].startswith(FILE_PART)]
     code = [c for c in libraries + changes if c not in read]
     message = "; ".join((["code changed: " + "; ".join(c["message"] for c in code)] if code else [])
                         + [c["message"] for c in read])

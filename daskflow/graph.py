@@ -303,11 +303,15 @@ def _broadcast(client, key: str, value, workers: list):
     worker dying there would take all of them down (seen as a KilledWorker of an
     independent branch)."""
     future = client.scatter({key: value}, broadcast=True, hash=False)[key]
-    for attempt in range(2):
-        if set(workers) <= set(client.who_has([future]).get(future.key, ())):
-            return future
-        if not attempt:
-            client.replicate([future])
+
+    def everywhere() -> bool:
+        return set(workers) <= set(client.who_has([future]).get(future.key, ()))
+
+    if everywhere():
+        return future
+    client.replicate([future])
+    if everywhere():
+        return future
     future.release()
     return None
 

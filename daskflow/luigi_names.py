@@ -83,7 +83,7 @@ class LuigiNames:
         return {k: self.clone(p, **kwargs) for k, p in self._parents().items()}
 
     def _parents(self) -> dict:
-        parents = type(self).__dict__.get("_inherited") or getattr(type(self), "_inherited", None)
+        parents = getattr(type(self), "_inherited", None)  # set by @inherits/@requires (on a base too)
         if not parents:
             raise TaskDefinitionError(f"{type(self).__name__} has no parents: clone_parent() needs the class "
                                       f"decorated with @daskflow.inherits(...) or @daskflow.requires(...)")

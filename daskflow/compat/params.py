@@ -72,11 +72,12 @@ class MonthParameter(DateParameter):
     """The first day of a month; ``"2024-03"`` is accepted."""
 
     type_name = "month"
+    _CUT = {"day": 1}
 
     def normalize(self, value):
-        if isinstance(value, str) and len(value.strip()) == 7:
-            value = value.strip() + "-01"
-        return super().normalize(value).replace(day=1)
+        if isinstance(value, str):  # "2024" and "2024-03" as the first day they name
+            value = value.strip() + "-01" * ((10 - len(value.strip())) // 3)
+        return super().normalize(value).replace(**self._CUT)
 
     def unchanged_types(self) -> tuple:
         return ()
@@ -86,11 +87,7 @@ class YearParameter(MonthParameter):
     """The first day of a year; ``"2024"`` is accepted."""
 
     type_name = "year"
-
-    def normalize(self, value):
-        if isinstance(value, str) and len(value.strip()) == 4:
-            value = value.strip() + "-01"
-        return super().normalize(value).replace(month=1)
+    _CUT = {"month": 1, "day": 1}
 
 
 class DateHourParameter(Parameter):

@@ -34,6 +34,24 @@ from ..outputs import flags
 __all__ = ["Settings", "settings", "set_dir"]
 
 
+class _Fixed:
+    """A d6tflow setting with the one value daskflow has: reading gives it, setting that value
+    is accepted, another is an error saying why."""
+
+    def __init__(self, value: bool, why: str):
+        self.value, self.why = value, why
+
+    def __set_name__(self, owner, name: str) -> None:
+        self.name = name
+
+    def __get__(self, obj, objtype=None) -> bool:
+        return self.value
+
+    def __set__(self, obj, value) -> None:
+        if bool(value) != self.value:
+            raise ParameterError(f"settings.{self.name} = {value!r} is not provided: {self.why}")
+
+
 class Settings:
     """d6tflow's settings, honoured by daskflow (see the module docstring).
 
@@ -70,37 +88,11 @@ class Settings:
 
     dirpath = dir  # d6tflow's Path of the folder: ``settings.dirpath / "input.csv"``
 
-    @property
-    def isinit(self) -> bool:
-        """d6tflow's "initialised": daskflow needs no initialising, so always True."""
-        return True
-
-    @isinit.setter
-    def isinit(self, value):
-        if not value:
-            raise ParameterError("daskflow needs no initialising: settings.isinit is always True")
-
-    @property
-    def save_with_param(self) -> bool:
-        """Outputs are stored per parameter set: always, in daskflow (setting False is an error)."""
-        return True
-
-    @save_with_param.setter
-    def save_with_param(self, value):
-        if not value:
-            raise ParameterError("daskflow always stores each parameter set's outputs apart (its folder "
-                                 "names them); settings.save_with_param = False has no daskflow meaning")
-
-    @property
-    def check_crc(self) -> bool:
-        """False, as in d6tflow: a plan checks each output's size and time, never a checksum."""
-        return False
-
-    @check_crc.setter
-    def check_crc(self, value):
-        if value:
-            raise ParameterError("daskflow checks each output's size and modification time against its "
-                                 "commit, not a CRC; settings.check_crc = True is not provided")
+    isinit = _Fixed(True, "daskflow needs no initialising")
+    save_with_param = _Fixed(True, "daskflow always stores each parameter set's outputs apart (its folder "
+                                   "names them)")
+    check_crc = _Fixed(False, "daskflow checks each output's size and modification time against its "
+                              "commit, not a CRC")
 
     @staticmethod
     def set_parameter_len(nparams: int = 20, len: int = 64) -> None:  # noqa: A002 (d6tflow's names)

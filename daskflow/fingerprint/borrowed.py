@@ -8,9 +8,10 @@ output unchanged would be hidden by early cutoff.  So the attributes a task's co
 reads by name on another object than ``self`` or a global (``up.postprocess``,
 ``self.requires()["a"].SCALE``) that an upstream class defines in the user's code,
 other than its parameters and the task hooks daskflow calls itself (``run``,
-``requires``, ``output``...), are walked as parts of the task's own fingerprint.  Attribute names are matched
-without types (``df.transform`` and an upstream ``transform`` method meet): the
-approximation errs towards a rerun, never towards a stale result.
+``requires``, ``output``...), are walked as parts of the task's own fingerprint, with
+what those methods read of ``self`` in turn.  Attribute names are matched without
+types (``df.transform`` and an upstream ``transform`` method meet): the approximation
+errs towards a rerun, never towards a stale result.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Files and environment variables a task's code reads by a constant name.
 
-Imports the sibling ``parts`` and ``syntax``.  ``pd.read_csv("data/sales.csv")``,
+Imports ``explain`` and the sibling ``parts`` and ``syntax``.  ``pd.read_csv("data/sales.csv")``,
 ``open(CONFIG)`` (``CONFIG = "config.json"`` a module constant),
 ``Path("params.yaml").read_text()``, ``np.load(...)``: a reader call (``open`` for
 reading, ``load``, ``loadtxt``, ``genfromtxt``, ``fromfile``, ``ExcelFile``,
@@ -24,8 +24,9 @@ import hashlib
 import os
 import stat
 
+from ..explain import FILE_PART
 from .parts import CodeFingerprint, Part, assemble
-from .syntax import dotted_plain
+from .syntax import const_str, dotted_plain
 
 __all__ = ["scan", "with_reads"]
 
@@ -37,17 +38,13 @@ _ENV_CALLS = frozenset({"os.getenv", "getenv", "os.environ.get", "environ.get"})
 _HASHED = 64 << 20  # files up to this size count by content, larger ones by size and mtime
 
 
-def _const(node) -> str | None:
-    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
-
-
 def scan(node, local_names) -> tuple[frozenset, frozenset, frozenset]:
     """``(paths, names, variables)`` a function's syntax tree reads: constant paths, the
     module-level names (chains) whose value is a path, and environment variable names."""
     paths, names, envs = set(), set(), set()
 
     def path_of(arg) -> None:
-        if (text := _const(arg)) is not None:
+        if (text := const_str(arg)) is not None:
             paths.add(text)
         elif isinstance(arg, ast.Call) and dotted_plain(arg.func) in _PATHS and len(arg.args) == 1:
             path_of(arg.args[0])
@@ -58,11 +55,11 @@ def scan(node, local_names) -> tuple[frozenset, frozenset, frozenset]:
         if isinstance(n, ast.Call):
             callee = dotted_plain(n.func)
             last = callee.rpartition(".")[2] if callee else getattr(n.func, "attr", "")
-            if callee in _ENV_CALLS and n.args and (name := _const(n.args[0])) is not None:
+            if callee in _ENV_CALLS and n.args and (name := const_str(n.args[0])) is not None:
                 envs.add(name)
             elif last == "open" and callee in ("open", "io.open", "builtins.open"):
                 mode = n.args[1] if len(n.args) > 1 else next((k.value for k in n.keywords if k.arg == "mode"), None)
-                if n.args and (mode is None or not set(_const(mode) or "w") & set("wax+")):
+                if n.args and (mode is None or not set(const_str(mode) or "w") & set("wax+")):
                     path_of(n.args[0])
             elif last in _READERS or last.startswith("read_"):
                 for arg in n.args[:1] + [k.value for k in n.keywords if k.arg in _PATH_KEYWORDS]:
@@ -70,7 +67,7 @@ def scan(node, local_names) -> tuple[frozenset, frozenset, frozenset]:
                 if isinstance(n.func, ast.Attribute) and not n.args and not n.keywords:  # Path("x").read_text()
                     path_of(n.func.value)
         elif isinstance(n, ast.Subscript) and dotted_plain(n.value) in ("os.environ", "environ") \
-                and (name := _const(n.slice)) is not None:
+                and (name := const_str(n.slice)) is not None:
             envs.add(name)
     return frozenset(paths), frozenset(names), frozenset(envs)
 
@@ -90,7 +87,7 @@ def with_reads(code: CodeFingerprint) -> CodeFingerprint:
         found = _identity(path)
         if found is not None:
             digest, text = found
-            extra[f"file {path}"] = Part(f"file {path}", digest, path, values={"content": digest[:16]},
+            extra[FILE_PART + path] = Part(FILE_PART + path, digest, path, values={"content": digest[:16]},
                                          shown={"content": text})
     if not extra:
         return code
@@ -116,12 +113,9 @@ def _identity(path: str):
     ident = (os.path.abspath(path), st.st_size, st.st_mtime_ns)
     digest = _CONTENT.get(ident)
     if digest is None:
-        h = hashlib.sha256()
         try:
             with open(path, "rb") as f:
-                while chunk := f.read(1 << 20):
-                    h.update(chunk)
+                digest = _CONTENT[ident] = hashlib.file_digest(f, "sha256").hexdigest()
         except OSError:
             return None
-        digest = _CONTENT[ident] = h.hexdigest()
     return digest, f"{st.st_size} bytes, sha256 {digest[:12]}"

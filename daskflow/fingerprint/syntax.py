@@ -19,7 +19,7 @@ from __future__ import annotations
 import ast
 import re
 
-__all__ = ["Walker", "strip_docstring", "dotted_plain", "MODULE_HEAD"]
+__all__ = ["Walker", "strip_docstring", "dotted_plain", "const_str", "MODULE_HEAD"]
 
 MODULE_HEAD = "<module "  # a chain head naming a module by its dotted name
 _AT_NAME = re.compile(r"(?<![\w.@])@([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)")  # pandas query/eval
@@ -32,7 +32,7 @@ def strip_docstring(body: list) -> list:
     return body
 
 
-def _const_str(node) -> str | None:
+def const_str(node) -> str | None:
     return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
 
 
@@ -43,7 +43,7 @@ def dotted(node) -> str:
         if isinstance(node, ast.Attribute):
             parts.append(node.attr)
             node = node.value
-        elif isinstance(node, ast.Subscript) and _const_str(node.slice) is not None:
+        elif isinstance(node, ast.Subscript) and const_str(node.slice) is not None:
             inner = node.value
             if isinstance(inner, ast.Call) and isinstance(inner.func, ast.Name) and not inner.args \
                     and inner.func.id == "globals":
@@ -59,9 +59,9 @@ def dotted(node) -> str:
         elif isinstance(node, ast.Call):
             fn = dotted_plain(node.func)
             if fn in ("importlib.import_module", "import_module") and len(node.args) == 1 \
-                    and _const_str(node.args[0]) is not None and not node.keywords:
+                    and const_str(node.args[0]) is not None and not node.keywords:
                 return ".".join([f"{MODULE_HEAD}{node.args[0].value}>", *reversed(parts)])
-            if fn == "getattr" and len(node.args) in (2, 3) and _const_str(node.args[1]) is not None:
+            if fn == "getattr" and len(node.args) in (2, 3) and const_str(node.args[1]) is not None:
                 parts.append(node.args[1].value)
                 node = node.args[0]
             else:
@@ -203,11 +203,11 @@ class Walker:
             self._check_dynamic(node)
             if isinstance(node.func, ast.Name) and node.func.id in ("getattr", "vars") and node.args:
                 node.args[0]._daskflow_parent = node  # getattr(mod, "name"): mod is a chain's head
-                if len(node.args) > 1 and (attr := _const_str(node.args[1])) and self._instance(node.args[0]):
+                if len(node.args) > 1 and (attr := const_str(node.args[1])) and self._instance(node.args[0]):
                     self.attrs.add(attr)  # getattr(up, "post"), as up.post
             if isinstance(node.func, ast.Attribute) and node.func.attr in ("query", "eval"):
                 expr = node.args[:1] + [k.value for k in node.keywords if k.arg == "expr"]
-                for ref in _AT_NAME.findall(" ".join(t for e in expr if (t := _const_str(e)))):
+                for ref in _AT_NAME.findall(" ".join(t for e in expr if (t := const_str(e)))):
                     self._free(ref)  # pandas: df.query("x > @LIMIT")
         if isinstance(node, ast.Constant):
             out.append(f"Constant {type(node.value).__name__} {node.value!r}")
@@ -244,8 +244,8 @@ class Walker:
 
     def _check_dynamic(self, node: ast.Call) -> None:
         fn = dotted_plain(node.func) if isinstance(node.func, (ast.Name, ast.Attribute)) else ""
-        constant = len(node.args) >= 1 and _const_str(node.args[0]) is not None
-        if fn == "getattr" and len(node.args) >= 2 and _const_str(node.args[1]) is None:
+        constant = len(node.args) >= 1 and const_str(node.args[0]) is not None
+        if fn == "getattr" and len(node.args) >= 2 and const_str(node.args[1]) is None:
             self.dynamic.append(f"getattr() with a computed name at line {node.lineno}")
         elif fn in ("importlib.import_module", "import_module", "__import__") and not constant:
             self.dynamic.append(f"{fn}() with a computed name at line {node.lineno}")
@@ -258,4 +258,4 @@ class Walker:
     @staticmethod
     def _subscripted(node) -> bool:
         parent = getattr(node, "_daskflow_parent", None)
-        return isinstance(parent, ast.Subscript) and _const_str(parent.slice) is not None
+        return isinstance(parent, ast.Subscript) and const_str(parent.slice) is not None
