@@ -201,9 +201,11 @@ def run(tasks, force=None, forced=None, forced_all=False, forced_all_upstream=Fa
     return result
 
 
-_LUIGI_BUILD = frozenset({"local_scheduler", "log_level", "detailed_summary", "scheduler_host", "scheduler_port",
-                          "no_lock", "lock_pid_dir", "lock_size", "take_lock", "parallel_scheduling",
-                          "assistant", "logging_conf_file"})
+_LUIGI_BUILD = frozenset({  # luigi.build's own and its [core] options (luigi.interface.core)
+    "local_scheduler", "log_level", "detailed_summary", "scheduler_host", "scheduler_port", "scheduler_url",
+    "worker_scheduler_factory", "no_lock", "lock_pid_dir", "lock_size", "take_lock", "parallel_scheduling",
+    "parallel_scheduling_processes", "assistant", "logging_conf_file", "no_configure_logging", "module",
+    "help", "help_all"})
 
 
 def _luigi_options(options: dict) -> None:

@@ -131,6 +131,8 @@ def test_settings_utils_and_show(root, capsys):
 
 def test_run_takes_luigi_build_options_and_abort(root):
     assert d6tflow.run(B(), local_scheduler=True, log_level="WARNING", scheduler="sync")
+    assert d6tflow.run(B(), scheduler_url="http://luigi:8082", worker_scheduler_factory=None,
+                       parallel_scheduling_processes=2, no_configure_logging=True, scheduler="sync")
     with pytest.raises(TypeError, match="unexpected keyword argument.*'colour'"):
         d6tflow.run(B(), colour="red")
     result = d6tflow.run(Fails(), abort=False, scheduler="sync")
