@@ -1,9 +1,9 @@
 """Freshness: which tasks of a graph run and which are skipped, and why.
 
 Imports ``errors``, ``canonical``, ``storage``, ``task``, ``fingerprint`` and
-``reasons`` (what a task that runs is told); never dask.  A :class:`Plan` walks ``requires()`` from the targets (cycles are
-an error), fingerprints every task, lists storage once per task family, and
-gives each task a status:
+``reasons`` (what a task that runs is told); never dask.  A :class:`Plan`
+walks ``requires()`` from the targets (cycles are an error), fingerprints
+every task, lists storage once per task family, and gives each task a status:
 
 - ``fresh``: a commit marker with today's version (family, code, parameters)
   and today's inputs (the results its upstream tasks committed) exists, and
