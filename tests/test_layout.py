@@ -19,6 +19,7 @@ LAYERS = [
     {"notes", "context", "taskdef", "luigi_names"},
     {"task", "lease"},
     {"inherit", "fingerprint", "daskframe", "rawfiles", "dynamic"},
+    {"reasons"},
     {"tasks", "plan", "trace"},
     {"invalidate"},
     {"gc", "execute", "lines", "drawing"},
