@@ -14,7 +14,7 @@ PACKAGE = Path(daskflow.__file__).parent
 LAYERS = [
     {"errors", "explain", "progress", "picklerefs"},
     {"config", "params", "canonical", "formats", "listing", "localfs", "redact"},
-    {"target", "scheduling", "journal"},
+    {"target", "scheduling", "journal", "listings"},
     {"storage"},
     {"notes", "context", "taskdef", "luigi_names"},
     {"task", "lease"},
