@@ -17,6 +17,7 @@ LAYERS = [
     {"target", "scheduling", "journal", "listings"},
     {"storage"},
     {"notes", "context", "taskdef", "luigi_names"},
+    {"taskio"},
     {"task", "lease"},
     {"inherit", "fingerprint", "daskframe", "rawfiles", "dynamic"},
     {"reasons"},
