@@ -169,14 +169,22 @@ def _create(store: Store, path: str, data: bytes) -> bool:
     return store.create_exclusive(path, data)
 
 
-def _read(store: Store, path: str) -> dict | None:
-    try:
-        with store.open(path) as f:
-            return json.loads(f.read())
-    except FileNotFoundError:
-        return None
-    except ValueError:  # being written (local): a lease of unknown owner, alive until it expires
-        return {}
+def _read(store: Store, path: str, settle: float = 1.0) -> dict | None:
+    """A lease's body; None if it is gone.  On local disk a lease is created, then written:
+    read in between, it is empty, so it is read again for up to ``settle`` seconds before it
+    counts as a lease of unknown owner (its writer died between the two), alive until it
+    expires."""
+    deadline = time.monotonic() + settle
+    while True:
+        try:
+            with store.open(path) as f:
+                return json.loads(f.read())
+        except FileNotFoundError:
+            return None
+        except ValueError:
+            if time.monotonic() > deadline:
+                return {}
+            time.sleep(0.005)
 
 
 def _match(commits: list[Commit], version: str, inputs: str, names, forced=False) -> Commit | None:

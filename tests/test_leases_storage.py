@@ -50,6 +50,21 @@ def test_a_failing_create_is_a_storage_error_not_held(tmp_path, monkeypatch):
         L._create(store, L.lease_path(store, "Fam", "p", "a" * 16, "b" * 16, 1), b"{}")
 
 
+def test_a_lease_read_while_its_taker_writes_it_names_the_owner(tmp_path):
+    # on disk a lease is created, then written: a reader in between sees an empty file
+    store = Store(str(tmp_path / "store"), leases=True)
+    path = L.lease_path(store, "Fam", "p", "a" * 16, "b" * 16, 1)
+    os.makedirs(os.path.dirname(path))
+    open(path, "wb").close()
+    body = {"owner": {"host": "h", "pid": 7, "run": "r"}, "ttl": 60}
+    writer = threading.Timer(0.05, lambda: open(path, "w").write(json.dumps(body)))
+    writer.start()
+    assert L.owner_text(L._read(store, path)) == "pid 7 on h (run r)"
+    writer.join()
+    open(path, "wb").close()  # a taker that died between create and write: unknown owner
+    assert L._read(store, path, settle=0.05) == {}
+
+
 def _hold(store, task, ttl=60.0, owner="pid 1 on elsewhere"):
     """A lease on ``task``'s version as another builder would hold it."""
     from daskflow.plan import Plan, inputs_id
