@@ -186,6 +186,7 @@ class RunContext:
         self.meta = None
         self.last = None  # (file name, bytes) of the only output, written by the commit
         self.meta_bytes = None  # saveMeta() before the commit: written by it
+        self.reads_bytes = None  # the files run() read (daskflow.observe): written by the commit
         self.committed = False
 
     def flush(self) -> None:

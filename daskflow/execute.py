@@ -34,6 +34,7 @@ from .config import trace_enabled
 from .context import MemoryTarget, MetaRef
 from .lease import claim
 from .listing import build_file, sizes_token
+from .observe import READS_NAME, identities, record_changed, recording
 from .plan import Node, cache_result, inputs_id, static_body
 from .progress import waiting
 from .storage import Store, Target
@@ -76,7 +77,7 @@ class Spec:
     version: str
     forced: bool
     aggregate: bool
-    cutoff: dict  # inputs id -> (build path, result)
+    cutoff: dict  # inputs id -> (build path, result, record of the files run() read or None)
     body: dict  # static part of the marker
     deps: list  # upstream tasks, in requires() order
     struct: object = _UNKNOWN  # what requires() returned, as the plan saw it
@@ -87,7 +88,8 @@ class Spec:
 def spec_for(node: Node, store: Store) -> Spec:
     store = getattr(node, "store", None) or store  # the node's own root, else the plan's
     return Spec(node.task, node.key, store, node.param_dir, node.version, node.forced, node.aggregate,
-                {i: (c.path, c.result) for i, c in node.cutoff.items()}, static_body(node),
+                {i: (c.path, c.result, c.file(READS_NAME) if READS_NAME in c.files else None)
+                 for i, c in node.cutoff.items()}, static_body(node),
                 [d.task for d in node.deps], node.task.__dict__.get("_requires", _UNKNOWN),
                 type(node.task)._is_cached(), [getattr(d, "store", None) or store for d in node.deps])
 
@@ -109,9 +111,10 @@ def execute(spec: Spec, deps: list) -> Outcome:
     if spec.aggregate:
         return Outcome(spec.key, "ran", inputs, members=list(deps))
     if not spec.forced and inputs in spec.cutoff:
-        path, result = spec.cutoff[inputs]
-        logger.info("%r skipped: upstream rebuilt identical outputs (early cutoff)", spec.task)
-        return Outcome(spec.key, "cutoff", result, path)
+        path, result, reads = spec.cutoff[inputs]
+        if reads is None or not record_changed(spec.store, reads):  # the files its run() read, too
+            logger.info("%r skipped: upstream rebuilt identical outputs (early cutoff)", spec.task)
+            return Outcome(spec.key, "cutoff", result, path)
     start = time.perf_counter()
     if spec.cached:  # a TaskCache: never stored, so never leased
         return _execute_cached(spec, deps, inputs, start)
@@ -245,11 +248,14 @@ def _build(spec: Spec, deps: list, inputs: str, start: float, lease=None) -> tup
     if spec.struct != _UNKNOWN:  # input() in run(): requires() as planned (a dynamic one cannot re-plan here)
         runner.__dict__["_requires"] = spec.struct
     ctx = runner._ctx = RunContext(store, build, *_bind(spec, deps))
-    if trace_enabled():  # daskflow.trace: which user functions run() calls (opt-in)
-        with watch(task, spec.body):
+    with recording() as seen:  # the files run() reads by a path computed at run time
+        if trace_enabled():  # daskflow.trace: which user functions run() calls (opt-in)
+            with watch(task, spec.body):
+                runner.run()
+        else:
             runner.run()
-    else:
-        runner.run()
+    if found := identities(seen, [s.root for s in {store, *spec.dep_stores} if s is not None and s.local]):
+        ctx.reads_bytes = json.dumps(found, sort_keys=True).encode()
     return commit_build(spec, deps, inputs, start, ctx, lease), ctx.build_path
 
 
@@ -288,7 +294,7 @@ def commit_build(spec: Spec, deps: list, inputs: str, start: float, ctx: RunCont
     folders = tuple(ctx.path(n, f) for n, f in outputs.items() if f.write is not None) if store.fsync else ()
     ctx.build_path = store.commit(build, spec.version, inputs, result, sizes,
                                   f'{text[:-1]},"code_parts":{spec.body["code_parts"]}}}'.encode(), folders,
-                                  ctx.last, ctx.meta_bytes)  # an inline commit names the build anew
-    ctx.last = ctx.meta_bytes = None
+                                  ctx.last, ctx.meta_bytes, ctx.reads_bytes)  # an inline commit names the build anew
+    ctx.last = ctx.meta_bytes = ctx.reads_bytes = None
     ctx.committed = True
     return result

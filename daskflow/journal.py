@@ -21,7 +21,7 @@ import os
 import secrets
 
 from . import localfs as _local
-from .listing import BUILD_SEP, JOURNAL_PREFIX, META_NAME, build_file, inline_fields
+from .listing import BUILD_SEP, JOURNAL_PREFIX, build_file, inline_fields
 
 __all__ = ["writer", "line", "Journals"]
 
@@ -65,12 +65,13 @@ class Journals:
         self._read: dict = {}  # journal path -> (size read, {key: line}, {param_dir: newest build})
         self._names: dict = {}  # family folder -> (its mtime_ns, journal paths)
 
-    def commit(self, build_path: str, fields: tuple, body: bytes, last: tuple, meta: bytes | None) -> str:
+    def commit(self, build_path: str, fields: tuple, body: bytes, last: tuple, extra: dict) -> str:
         """Commit build ``build_path`` (``{folder}/{params}@{id}``) inline; return its new path.
 
         The output ``last`` (``(file name, bytes)``) is written unnamed, then the build is
         named with the marker's ``fields`` (V, I, R, S) and the time, its body appended to
-        this process's journal, ``meta`` (saveMeta) created beside it, and last the output
+        this process's journal, the ``extra`` files (``{name: bytes}``: saveMeta, the files run()
+        read) created beside it, and last the output
         linked under its name: until then nothing names the build as committed."""
         folder = build_path.rpartition("/")[0]
         handle = _local.unnamed(folder, last[1])
@@ -83,8 +84,8 @@ class Journals:
             if inline_fields(key.rpartition(BUILD_SEP)[2]) is None:
                 raise ValueError(f"build id {build} does not hold the marker's fields")  # a bug, said
             _local.append(f"{folder}/{JOURNAL_PREFIX}{me}.jsonl", line(key, body))
-            if meta is not None:
-                _local.fill(os.open(build_file(build, META_NAME), _local.CREATE, 0o666), meta, False)
+            for name, payload in extra.items():
+                _local.fill(os.open(build_file(build, name), _local.CREATE, 0o666), payload, False)
         except BaseException:
             _local.discard(handle)
             raise

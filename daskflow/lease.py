@@ -49,6 +49,7 @@ from dataclasses import dataclass
 from . import config
 from .errors import LeaseError
 from .listing import BUILD_SEP, LEASE_PREFIX
+from .observe import build_changed
 from .storage import Commit, Store
 
 __all__ = ["Lease", "claim", "abandon_all", "lease_path", "owner_text", "RUN_ID", "describe_leases", "expired_leases"]
@@ -187,10 +188,11 @@ def _read(store: Store, path: str, settle: float = 1.0) -> dict | None:
             time.sleep(0.005)
 
 
-def _match(commits: list[Commit], version: str, inputs: str, names, forced=False) -> Commit | None:
+def _match(store: Store, commits: list[Commit], version: str, inputs: str, names, forced=False) -> Commit | None:
     if forced:
         return None
-    same = [c for c in commits if c.version == version and c.inputs == inputs and c.intact(names) is None]
+    same = [c for c in commits if c.version == version and c.inputs == inputs and c.intact(names) is None
+            and build_changed(store, c) is None]
     return same[-1] if same else None
 
 
@@ -233,7 +235,7 @@ def claim(store: Store, task, family: str, param_dir: str, version: str, inputs:
                     return lease, None, waited
                 commits, leases = store.list_task_all(family, param_dir)  # the one check after taking
                 mine = [lz for lz in leases if lz[:2] == (version, inputs)]
-                found = _match(commits, version, inputs, names, forced)
+                found = _match(store, commits, version, inputs, names, forced)
                 if found is None and not any(lz[2] > gen for lz in mine):
                     if announced is not None:
                         logger.warning("%r: %s; building it here", task, announced)
@@ -245,7 +247,7 @@ def claim(store: Store, task, family: str, param_dir: str, version: str, inputs:
                     return None, found, waited
         take = True
         commits, leases = store.list_task_all(family, param_dir)
-        found = _match(commits, version, inputs, names, forced)
+        found = _match(store, commits, version, inputs, names, forced)
         if found is not None:
             return None, found, waited
         mine = [lz for lz in leases if lz[:2] == (version, inputs)]

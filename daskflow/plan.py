@@ -31,7 +31,8 @@ import weakref
 from . import canonical, dynamic
 from .errors import CycleError, MissingExternalError, ParameterError, TaskDefinitionError
 from .canonical import cache_result, framed, inputs_id
-from .fingerprint import code_fingerprint, static_body, with_reads, with_upstream
+from .fingerprint import code_fingerprint, static_body, with_reads, with_upstream, writes_of
+from .observe import build_changed
 from .rawfiles import file_status, list_identities, raw_inputs
 from .reasons import Reason, Reasons, causes_of, upstream_reason
 from .storage import Commit, Store, Target, default_store
@@ -204,12 +205,13 @@ class Plan(Reasons):
         ``canonical.digest``, with the parts framed here (see ``canonical.framed``)."""
         sha, eight = _sha256, 8
         per_class: dict[tuple, tuple] = {}  # what the tasks of a class (and upstream classes) share
+        written = frozenset().union(*map(writes_of, map(code_fingerprint, {type(n.task) for n in self.nodes.values()})))
         for node in self.nodes.values():
             task = node.task
             ident = (type(task), frozenset([type(d.task) for d in node.deps]))
             shared = per_class.get(ident)
             if shared is None:  # the class's code, what it reads of upstream classes, files and variables
-                code = with_reads(with_upstream(type(task), code_fingerprint(type(task)), ident[1]))
+                code = with_reads(with_upstream(type(task), code_fingerprint(type(task)), ident[1]), written)
                 if code.incomplete and type(task) not in _WARNED:
                     _WARNED.add(type(task))
                     warnings.warn(f"{node.family}: code fingerprint incomplete, edits reached only through "
@@ -312,11 +314,16 @@ class Plan(Reasons):
             results.append(d.result)
         else:  # no upstream task waits: today's inputs are known
             inputs = node.inputs = inputs_id(results)
+            moved = None
             for commit in reversed(node.commits):  # the newest intact build of today's version and inputs
                 if commit.version == version and commit.inputs == inputs and commit.intact(names) is None:
+                    if moved := build_changed(node.store, commit):  # a file its run() read changed
+                        continue  # an older build may have read the files as they are now
                     node.status, node.commit, node.result = "fresh", commit, commit.result
                     return
             node.status = "run"
+            if moved:
+                return node.reasons.append(Reason("file-read", f"{moved} (read by run())", {"read": moved}))
             return self._own_reasons(node, names)
         node.status = "run"
         node.cutoff = {c.inputs: c for c in node.commits if c.version == version and c.intact(names) is None}

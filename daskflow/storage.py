@@ -63,6 +63,7 @@ from . import localfs as _local
 from . import redact as _redact
 from .errors import StorageError
 from .listing import BUILD_SEP, MARKER_PREFIX, META_NAME, Commit, build_file
+from .observe import READS_NAME
 from .listing import PARTS_PREFIX, parts_digest  # noqa: F401  (the formats import them from here)
 from .listings import Listings, _protocols
 from .target import Target
@@ -207,7 +208,8 @@ class Store(Listings):
         return self.local and not self.fsync
 
     def commit(self, build_path: str, version: str, inputs: str, result: str, sizes: str, body,
-               folders: tuple = (), last: tuple | None = None, meta: bytes | None = None) -> str:
+               folders: tuple = (), last: tuple | None = None, meta: bytes | None = None,
+               reads: bytes | None = None) -> str:
         """Write what a build holds back to the end and commit it (see the module docstring);
         return the build's path, which an inline commit renames.
 
@@ -215,12 +217,14 @@ class Store(Listings):
         marker's JSON, as bytes or as a dict to serialise; ``folders`` are the build's folder
         outputs (their files are fsynced too when ``fsync`` is on); ``last`` is
         ``(file name, bytes)`` of an output held back to be written here (the build's only
-        output, see :attr:`inline`), ``meta`` the bytes of its ``saveMeta()``."""
+        output, see :attr:`inline`), ``meta`` the bytes of its ``saveMeta()``, ``reads`` the
+        files its run() read (:mod:`daskflow.observe`), kept beside the outputs."""
         data = body if isinstance(body, bytes) else json.dumps(body, sort_keys=True, default=str).encode()
+        extra = {n: b for n, b in ((META_NAME, meta), (READS_NAME, reads)) if b is not None}
         if last is not None and self.inline:
-            return self._commit_inline(build_path, (version, inputs, result, sizes), data, last, meta)
-        if meta is not None:
-            self.write(build_file(build_path, META_NAME), meta)
+            return self._commit_inline(build_path, (version, inputs, result, sizes), data, last, extra)
+        for name, payload in extra.items():
+            self.write(build_file(build_path, name), payload)
         if last is not None:
             self.write(build_file(build_path, last[0]), last[1])
         stamp = time.time_ns() // 1000  # after the outputs were closed: no output is newer
@@ -242,17 +246,17 @@ class Store(Listings):
             raise self._error("committing", marker, exc) from exc
         return build_path
 
-    def _commit_inline(self, build_path: str, fields: tuple, body: bytes, last: tuple, meta) -> str:
+    def _commit_inline(self, build_path: str, fields: tuple, body: bytes, last: tuple, extra: dict) -> str:
         """One inode, no marker file (:meth:`daskflow.journal.Journals.commit`)."""
         try:
             try:
-                return self._journals.commit(build_path, fields, body, last, meta)
+                return self._journals.commit(build_path, fields, body, last, extra)
             except FileNotFoundError:
                 folder = build_path.rpartition("/")[0]
                 if os.path.isdir(folder):
                     raise
                 self._make_folder(folder)  # the family folder is gone (removed by hand): made again
-                return self._journals.commit(build_path, fields, body, last, meta)
+                return self._journals.commit(build_path, fields, body, last, extra)
         except Exception as exc:
             raise self._error("committing", build_path, exc) from exc
 

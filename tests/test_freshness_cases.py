@@ -9,14 +9,17 @@ another checkout of daskflow (``PYTHONPATH=...``), gives the before/after
 counts of false-fresh and false-stale results.
 """
 
+import io
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 HEADER = '''\
@@ -439,6 +442,53 @@ CASES = {
         "class Steps(list):\n    def apply(self, x):\n        for f in self:\n            x = f(x)\n        return x\n\n"
         "def inc(x):\n    return x + 1\n\nSTEPS = Steps([inc])\n\n" + T("STEPS.apply(1)"), {},
         ("flow.py", "        return x\n\n", "        return x * 10\n\n"), ["T"]),
+    # -- files read by a path computed at run time: seen as run() opens them (daskflow.observe) ------
+    "file-read-by-joined-path": (
+        "import json, os\nfrom pathlib import Path\nHERE = os.path.dirname(os.path.abspath(__file__))\n\n" + T("json.load(open(os.path.join(HERE, 'w.json')))['a']"), {"w.json": '{"a": 1}'},
+        ("w.json", "1", "2"), ["T"]),
+    "file-read-by-fstring-path": (
+        "import json, os\nfrom pathlib import Path\nHERE = os.path.dirname(os.path.abspath(__file__))\n\nNAME = 'q'\n\n" + T("Path(f'sql/{NAME}.sql').read_text()"), {"sql/q.sql": "select 1"},
+        ("sql/q.sql", "1", "2"), ["T"]),
+    "file-read-by-with-name": (
+        "import json, os\nfrom pathlib import Path\nHERE = os.path.dirname(os.path.abspath(__file__))\n\n" + T("Path(__file__).with_name('f.txt').read_text()"), {"f.txt": "alpha"},
+        ("f.txt", "alpha", "beta"), ["T"]),
+    "file-read-by-path-division-inline": (
+        "import json, os\nfrom pathlib import Path\nHERE = os.path.dirname(os.path.abspath(__file__))\n\nDATA = Path('data')\n\n" + T("(DATA / 'x.txt').read_text()"), {"data/x.txt": "1"},
+        ("data/x.txt", "1", "2"), ["T"]),
+    "file-read-by-path-open": (
+        "import json, os\nfrom pathlib import Path\nHERE = os.path.dirname(os.path.abspath(__file__))\n\nCONFIG = 'c.json'\n\n" + T("json.load(Path(CONFIG).open())"), {"c.json": '{"k": 1}'},
+        ("c.json", "1", "2"), ["T"]),
+    "file-read-by-class-attribute": (
+        "import json, os\nfrom pathlib import Path\nHERE = os.path.dirname(os.path.abspath(__file__))\n\n" + T("open(self.PATH).read()").replace("    def run", "    PATH = 'p.txt'\n\n    def run", 1),
+        {"p.txt": "one"}, ("p.txt", "one", "two"), ["T"]),
+    "file-read-by-default-argument": (
+        "import json, os\nfrom pathlib import Path\nHERE = os.path.dirname(os.path.abspath(__file__))\n\ndef load(path='ref.txt'):\n    with open(path) as f:\n        return f.read()\n\n" + T("load()"),
+        {"ref.txt": "r1"}, ("ref.txt", "r1", "r2"), ["T"]),
+    "file-read-by-importlib-resources": (
+        "import json, os\nfrom pathlib import Path\nHERE = os.path.dirname(os.path.abspath(__file__))\n\nimport importlib.resources\n\n" + T("importlib.resources.files('pkg').joinpath('d.txt').read_text()"),
+        {"pkg/d.txt": "d1"}, ("pkg/d.txt", "d1", "d2"), ["T"]),
+    "sqlite-database-read": (  # a .sqlite file is made by its SQL; the edit runs SQL on it
+        "import json, os\nfrom pathlib import Path\nHERE = os.path.dirname(os.path.abspath(__file__))\n\nimport sqlite3\n\n" + T("sqlite3.connect(os.path.join(HERE, 'db.sqlite')).execute('select v from t').fetchone()[0]"),
+        {"db.sqlite": "create table t (v int); insert into t values (1);"}, ("db.sqlite", "", "update t set v = 2"), ["T"]),
+    "glob-gains-a-file": (
+        "import json, os\nfrom pathlib import Path\nHERE = os.path.dirname(os.path.abspath(__file__))\n\nimport glob\n\n" + T("sorted(glob.glob(os.path.join('parts', '*.csv')))"),
+        {"parts/a.csv": "1", "parts/b.csv": "2", "parts/c.txt": "x"}, "add-part", ["T"]),
+    "glob-literal-read-by-dask": (  # dask reads the parts in its own threads: the glob counts
+        "import dask.dataframe as dd\n\n" + T("int(dd.read_csv('parts/*.csv')['a'].sum().compute())"),
+        {"parts/a.csv": "a\n1\n", "parts/b.csv": "a\n2\n"}, ("parts/b.csv", "2", "5"), ["T"]),
+    "parquet-dataset-folder-gains-a-part": (  # a .parquet file is written from its CSV text
+        "import pandas as pd\n\n" + T("int(pd.read_parquet('events')['a'].sum())"),
+        {"events/p0.parquet": "a\n1\n2\n"}, "add-parquet-part", ["T"]),
+    "file-read-by-joined-path-same-content": (
+        "import json, os\nfrom pathlib import Path\nHERE = os.path.dirname(os.path.abspath(__file__))\n\n" + T("json.load(open(os.path.join(HERE, 'w.json')))['a']"), {"w.json": '{"a": 1}'},
+        ("w.json", "1", "1"), []),
+    "file-read-by-joined-path-copy": (
+        "import json, os\nfrom pathlib import Path\nHERE = os.path.dirname(os.path.abspath(__file__))\n\n" + T("json.load(open(os.path.join('cfg', 'w.json')))['a']"), {"cfg/w.json": '{"a": 1}'}, "copy", []),
+    "side-file-of-upstream-cut-off": (  # Up rewrites side.json by a constant path; only the side file changes
+        "import json\n\nclass Up(daskflow.tasks.TaskJson):\n    def run(self):\n        log('Up')\n"
+        "        with open('side.json', 'w') as f:\n            json.dump({'m': 2}, f)\n        self.save({'v': 1})\n\n"
+        + T("json.load(open('side.json'))['m'] + self.inputLoad()['v']", requires="Up()"), {},
+        ("flow.py", "{'m': 2}", "{'m': 5}"), ["T", "Up"]),
     # -- no false-stale: same code in another process, folder, hash seed ---------------------------
     "csv-read-by-constant-path-copy": (
         "import pandas as pd\n\n" + T("int(pd.read_csv('raw.csv')['a'].sum())"), {"raw.csv": "a\n1\n2\n"},
@@ -489,10 +539,22 @@ class Project:
         (folder / "flow.py").write_text(HEADER + flow)
         (folder / "run.py").write_text(RUN)
         for name, text in files.items():
+            (folder / name).parent.mkdir(parents=True, exist_ok=True)
+            if name.endswith(".parquet"):
+                pd.read_csv(io.StringIO(text)).to_parquet(folder / name)
+                continue
+            if name.endswith(".sqlite"):
+                with sqlite3.connect(folder / name) as db:
+                    db.executescript(text)
+                continue
             (folder / name).write_text(text)
 
     def edit(self, name, old, new):
         path = self.folder / name
+        if name.endswith(".sqlite"):
+            with sqlite3.connect(path) as db:
+                db.execute(new)
+            return
         text = path.read_text()
         assert old in text, f"{old!r} not in {name}"
         path.write_text(text.replace(old, new, 1))
@@ -518,6 +580,10 @@ def run_case(tmp_path, name):
     assert "T" in first["bodies"], first
     if step == "seed":
         pass
+    elif step == "add-parquet-part":
+        pd.DataFrame({"a": [40]}).to_parquet(project.folder / "events" / "p1.parquet")
+    elif step == "add-part":
+        (project.folder / "parts" / "d.csv").write_text("4")
     elif step == "copy":
         copy = tmp_path / "elsewhere" / "checkout"
         shutil.copytree(project.folder, copy)

@@ -17,11 +17,11 @@ dask at import time.  The subpackage, in the order data flows:
 """
 
 from .borrowed import with_upstream
-from .reads import with_reads
+from .reads import with_reads, writes_of
 from .source import is_user_file, is_user_module
 from .walk import _CLASS_CACHE, CodeFingerprint, Part, _fingerprint_class, _walk_function, code_fingerprint, code_of
 
-__all__ = ["CodeFingerprint", "Part", "code_fingerprint", "code_of", "with_upstream", "with_reads", "code_json", "static_body", "is_user_module",
+__all__ = ["CodeFingerprint", "Part", "code_fingerprint", "code_of", "with_upstream", "with_reads", "writes_of", "code_json", "static_body", "is_user_module",
            "is_user_file"]
 
 _CODE_JSON: dict = {}

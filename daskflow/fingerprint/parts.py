@@ -32,6 +32,7 @@ class Part:
     self_attrs: frozenset = frozenset()  # those it reads of self (what an upstream method uses)
     reads: frozenset = frozenset()  # paths of files it reads by a constant name (see ``reads``)
     read_names: frozenset = frozenset()  # module-level names it passes to a reader as a path
+    writes: frozenset = frozenset()  # paths of files it writes by a constant name (``open(p, "w")``)
 
 
 @dataclass

@@ -8,9 +8,11 @@ reading, ``load``, ``loadtxt``, ``genfromtxt``, ``fromfile``, ``ExcelFile``,
 constant reads a file.  ``scan`` finds them once per code object; ``with_reads``
 adds, at each plan, a part per file (its content's sha256, or its size and
 mtime above 64 MiB: the same on every machine for the same bytes), so an
-edited CSV reruns the task and ``why()`` names the file.  A path that is not a
-regular file when the plan is made (a folder, a file an upstream task writes)
-counts only once it is one.  ``os.environ["X"]``, ``os.environ.get("X")`` and
+edited CSV reruns the task and ``why()`` names the file; a folder (a parquet
+dataset) or a glob (``data/part-*.csv``) counts by the files in it or matching
+it.  A path that does not exist when the plan is made counts once it does; a
+path a task of the plan writes by a constant name (an upstream's side file) is
+left to :mod:`daskflow.observe`, which sees it as ``run()`` opens it.  ``os.environ["X"]``, ``os.environ.get("X")`` and
 ``os.getenv("X")`` are found too, but a variable's value differs by machine and
 shell (``HOME``, ``DEBUG``): counting it would split a team's builds, so the
 walk reports it as incomplete (a warning naming the variable) instead.
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import ast
 import datetime
+import glob
 import hashlib
 import os
 import stat
@@ -28,20 +31,23 @@ from ..explain import FILE_PART
 from .parts import CodeFingerprint, Part, assemble
 from .syntax import const_str, dotted_plain
 
-__all__ = ["scan", "with_reads"]
+__all__ = ["scan", "with_reads", "writes_of"]
 
 _READERS = frozenset({"load", "loadtxt", "genfromtxt", "fromfile", "ExcelFile", "ParquetFile", "read"})
 _PATH_KEYWORDS = frozenset({"filepath_or_buffer", "path", "fname", "file", "io", "filename", "source",
                             "path_or_buf", "filepath"})
 _PATHS = frozenset({"Path", "pathlib.Path", "PurePath", "PosixPath"})
+_NP_WRITERS = frozenset({"save", "savez", "savez_compressed", "savetxt"})
 _ENV_CALLS = frozenset({"os.getenv", "getenv", "os.environ.get", "environ.get"})
 _HASHED = 64 << 20  # files up to this size count by content, larger ones by size and mtime
 
 
-def scan(node, local_names) -> tuple[frozenset, frozenset, frozenset]:
-    """``(paths, names, variables)`` a function's syntax tree reads: constant paths, the
-    module-level names (chains) whose value is a path, and environment variable names."""
-    paths, names, envs = set(), set(), set()
+def scan(node, local_names) -> tuple[frozenset, frozenset, frozenset, frozenset]:
+    """``(paths, names, variables, written)`` of a function's syntax tree: the constant paths
+    it reads, the module-level names (chains) whose value is a path it reads, environment
+    variable names, and the constant paths it writes (``open(p, "w")``, ``df.to_csv(p)``,
+    ``Path(p).write_text``, ``np.save(p, ...)``)."""
+    paths, names, envs, written = set(), set(), set(), set()
 
     def path_of(arg) -> None:
         if (text := const_str(arg)) is not None:
@@ -61,6 +67,14 @@ def scan(node, local_names) -> tuple[frozenset, frozenset, frozenset]:
                 mode = n.args[1] if len(n.args) > 1 else next((k.value for k in n.keywords if k.arg == "mode"), None)
                 if n.args and (mode is None or not set(const_str(mode) or "w") & set("wax+")):
                     path_of(n.args[0])
+                elif n.args and (text := _const_path(n.args[0])) is not None:
+                    written.add(os.path.normpath(text))
+            elif last in ("write_text", "write_bytes") or last.startswith("to_") and n.args \
+                    or last in _NP_WRITERS and callee in (f"np.{last}", f"numpy.{last}"):
+                target = n.func.value if last in ("write_text", "write_bytes") and isinstance(n.func, ast.Attribute) \
+                    else (n.args[0] if n.args else None)
+                if target is not None and (text := _const_path(target)) is not None:
+                    written.add(os.path.normpath(text))
             elif last in _READERS or last.startswith("read_"):
                 for arg in n.args[:1] + [k.value for k in n.keywords if k.arg in _PATH_KEYWORDS]:
                     path_of(arg)
@@ -69,17 +83,32 @@ def scan(node, local_names) -> tuple[frozenset, frozenset, frozenset]:
         elif isinstance(n, ast.Subscript) and dotted_plain(n.value) in ("os.environ", "environ") \
                 and (name := const_str(n.slice)) is not None:
             envs.add(name)
-    return frozenset(paths), frozenset(names), frozenset(envs)
+    return frozenset(paths), frozenset(names), frozenset(envs), frozenset(written)
+
+
+def _const_path(arg) -> str | None:
+    """The text of a literal path or ``Path(<literal>)``; None for anything else."""
+    if isinstance(arg, ast.Call) and dotted_plain(arg.func) in _PATHS and len(arg.args) == 1:
+        arg = arg.args[0]
+    return const_str(arg)
 
 
 _CONTENT: dict = {}  # (absolute path, size, mtime_ns) -> sha256 of the content
 _CACHE: dict = {}  # (code digest, extra parts' digests) -> CodeFingerprint
 
 
-def with_reads(code: CodeFingerprint) -> CodeFingerprint:
+def writes_of(code: CodeFingerprint) -> frozenset:
+    """The constant paths ``code``'s parts write (normalised)."""
+    return frozenset().union(*(p.writes for p in code.parts.values()))
+
+
+def with_reads(code: CodeFingerprint, written: frozenset = frozenset()) -> CodeFingerprint:
     """``code`` with a part for each file its parts read, as it is now; ``code`` itself when
-    it reads none."""
-    paths = set().union(*(p.reads for p in code.parts.values()))
+    it reads none.  A path in ``written`` (one a task of the plan writes by that constant
+    path, as an upstream task's side file) is left out: it would be hashed before its
+    writer runs; the file as the reader's ``run()`` opened it counts instead
+    (:mod:`daskflow.observe`)."""
+    paths = {p for p in set().union(*(p.reads for p in code.parts.values())) if os.path.normpath(p) not in written}
     if not paths:
         return code
     extra = {}
@@ -99,11 +128,17 @@ def with_reads(code: CodeFingerprint) -> CodeFingerprint:
 
 
 def _identity(path: str):
-    """``(digest, text)`` of a regular file as it is now; None if it is not one."""
+    """``(digest, text)`` of a regular file as it is now, of the files in a folder (a parquet
+    dataset) or matching a glob (``data/part-*.csv``), each by its name and content; None
+    if there is no such file."""
+    if glob.has_magic(path):
+        return _many(path, sorted(glob.glob(path)))
     try:
         st = os.stat(path)
     except (OSError, ValueError):
         return None
+    if stat.S_ISDIR(st.st_mode):
+        return _many(path, sorted(f"{top}/{name}" for top, _, names in os.walk(path) for name in names))
     if not stat.S_ISREG(st.st_mode):
         return None
     if st.st_size > _HASHED:
@@ -119,3 +154,17 @@ def _identity(path: str):
         except OSError:
             return None
     return digest, f"{st.st_size} bytes, sha256 {digest[:12]}"
+
+
+def _many(path: str, files: list):
+    """``(digest, text)`` of several files together: each by its path and identity."""
+    h, count = hashlib.sha256(), 0
+    for name in files:
+        found = _identity(name) if not glob.has_magic(name) else None
+        if found is not None:
+            h.update(f"{os.path.relpath(name, path) if not glob.has_magic(path) else name}\0{found[0]}\n".encode())
+            count += 1
+    if not count:
+        return None
+    digest = h.hexdigest()
+    return digest, f"{count} files, sha256 {digest[:12]}"

@@ -285,7 +285,7 @@ def _function_part(func):
     reads = part.reads.union(os.fspath(value) for _, value, chain in values  # open(CONFIG): its value
                              if chain in part.read_names and isinstance(value, (str, os.PathLike)))
     return Part(key, digest, part.file, part.line, part.statements, used, part.source, shown, part.attrs,
-                part.self_attrs, reads), found
+                part.self_attrs, reads, writes=part.writes), found
 
 
 def _cell(cell):
@@ -333,11 +333,11 @@ def _walk_function(func):
         text = "\n".join(lines) + "\n" + text if lines else "@" + start + "\n" + text
     digest = hashlib.sha256("\0".join(tokens).encode()).hexdigest()
     incomplete += [f"{key} ({file}): {why}" for why in walker.dynamic]
-    reads, read_names, envs = scan(node, walker.locals | walker.params)
+    reads, read_names, envs, writes = scan(node, walker.locals | walker.params)
     incomplete += [f"{key} ({file}): reads environment variable {name!r}, which is not part of the "
                    f"fingerprint (pass it as a parameter)" for name in sorted(envs)]
     part = Part(key, digest, file, first, statements, source=textwrap.dedent(text), attrs=frozenset(walker.attrs),
-                reads=reads, read_names=read_names, self_attrs=frozenset(walker.self_attrs))
+                reads=reads, read_names=read_names, self_attrs=frozenset(walker.self_attrs), writes=writes)
     return part, tuple(sorted(walker.globals)), incomplete, frozenset(walker.bare)
 
 

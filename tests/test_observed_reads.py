@@ -1,0 +1,182 @@
+"""Files a task's run() reads by a path computed at run time (daskflow.observe): recorded
+with the build, checked at each plan, by thread, without what daskflow or libraries open."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+import daskflow
+from daskflow import observe
+from daskflow.lease import _match
+from daskflow.plan import Plan
+
+FLOW = '''
+import json, os
+from pathlib import Path
+import daskflow
+
+DATA = Path(os.environ["FLOW_DATA"])
+
+
+class Read(daskflow.tasks.TaskJson):
+    name = daskflow.Parameter()
+
+    def run(self):
+        text = (DATA / f"{self.name}.txt").read_text()  # a path made at run time
+        with open(DATA / "written.txt", "w") as f:  # written by the task: not an input
+            f.write(text)
+        open(DATA / "written.txt").read()
+        import email.mime.text  # a library's own files
+        self.save({"v": text})
+
+
+class Both(daskflow.tasks.TaskJson):
+    def requires(self):
+        return {"a": Read(name="a"), "b": Read(name="b")}
+
+    def run(self):
+        self.save({k: v["v"] for k, v in self.inputLoad().items()})
+'''
+
+
+@pytest.fixture
+def flow(tmp_path, monkeypatch):
+    data = tmp_path / "inputs"
+    data.mkdir()
+    (data / "a.txt").write_text("alpha")
+    (data / "b.txt").write_text("beta")
+    (tmp_path / "obs_flow.py").write_text(FLOW)
+    monkeypatch.setenv("FLOW_DATA", str(data))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    daskflow.set_root(str(tmp_path / "store"))
+    import obs_flow
+
+    yield obs_flow, data
+    sys.modules.pop("obs_flow", None)
+
+
+def _record(task):
+    node = Plan(task).nodes[task]
+    assert observe.READS_NAME in node.commit.files, node.commit.files
+    return json.loads(open(node.commit.file(observe.READS_NAME)).read())
+
+
+def test_each_task_records_only_what_its_own_run_read(flow):
+    m, data = flow
+    result = daskflow.run(m.Both(), scheduler="threads", progress=False)  # both Reads at once
+    assert len(result.ran) == 3
+    for name in "ab":
+        record = _record(m.Read(name=name))
+        assert list(record) == [f"inputs/{name}.txt"]  # not the other's, the written file, the library
+        assert record[f"inputs/{name}.txt"]["size"] == len({"a": "alpha", "b": "beta"}[name])
+    both = Plan(m.Both()).nodes[m.Both()]
+    assert observe.READS_NAME not in both.commit.files  # its inputs are builds: no record, no extra file
+
+
+def test_an_edited_file_reruns_its_reader_and_why_names_it_and_a_revert_is_free(flow):
+    m, data = flow
+    daskflow.run(m.Both(), progress=False)
+    (data / "a.txt").write_text("ALPHA")
+    why = str(daskflow.why(m.Both()))
+    assert "file inputs/a.txt changed (read by run())" in why  # relative: a teammate's checkout too
+    ran = daskflow.run(m.Both(), progress=False).ran
+    assert sorted(map(repr, ran)) == ["Both()", "Read(name='a')"]
+    assert m.Both().outputLoad() == {"a": "ALPHA", "b": "beta"}
+    os.utime(data / "b.txt")  # touched, same bytes: the hash says unchanged
+    (data / "a.txt").write_text("alpha")  # back as it was: the first builds serve it again
+    assert daskflow.run(m.Both(), progress=False).ran == []
+    assert m.Both().outputLoad() == {"a": "alpha", "b": "beta"}
+
+
+def test_a_deleted_file_reruns_its_reader_with_a_clear_error(flow):
+    m, data = flow
+    daskflow.run(m.Read(name="a"), progress=False)
+    (data / "a.txt").unlink()
+    assert "file inputs/a.txt is gone" in str(daskflow.why(m.Read(name="a")))
+    with pytest.raises(daskflow.RunError, match="a.txt"):
+        daskflow.run(m.Read(name="a"), progress=False)
+
+
+def test_a_team_build_is_not_reused_when_a_file_it_read_changed(flow):
+    m, data = flow
+    daskflow.run(m.Read(name="a"), progress=False)
+    node = Plan(m.Read(name="a")).nodes[m.Read(name="a")]
+    names = [f"{n}.{f.ext}" for n, f in type(node.task)._outputs.items()]
+    assert _match(node.store, node.commits, node.version, node.inputs, names) is node.commit
+    (data / "a.txt").write_text("changed")
+    assert _match(node.store, node.commits, node.version, node.inputs, names) is None
+
+
+def test_the_recorder_keeps_to_its_thread_and_sees_listings_and_databases(tmp_path):
+    import sqlite3
+    import threading
+
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "x.csv").write_text("1")
+    other = []
+    with observe.recording() as rec:
+        os.listdir(tmp_path / "d")
+        sqlite3.connect(tmp_path / "db.sqlite").close()
+        t = threading.Thread(target=lambda: other.append(open(tmp_path / "d" / "x.csv").read()))
+        t.start()
+        t.join()
+    assert other == ["1"]
+    assert set(rec.listed) == {str(tmp_path / "d")}
+    assert set(rec.read) == {str(tmp_path / "db.sqlite")}  # not the other thread's open
+    found = observe.identities(rec)
+    assert found[observe._shown(str(tmp_path / "d"))] == {"entries": {"x.csv": 1}}
+    (tmp_path / "d" / "y.csv").write_text("2")
+    assert observe.changed(found) == f"folder {observe._shown(str(tmp_path / 'd'))} changed (y.csv added)"
+
+
+SIDE = '''
+import json
+import daskflow
+
+class Up(daskflow.tasks.TaskJson):
+    def run(self):
+        with open("stats.json", "w") as f:  # a side file by a constant path
+            json.dump({"mean": 2}, f)
+        self.save({"v": 1})
+
+class T(daskflow.tasks.TaskJson):
+    def requires(self):
+        return Up()
+
+    def run(self):
+        with open("stats.json") as f:
+            self.save({"v": self.inputLoad()["v"] + json.load(f)["mean"]})
+'''
+
+STEP = '''
+import daskflow, side
+r = daskflow.run(side.T(), progress=False)
+print(sorted(map(repr, r.ran)), side.T().outputLoad()["v"])
+'''
+
+
+def test_a_side_file_an_upstream_writes_is_read_as_it_was_when_run_read_it(tmp_path):
+    # hashed at plan time, before Up wrote it, it made T unloadable right after its run; and an
+    # edit of the side file alone (Up's output identical: cut off) served T's stale value
+    (tmp_path / "side.py").write_text(SIDE)
+    (tmp_path / "step.py").write_text(STEP)
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'p'\n")
+
+    def step():
+        proc = subprocess.run([sys.executable, "step.py"], cwd=tmp_path, capture_output=True, text=True,
+                              timeout=120, env={k: v for k, v in os.environ.items() if k != "DASKFLOW_ROOT"})
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout.strip()
+
+    assert step() == "['T()', 'Up()'] 3"
+    assert step() == "[] 3"
+    (tmp_path / "side.py").write_text(SIDE.replace('{"mean": 2}', '{"mean": 5}'))
+    assert step() == "['T()', 'Up()'] 6"
+    assert step() == "[] 6"
