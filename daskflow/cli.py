@@ -245,7 +245,7 @@ def _print_result(result) -> None:
 
 def _plan_for(specs, params, force=False, force_upstream=False) -> _plan.Plan:
     return _plan.Plan(_tasks(specs, params), forced_all=force, forced_all_upstream=force_upstream,
-                      explain=True)
+                      explain=True, ask_complete=True)
 
 
 @main.command()

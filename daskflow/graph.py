@@ -184,7 +184,8 @@ def run(tasks, force=None, forced=None, forced_all=False, forced_all_upstream=Fa
     choice = choose(scheduler, client, workers)
 
     def make_plan(force, forced_all, forced_all_upstream):
-        return Plan(tasks, store, force=force, forced_all=forced_all, forced_all_upstream=forced_all_upstream)
+        return Plan(tasks, store, force=force, forced_all=forced_all, forced_all_upstream=forced_all_upstream,
+                    ask_complete=True)
 
     def stage(plan):
         plan.check_externals()

@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import hashlib
+import threading
 import warnings
 import weakref
 
@@ -107,6 +108,23 @@ def _no_gc():
             gc.enable()
 
 
+_COMPLETE = Task.complete
+_asking = threading.local()  # a user's complete() being asked here: its super().complete() plans
+
+
+def _user_complete(task: Task) -> bool:
+    """A ``complete()`` override's answer (luigi's and d6tflow's hook: ``return False`` always
+    reruns); True while it is being asked, so its own ``super().complete()`` decides by
+    freshness alone.  True lets freshness decide: a stale task never counts as complete."""
+    if getattr(_asking, "busy", False):
+        return True
+    _asking.busy = True
+    try:
+        return bool(task.complete())
+    finally:
+        _asking.busy = False
+
+
 def _deps(task: Task) -> list:
     """``task.deps()`` and the raw files its PathParameters name (a class without one: none)."""
     return task.deps() + raw_inputs(task) if type(task)._has_paths else task.deps()
@@ -138,10 +156,12 @@ class Plan(Reasons):
         Every task rerun (external ones excepted).
     explain : bool
         Read marker bodies to say which parameter or code changed.
+    ask_complete : bool
+        Ask a task's own ``complete()`` override (run, preview, why): False makes it run.
     """
 
     def __init__(self, targets, store: Store | None = None, force=None, forced_all=False,
-                 forced_all_upstream=False, explain=False):
+                 forced_all_upstream=False, explain=False, ask_complete=False):
         self.targets_tasks = [targets] if isinstance(targets, Task) else list(targets)
         for t in self.targets_tasks:
             if not isinstance(t, Task):
@@ -149,6 +169,7 @@ class Plan(Reasons):
                                      f"did you mean {getattr(t, '__name__', t)}()?")
         self.store = store or own_store(self.targets_tasks) or default_store()  # d6tflow's path=
         self.explain = explain
+        self.ask_complete = ask_complete
         self.nodes: dict[Task, Node] = {}
         self._kinds: dict[type, tuple] = {}  # see _kind
         with _no_gc(), dynamic.expanding(self, force, forced_all, forced_all_upstream) as self._expansion:
@@ -303,6 +324,10 @@ class Plan(Reasons):
         if node.forced:
             node.status = "run"
             node.reasons.append(Reason("forced", "forced"))
+            return
+        if self.ask_complete and type(node.task).complete is not _COMPLETE and not _user_complete(node.task):
+            node.status, node.forced = "run", True  # forced: no lease or cutoff reuses a build
+            node.reasons.append(Reason("complete", f"{node.task!r}.complete() returned False"))
             return
         if cached:
             return self._decide_cached(node)

@@ -51,7 +51,7 @@ def preview(tasks, force=None, forced=None, forced_all=False, forced_all_upstrea
           └─--[GetData-{} (COMPLETE)]
     """
     plan = Plan(tasks, store, force=force if force is not None else forced, forced_all=forced_all,
-                forced_all_upstream=forced_all_upstream, explain=True)
+                forced_all_upstream=forced_all_upstream, explain=True, ask_complete=True)
     print(tree_text(plan))
 
 
@@ -150,5 +150,5 @@ def why(tasks, force=None, forced=None, forced_all=False, forced_all_upstream=Fa
       - code changed: tasks:Train.run (tasks.py:31): model = fit(df) -> model = fit(df, C=2)
     """
     plan = Plan(tasks, store, force=force if force is not None else forced, forced_all=forced_all,
-                forced_all_upstream=forced_all_upstream, explain=True)
+                forced_all_upstream=forced_all_upstream, explain=True, ask_complete=True)
     return WhyReport(plan)

@@ -1,0 +1,119 @@
+"""luigi's and d6tflow's hooks a task overrides: ``complete()``, and d6tflow's custom
+targets (``target_class``/``target_ext``, a ``DataTarget`` subclass)."""
+
+from __future__ import annotations
+
+import pytest
+
+import daskflow
+import daskflow as d6tflow
+
+RUNS: list = []
+
+
+class Always(d6tflow.tasks.TaskPickle):
+    def complete(self):  # luigi's hook: always rerun
+        return False
+
+    def run(self):
+        RUNS.append("Always")
+        self.save(len(RUNS))
+
+
+class Down(d6tflow.tasks.TaskPickle):
+    def requires(self):
+        return Always()
+
+    def run(self):
+        RUNS.append("Down")
+        self.save(self.inputLoad() * 10)
+
+
+class Until(d6tflow.tasks.TaskPickle):
+    limit = d6tflow.IntParameter(default=2)
+
+    def complete(self):  # freshness, and a condition of the user's
+        return super().complete() and RUNS.count("Until") >= self.limit
+
+    def run(self):
+        RUNS.append("Until")
+        self.save(RUNS.count("Until"))
+
+
+def test_a_complete_override_returning_false_reruns_the_task_and_says_why(tmp_path):
+    RUNS.clear()
+    daskflow.set_root(str(tmp_path / "store"))
+    daskflow.run(Always(), progress=False)
+    daskflow.run(Always(), progress=False)
+    assert RUNS == ["Always", "Always"]
+    assert Always().output().load() == 2  # the newest build loads (outputs ignore the hook)
+    assert "Always().complete() returned False" in str(daskflow.why(Always()))
+    daskflow.run(Down(), progress=False)  # the upstream reruns; Down from its new output
+    assert RUNS[-2:] == ["Always", "Down"] and Down().outputLoad() == 30
+
+
+def test_super_complete_inside_an_override_decides_by_freshness(tmp_path):
+    RUNS.clear()
+    daskflow.set_root(str(tmp_path / "store"))
+    for _ in range(4):
+        daskflow.run(Until(), progress=False)
+    assert RUNS == ["Until", "Until"]  # not built, then until the user's condition holds
+    assert Until().outputLoad() == 2
+    assert Until().complete() is True
+
+
+class TxtTarget(d6tflow.targets.DataTarget):  # d6tflow's docs, "Writing Your Own Targets"
+    def load(self, cached=False, **kwargs):
+        def read(path, **options):
+            with open(path) as fh:
+                return fh.read().splitlines()
+        return super().load(read, cached, **kwargs)
+
+    def save(self, lines, **kwargs):
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path, "w") as fh:
+            fh.write("\n".join(lines))
+        return self.path
+
+
+class TaskTxt(d6tflow.tasks.TaskData):
+    target_class = TxtTarget
+    target_ext = "txt"
+
+
+class Lines(TaskTxt):
+    n = d6tflow.IntParameter(default=3)
+    persist = ["head", "tail"]
+
+    def run(self):
+        self.save({"head": [f"line{i}" for i in range(self.n)], "tail": ["end"]})
+
+
+class CountLines(d6tflow.tasks.TaskPickle):
+    def requires(self):
+        return Lines()
+
+    def run(self):
+        self.save(sum(len(v) for v in self.inputLoad()))
+
+
+def test_a_custom_target_class_writes_and_reads_the_outputs(tmp_path):
+    daskflow.set_root(str(tmp_path / "store"))
+    daskflow.run(CountLines(), progress=False)
+    assert Lines().outputLoad() == [["line0", "line1", "line2"], ["end"]]
+    assert str(Lines().output()["head"].path).endswith(".txt")
+    assert open(Lines().output()["tail"].path).read() == "end"  # written by the target's save()
+    assert CountLines().outputLoad() == 4
+    assert daskflow.run(CountLines(), progress=False).ran == []
+
+
+def test_a_data_target_alone_saves_with_a_method_name_and_loads_with_a_reader(tmp_path):
+    import pandas as pd
+
+    t = d6tflow.targets.DataTarget(tmp_path / "sub" / "x.csv")
+    assert not t.exists()
+    assert t.save(pd.DataFrame({"a": [1, 2]}), "to_csv", index=False) == tmp_path / "sub" / "x.csv"
+    assert t.load(pd.read_csv)["a"].tolist() == [1, 2]
+    assert t.invalidate() and not t.exists()
+    with pytest.raises(daskflow.NotBuiltError, match="x.csv"):
+        t.load(pd.read_csv)
