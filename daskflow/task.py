@@ -17,7 +17,7 @@ from types import MappingProxyType
 from . import canonical
 from .context import RunContext, flatten, map_struct, targets_of  # noqa: F401
 from .errors import FingerprintError, ParameterError, SaveError, TaskDefinitionError
-from .formats import Format, get_format
+from .formats import Format, get_format, target_format
 from .luigi_names import LuigiNames
 from .params import Parameter
 from .target import load_targets as _load  # noqa: F401  (collection and workflow load through it)
@@ -128,8 +128,10 @@ class Task(LuigiNames, TaskIO):
         try:
             if isinstance(persist, dict):
                 outputs = {str(k): get_format(v) for k, v in persist.items()}
-            else:
-                fmt = get_format(cls.format)
+            else:  # d6tflow's target_class (with target_ext), else the format's name
+                target = getattr(cls, "target_class", None)
+                fmt = (target_format(target, str(getattr(cls, "target_ext", None) or "data"))
+                       if target is not None else get_format(cls.format))
                 outputs = {str(k): fmt for k in persist}
         except SaveError as exc:
             raise TaskDefinitionError(f"task class {cls.__name__}: {exc}") from None

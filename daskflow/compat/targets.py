@@ -20,7 +20,7 @@ from ..formats import dumps, get_format, load
 from ..storage import Store
 from ..task import options_for
 
-__all__ = ["FileTarget", "CSVPandasTarget", "CSVGZPandasTarget", "PqPandasTarget", "ExcelPandasTarget",
+__all__ = ["DataTarget", "FileTarget", "CSVPandasTarget", "CSVGZPandasTarget", "PqPandasTarget", "ExcelPandasTarget",
            "H5PandasTarget", "PickleTarget", "JsonTarget", "CacheTarget", "PdCacheTarget", "data"]
 
 #: values kept by the targets when ``daskflow.settings.cached`` is on (d6tflow's ``d6tflow.data``)
@@ -146,6 +146,51 @@ class JsonTarget(FileTarget):
     """A JSON-serialisable object."""
 
     format = "json"
+
+
+class DataTarget:
+    """d6tflow's base of a custom target: a local file that a subclass writes and reads.
+
+    A subclass's ``save(obj, **options)`` writes ``self.path`` (a ``pathlib.Path``)
+    and returns it; its ``load(cached=False, **options)`` calls
+    ``super().load(reader, cached, **options)``, where ``reader(path, **options)``
+    reads the file.  Name it in a task class's ``target_class`` (with
+    ``target_ext``) and the task's outputs are written and read through it,
+    committed as any build (:mod:`daskflow.formats.targets`).
+    """
+
+    def __init__(self, path=None):
+        self.path = Path(path)
+
+    def exists(self) -> bool:
+        return self.path.exists()
+
+    def load(self, fun, cached: bool = False, **options):
+        """``fun(self.path, **options)``, kept in ``daskflow.data`` when cached."""
+        keep = cached or _cached_setting()
+        if keep and self.path in data:
+            return data[self.path]
+        if not self.path.exists():
+            raise NotBuiltError(f"{type(self).__name__}: no file at {self.path}")
+        obj = fun(self.path, **options)
+        if keep:
+            data[self.path] = obj
+        return obj
+
+    def save(self, obj, fun, **options):
+        """``obj.<fun>(self.path, **options)`` (``fun="to_csv"``); return the path."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        getattr(obj, fun)(self.path, **options)
+        return self.path
+
+    def invalidate(self) -> bool:
+        data.pop(self.path, None)
+        if self.path.exists():
+            self.path.unlink()
+        return True
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self.path)!r})"
 
 
 class CacheTarget:

@@ -7,7 +7,8 @@ optional libraries are imported when a format is used.  One module per family:
 - ``frames``: pandas DataFrames as ``parquet``, ``csv``, ``csvgz``;
 - ``objects``: any object as ``pickle`` or ``json``;
 - ``optional``: ``excel`` (needs openpyxl) and ``hdf5`` (needs tables);
-- ``memory``: ``cache``, the values of ``TaskCache`` tasks, never stored.
+- ``memory``: ``cache``, the values of ``TaskCache`` tasks, never stored;
+- ``targets``: a d6tflow target class (``target_class`` on a task) as a format.
 
 Add a format with :func:`register_format`::
 
@@ -20,6 +21,7 @@ Add a format with :func:`register_format`::
 """
 
 from .base import FORMATS, Format, dumps, get_format, load, register_format
+from .targets import target_format
 from . import frames, memory, objects, optional  # noqa: F401  (registers the formats)
 
-__all__ = ["Format", "register_format", "get_format", "FORMATS", "dumps", "load"]
+__all__ = ["Format", "register_format", "get_format", "FORMATS", "dumps", "load", "target_format"]
