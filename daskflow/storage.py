@@ -10,6 +10,7 @@ folder, named by build::
     {root}/{Family}/{params}@{build}.{output}.{ext}       outputs, never rewritten
     {root}/{Family}/{params}@{build}.{output}.{ext}/...   a folder output (TaskPqDask)
     {root}/{Family}/{params}@{build}._meta.json           saveMeta()
+    {root}/{Family}/{params}@{build}._reads.json          the files run() read (daskflow.observe)
     {root}/{Family}/{params}@{build}._commit.{V}.{I}.{R}.{S}.{T}.json   the commit marker
     {root}/{Family}/{params}@{id}_{V}_{I}_{R}_{S}_{T}.{output}.{ext}  a build committed inline
     {root}/{Family}/_explain.{writer}.jsonl               the bodies of inline commits
