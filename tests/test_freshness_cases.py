@@ -432,6 +432,10 @@ CASES = {
     "printoptions-added": (
         "import numpy as np\n\n" + T("int(np.arange(3).sum())"), {},
         ("flow.py", "import numpy as np\n", "import numpy as np\nnp.set_printoptions(precision=3)\n"), []),
+    "nested-def-renamed-its-name-a-label": (  # s.agg(["mean", p90]): p90.__name__ is an index label
+        "import pandas as pd\n\n" + T("list(pd.Series([1.0, 2.0]).agg(['mean', p90]).index)").replace(
+            "        log('T')\n", "        log('T')\n        def p90(s):\n            return s.quantile(0.9)\n", 1),
+        {}, ("flow.py", "def p90(s)", "def q90(s)", "flow.py", "p90]", "q90]"), ["T"]),
     "nested-def-default-argument": (
         "def make(k):\n    def scale(x, k=k):\n        return x * k\n    return scale\n\nSCALE = make(2)\n\n" + T("SCALE(1)"), {},
         ("flow.py", "make(2)", "make(3)"), ["T"]),
@@ -589,7 +593,8 @@ def run_case(tmp_path, name):
         shutil.copytree(project.folder, copy)
         project.folder = copy
     else:
-        project.edit(*step)
+        for i in range(0, len(step), 3):  # one or more (file, old, new) edits
+            project.edit(*step[i:i + 3])
     return project.run("2"), expect
 
 

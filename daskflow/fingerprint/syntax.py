@@ -168,6 +168,7 @@ class Walker:
 
     def tokens(self, node) -> list[str]:
         out: list[str] = []
+        self._root = node
         self._visit(node, out)
         return out
 
@@ -226,7 +227,8 @@ class Walker:
                 out.append(f"arg {value}")
                 continue
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and name == "name":
-                out.append(f"name {self._name(value)}")
+                # a nested def's own name is its __name__, which code uses as data (an agg label)
+                out.append(f"name {self._name(value) if node is self._root else value}")
                 continue
             out.append(name)
             if isinstance(value, ast.AST):
