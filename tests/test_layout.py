@@ -13,7 +13,7 @@ PACKAGE = Path(daskflow.__file__).parent
 # lower layers first; a module (or subpackage) may import only from earlier layers
 LAYERS = [
     {"errors", "explain", "progress", "picklerefs"},
-    {"config", "params", "canonical", "formats", "listing", "localfs", "redact"},
+    {"config", "params", "canonical", "formats", "listing", "localfs", "redact", "observe"},
     {"target", "scheduling", "journal", "listings"},
     {"storage"},
     {"notes", "context", "taskdef", "luigi_names"},
