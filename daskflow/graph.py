@@ -50,6 +50,7 @@ from .execute import Outcome, execute, known_outcome, spec_for
 from .lease import abandon_all as abandon_leases
 from .outputs import remember
 from .plan import Plan
+from .rawfiles import build_luigi
 from .progress import TOPIC, Display, LocalFeed, enabled
 from .result import RunResult
 from .scheduling import Choice, choose
@@ -184,6 +185,10 @@ def run(tasks, force=None, forced=None, forced_all=False, forced_all_upstream=Fa
     choice = choose(scheduler, client, workers)
 
     def make_plan(force, forced_all, forced_all_upstream):
+        plan = Plan(tasks, store, force=force, forced_all=forced_all, forced_all_upstream=forced_all_upstream,
+                    ask_complete=True)
+        if not build_luigi(plan.nodes.values()):  # luigi tasks upstream, missing: luigi builds them
+            return plan
         return Plan(tasks, store, force=force, forced_all=forced_all, forced_all_upstream=forced_all_upstream,
                     ask_complete=True)
 

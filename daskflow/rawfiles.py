@@ -25,15 +25,16 @@ from __future__ import annotations
 
 import datetime
 import os
+import sys
 
 from . import canonical
 from .config import project_dir
-from .errors import StorageError
+from .errors import MissingExternalError, StorageError, TaskDefinitionError
 from .params import PathParameter
 from .storage import Store, Target
-from .task import Task
+from .task import Task, set_foreign_adapter
 
-__all__ = ["ExternalFile", "list_identities", "changed_message", "raw_inputs", "file_status"]
+__all__ = ["ExternalFile", "LuigiInput", "build_luigi", "list_identities", "changed_message", "raw_inputs", "file_status"]
 
 
 class ExternalFile(Task):
@@ -71,6 +72,56 @@ class ExternalFile(Task):
 
     def run(self):  # pragma: no cover - an external task never runs
         raise NotImplementedError(f"{self!r} is a raw input: daskflow never runs it")
+
+
+class LuigiInput(ExternalFile):
+    """A luigi task in a ``requires()`` (d6tflow allows any): its output, one
+    ``luigi.LocalTarget``, is a raw input file, and ``self.input()`` is that target
+    (``.path``, ``.open()``).  ``daskflow.run`` builds a missing one with luigi first
+    (:func:`build_luigi`); a ``luigi.ExternalTask``'s missing file is an error."""
+
+    raw_file = True
+
+    def output(self):
+        return self.__dict__["luigi_task"].output()
+
+    def outputLoad(self, keys=None, as_dict=False, cached=False):
+        with open(resolve(self.path), "rb") as f:
+            return f.read()
+
+
+def _adapt(obj):
+    """``obj`` as a task of requires(): a luigi task becomes its :class:`LuigiInput`."""
+    luigi = sys.modules.get("luigi")
+    if luigi is None or not isinstance(obj, luigi.Task):
+        return obj
+    target = obj.output()
+    path = getattr(target, "path", None)
+    if not isinstance(path, str):
+        raise TaskDefinitionError(f"luigi task {obj!r} in a requires(): its output() must be one "
+                                  f"luigi.LocalTarget (got {target!r}); or use daskflow.tasks.ExternalFile")
+    task = LuigiInput(path=os.path.abspath(path))
+    task.__dict__["luigi_task"] = obj
+    return task
+
+
+set_foreign_adapter(_adapt)
+
+
+def build_luigi(nodes) -> bool:
+    """Build, with luigi's local scheduler, the luigi tasks (not external) whose output is
+    missing among ``nodes`` (plan nodes); True if any was built.  A failed luigi build is a
+    MissingExternalError naming them."""
+    luigi = sys.modules.get("luigi")
+    todo = [n.task.__dict__["luigi_task"] for n in nodes if isinstance(n.task, LuigiInput)
+            and n.status == "missing" and "luigi_task" in n.task.__dict__]
+    todo = [t for t in todo if not isinstance(t, luigi.ExternalTask)]
+    if not todo:
+        return False
+    if not luigi.build(todo, local_scheduler=True, log_level="WARNING"):
+        raise MissingExternalError(f"luigi could not build {', '.join(map(repr, todo))}, upstream of "
+                                   f"daskflow tasks (see luigi's log)")
+    return True
 
 
 class FileTarget(Target):

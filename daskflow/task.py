@@ -43,6 +43,15 @@ def _rebuild(cls, params, extras=None):
     return cls(**params, **(extras or {}))
 
 
+
+_FOREIGN: list = []  # [adapt]: turns a foreign task in requires() (a luigi task) into a Task
+
+
+def set_foreign_adapter(adapt) -> None:
+    """Register ``adapt(obj) -> Task | obj`` for objects of requires() that are not tasks
+    (``daskflow.rawfiles`` registers luigi's tasks); an object it returns unchanged is refused."""
+    _FOREIGN[:] = [adapt]
+
 class Task(LuigiNames, TaskIO):
     """Base of all tasks: parameters, dependencies and typed outputs.
 
@@ -288,6 +297,9 @@ class Task(LuigiNames, TaskIO):
             if deps is None:
                 deps = flatten(struct)
                 checked = False
+                if _FOREIGN and not all(isinstance(d, Task) for d in deps):  # a luigi task upstream
+                    struct = map_struct(struct, lambda d: d if isinstance(d, Task) else _FOREIGN[0](d))
+                    deps = flatten(struct)
             else:
                 checked = True  # a flat list of tasks, each checked above
         except UpstreamPending as signal:  # dynamic: expanded once signal.task is built
