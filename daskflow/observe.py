@@ -71,8 +71,7 @@ def _hook(event: str, args: tuple) -> None:
     except TypeError:
         return
     if event == "open":
-        caller = sys._getframe(1).f_code.co_filename
-        if caller.startswith(_OWN):  # daskflow's own files (inputs, config) count elsewhere
+        if _by_daskflow(sys._getframe(1)):  # daskflow's own files (inputs, config) count elsewhere
             return
         flags = args[2] if len(args) > 2 and isinstance(args[2], int) else 0
         mode = args[1] if len(args) > 1 and isinstance(args[1], str) else ""
@@ -85,6 +84,24 @@ def _hook(event: str, args: tuple) -> None:
             rec.read.setdefault(path, None)
     else:
         rec.listed.setdefault(path or ".", None)
+
+
+_KINDS: dict = {}  # code file -> "own" (daskflow), "lib" (stdlib, site-packages) or "user"
+
+
+def _by_daskflow(frame) -> bool:
+    """Whether the nearest caller that is not a library's is daskflow (``tomllib`` reading the
+    project's settings for daskflow), not the user's code (``pd.read_csv`` in run())."""
+    while frame is not None:
+        name = frame.f_code.co_filename
+        kind = _KINDS.get(name)
+        if kind is None:
+            kind = _KINDS[name] = ("own" if name.startswith(_OWN) else "lib" if name.startswith("<")
+                                   or (name.rpartition(os.sep)[0] + os.sep).startswith(_excluded_prefixes()) else "user")
+        if kind != "lib":
+            return kind == "own"
+        frame = frame.f_back
+    return False
 
 
 class recording:

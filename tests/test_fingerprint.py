@@ -354,6 +354,7 @@ def test_reads_by_a_constant_path_are_found_and_writes_are_not():
     source = ("def f(x, path):\n    a = pd.read_csv('a.csv'); open('b.txt'); open('c.txt', 'w'); open('d.txt', mode='rb')\n"
               "    np.load(PATH); Path('e.txt').read_text(); x.to_csv('f.csv'); open(path); open('g.txt', 'a+')\n"
               "    pd.read_parquet(path=cfg.DATA); os.environ['G']; os.getenv('H'); os.environ.get('I', '1')\n")
-    paths, names, envs = scan(ast.parse(source).body[0], {"x", "path", "a"})
+    paths, names, envs, written = scan(ast.parse(source).body[0], {"x", "path", "a"})
     assert paths == {"a.csv", "b.txt", "d.txt", "e.txt"}
     assert names == {"PATH", "cfg.DATA"} and envs == {"G", "H", "I"}
+    assert written == {"c.txt", "f.csv", "g.txt"}  # an upstream's side file: left to the run's record
