@@ -1,6 +1,6 @@
 """Files a task's ``run()`` reads, as it runs: recorded with the build, checked at each plan.
 
-Imports only the standard library.  The code fingerprint counts a file read by
+Imports only ``config``.  The code fingerprint counts a file read by
 a constant path (``daskflow.fingerprint.reads``); a path computed at run time
 (``os.path.join(HERE, name)``, an f-string, a class attribute, a default
 argument, ``importlib.resources``) is seen here instead: while ``run()``
@@ -32,6 +32,8 @@ import os
 import stat
 import sys
 import threading
+
+from .config import project_dir
 
 __all__ = ["recording", "identities", "changed", "READS_NAME"]
 
@@ -147,12 +149,12 @@ def _stored(full: str, roots: tuple) -> bool:
     return False
 
 
-def _shown(path: str) -> str:
-    """The path relative to the current folder when inside it (the same on a teammate's
-    checkout), else absolute."""
-    full = os.path.abspath(path)
-    rel = os.path.relpath(full)
-    return full if rel.startswith("..") else rel
+def _shown(full: str, base: str) -> str:
+    """An absolute path relative to the project folder ``base`` when inside it (the same from
+    a notebook in a subfolder, or on a teammate's checkout), else as it is."""
+    if full.startswith(base.rstrip(os.sep) + os.sep):
+        return os.path.relpath(full, base)
+    return full
 
 
 def identities(rec: Recorder, roots=()) -> dict:
@@ -162,6 +164,7 @@ def identities(rec: Recorder, roots=()) -> dict:
         return {}
     skip = _excluded_prefixes()
     roots = tuple(os.path.abspath(r).rstrip(os.sep) + os.sep for r in roots if r)
+    base = str(project_dir())
     on_path = {os.path.abspath(p or ".") for p in sys.path}
     out = {}
     for path, listing in [(p, False) for p in rec.read] + [(p, True) for p in rec.listed]:
@@ -173,7 +176,7 @@ def identities(rec: Recorder, roots=()) -> dict:
             continue
         ident = identity(full, listing)
         if ident is not None:
-            out.setdefault(_shown(full), ident)
+            out.setdefault(_shown(full, base), ident)
     return dict(sorted(out.items()))
 
 
@@ -219,29 +222,32 @@ def identity(path: str, listing: bool = False) -> dict | None:
     return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": sha}
 
 
-def changed(record: dict) -> str | None:
+def changed(record: dict, base: str | None = None) -> str | None:
     """None if every file and folder of a build's record is as it was, else what changed
-    (``data/sales.csv changed``): a stat per file, a hash only where the stat differs."""
-    for path, was in record.items():
+    (``data/sales.csv changed``): a stat per file, a hash only where the stat differs.
+    Relative paths are in the project folder ``base`` (default: the current one's)."""
+    base = str(project_dir()) if base is None else base
+    for shown, was in record.items():
+        path = os.path.join(base, shown)  # an absolute one stays itself
         if "entries" in was:
             now = identity(path, listing=True)
             if now is None:
-                return f"folder {path} is gone"
+                return f"folder {shown} is gone"
             if now["entries"] != was["entries"]:
                 added = sorted(set(now["entries"]) - set(was["entries"]))
                 removed = sorted(set(was["entries"]) - set(now["entries"]))
                 what = (f"{added[0]} added" if added else f"{removed[0]} removed" if removed
                         else "a file's size changed")
-                return f"folder {path} changed ({what})"
+                return f"folder {shown} changed ({what})"
             continue
         try:
             st = os.stat(path)
         except (OSError, ValueError):
-            return f"file {path} is gone"
+            return f"file {shown} is gone"
         if st.st_size == was.get("size") and st.st_mtime_ns == was.get("mtime_ns"):
             continue
         if st.st_size != was.get("size") or was.get("sha256") is None or _digest(path, st) != was["sha256"]:
-            return f"file {path} changed"
+            return f"file {shown} changed"
     return None
 
 

@@ -13,8 +13,8 @@ PACKAGE = Path(daskflow.__file__).parent
 # lower layers first; a module (or subpackage) may import only from earlier layers
 LAYERS = [
     {"errors", "explain", "progress", "picklerefs"},
-    {"config", "params", "canonical", "formats", "listing", "localfs", "redact", "observe"},
-    {"target", "scheduling", "journal", "listings"},
+    {"config", "params", "canonical", "formats", "listing", "localfs", "redact"},
+    {"target", "scheduling", "journal", "listings", "observe"},
     {"storage"},
     {"notes", "context", "taskdef", "luigi_names"},
     {"taskio"},

@@ -131,9 +131,9 @@ def test_the_recorder_keeps_to_its_thread_and_sees_listings_and_databases(tmp_pa
     assert set(rec.listed) == {str(tmp_path / "d")}
     assert set(rec.read) == {str(tmp_path / "db.sqlite")}  # not the other thread's open
     found = observe.identities(rec)
-    assert found[observe._shown(str(tmp_path / "d"))] == {"entries": {"x.csv": 1}}
+    assert found[str(tmp_path / "d")] == {"entries": {"x.csv": 1}}  # outside the project: absolute
     (tmp_path / "d" / "y.csv").write_text("2")
-    assert observe.changed(found) == f"folder {observe._shown(str(tmp_path / 'd'))} changed (y.csv added)"
+    assert observe.changed(found) == f"folder {tmp_path / 'd'} changed (y.csv added)"
 
 
 SIDE = '''
@@ -180,3 +180,16 @@ def test_a_side_file_an_upstream_writes_is_read_as_it_was_when_run_read_it(tmp_p
     (tmp_path / "side.py").write_text(SIDE.replace('{"mean": 2}', '{"mean": 5}'))
     assert step() == "['T()', 'Up()'] 6"
     assert step() == "[] 6"
+
+
+def test_paths_are_kept_relative_to_the_project_so_a_notebook_in_a_subfolder_finds_them(flow, tmp_path,
+                                                                                        monkeypatch):
+    m, data = flow
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'p'\n")
+    daskflow.run(m.Read(name="a"), progress=False)
+    assert list(_record(m.Read(name="a"))) == ["inputs/a.txt"]
+    (tmp_path / "notebooks").mkdir()
+    monkeypatch.chdir(tmp_path / "notebooks")
+    assert daskflow.run(m.Read(name="a"), progress=False).ran == []
+    (data / "a.txt").write_text("changed")
+    assert "file inputs/a.txt changed" in str(daskflow.why(m.Read(name="a")))
