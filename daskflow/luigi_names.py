@@ -3,6 +3,7 @@
 Imports ``errors``.  ``daskflow.Task`` takes these from :class:`LuigiNames`:
 ``task_id`` (luigi's format: family, the first parameter values, an md5 of all
 of them; d6tflow code logs it and names files with it), ``to_str_params``,
+``from_str_params``,
 ``get_params``, ``get_param_names``, ``get_task_family``, ``task_module``,
 d6tflow's ``metadata`` and, on a class decorated with ``@inherits`` or
 ``@requires``, luigi's ``clone_parent`` / ``clone_parents`` and d6tflow's
@@ -12,13 +13,15 @@ parameter bytes; ``task_id`` is a name for people and old code.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import re
+import sys
 
 from .errors import NotBuiltError, TaskDefinitionError
 
-__all__ = ["LuigiNames", "TASK_ID"]
+__all__ = ["LuigiNames", "TASK_ID", "config_defaults"]
 
 #: luigi's TASK_ID_INCLUDE_PARAMS and TASK_ID_TRUNCATE_PARAMS (d6tflow's
 #: ``settings.set_parameter_len`` sets them); the hash is cut to 10 characters.
@@ -47,6 +50,15 @@ class LuigiNames:
     @classmethod
     def get_param_names(cls, include_significant: bool = False) -> list:
         return [n for n, p in cls._param_defs.items() if include_significant or p.significant]
+
+    @classmethod
+    def from_str_params(cls, params_str: dict):
+        """The task of ``{name: text}`` values (luigi's; what ``to_str_params`` gives back)."""
+        defs = cls._param_defs
+        unknown = sorted(set(params_str) - set(defs))
+        if unknown:
+            raise TaskDefinitionError(f"{cls.__name__} has no parameter(s) {', '.join(unknown)}")
+        return cls(**{n: defs[n].parse(v) if isinstance(v, str) else v for n, v in params_str.items()})
 
     def to_str_params(self, only_significant: bool = False, only_public: bool = False) -> dict:
         """``{name: text}`` of the parameter values, as each parameter writes them."""
@@ -88,3 +100,25 @@ class LuigiNames:
             raise TaskDefinitionError(f"{type(self).__name__} has no parents: clone_parent() needs the class "
                                       f"decorated with @daskflow.inherits(...) or @daskflow.requires(...)")
         return parents
+
+
+def config_defaults(cls, params: dict) -> dict:
+    """``params`` with the defaults luigi's configuration gives ``cls`` (a ``[Family]``
+    section of ``luigi.cfg``: ``n = 7``), as luigi reads them; only where luigi is imported."""
+    luigi = sys.modules.get("luigi")
+    if luigi is None or not params:
+        return params
+    try:
+        config = luigi.configuration.get_config()
+        if not config.has_section(cls.__name__):
+            return params
+    except Exception:  # luigi's configuration unreadable: luigi would say so itself
+        return params
+    out = dict(params)
+    for name, param in params.items():
+        key = next((k for k in (name, name.replace("_", "-")) if config.has_option(cls.__name__, k)), None)
+        if key is not None:
+            param = out[name] = copy.copy(param)
+            param.default = param.parse(config.get(cls.__name__, key))
+            setattr(cls, name, param)
+    return out

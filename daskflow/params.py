@@ -115,6 +115,10 @@ class Parameter:
         """Return the canonical value; raise TypeError or ValueError if it does not fit."""
         return value
 
+    def parse(self, text: str):
+        """The value of luigi's text of one (a command line, ``luigi.cfg``; JSON for lists)."""
+        return self.normalize(text)
+
     def unchanged_types(self) -> tuple:
         """Types whose values ``normalize`` returns as given: a task skips the call for them.
 

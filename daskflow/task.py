@@ -18,7 +18,7 @@ from . import canonical
 from .context import RunContext, flatten, map_struct, targets_of  # noqa: F401
 from .errors import FingerprintError, ParameterError, SaveError, TaskDefinitionError
 from .formats import Format, get_format, target_format
-from .luigi_names import LuigiNames
+from .luigi_names import LuigiNames, config_defaults
 from .params import Parameter
 from .target import load_targets as _load  # noqa: F401  (collection and workflow load through it)
 from .taskdef import (_OVERRIDES, _check_default, _from_luigi, class_overrides,  # noqa: F401
@@ -130,6 +130,7 @@ class Task(LuigiNames, TaskIO):
             if reserved in params and not (reserved == "path" and cls.__dict__.get("raw_file")):
                 raise TaskDefinitionError(f"task class {cls.__name__}: {reserved!r} is not a parameter "
                                           f"name: it is the task's storage root / attached workflows")
+        params = config_defaults(cls, params)  # luigi.cfg's [Family] defaults, where luigi is used
         parameter_tables(cls, params)  # _param_defs, _significant, _checks, _encoders, _slug...
         persist = cls.persist
         if isinstance(persist, str):

@@ -85,3 +85,39 @@ def test_a_missing_luigi_external_file_is_an_error_naming_it(here):
 def test_a_luigi_task_with_other_outputs_is_refused_with_the_way_out(here):
     with pytest.raises(daskflow.TaskDefinitionError, match="one luigi.LocalTarget.*ExternalFile"):
         daskflow.run(BadUp(), progress=False)
+
+
+def test_luigi_config_sections_give_parameter_defaults_as_luigi_reads_them(here):
+    config = luigi.configuration.get_config()
+    config.add_section("Conf")
+    config.set("Conf", "n", "7")
+    config.set("Conf", "tags", '["a", "b"]')
+    try:
+        class Conf(d6tflow.tasks.TaskPickle):
+            n = luigi.IntParameter(default=1)
+            tags = luigi.ListParameter(default=[])
+            other = d6tflow.IntParameter(default=2)
+
+            def run(self):
+                self.save((self.n, self.tags, self.other))
+
+        assert (Conf().n, Conf().tags, Conf().other) == (7, ("a", "b"), 2)
+        assert Conf() == Conf(n=7) != Conf(n=1)  # the value counts: another task, another build
+        daskflow.run(Conf(), progress=False)
+        assert Conf().outputLoad() == (7, ("a", "b"), 2)
+    finally:
+        config.remove_section("Conf")
+
+
+def test_from_str_params_and_parse_read_luigi_text(here):
+    class Typed(d6tflow.tasks.TaskPickle):
+        n = luigi.IntParameter(default=1)
+        xs = luigi.ListParameter(default=[])
+        on = luigi.BoolParameter(default=True)
+
+    t = Typed.from_str_params({"n": "4", "xs": "[1, 2]", "on": "False"})
+    assert (t.n, t.xs, t.on) == (4, (1, 2), False)
+    assert Typed.from_str_params(t.to_str_params()) == t
+    assert Typed.n.parse("5") == 5
+    with pytest.raises(daskflow.TaskDefinitionError, match="no parameter.*m"):
+        Typed.from_str_params({"m": "1"})
