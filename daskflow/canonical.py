@@ -4,7 +4,11 @@ Imports only ``daskflow.errors`` (numpy and pandas are looked up lazily, by
 type, when a value is one of theirs).  ``encode(value)`` returns bytes that
 depend only on the value: ``1``, ``1.0``, ``True`` and ``"1"`` differ; dict
 order does not matter; sets are sorted by their elements' encodings, so they
-are stable across hash seeds; floats are exact (``float.hex``).  Nothing here
+are stable across hash seeds; floats are exact (``float.hex``).  A numpy array
+counts by dtype (a structured one by its fields), shape and data, a masked one
+with its mask and fill value, a subclass (``np.matrix``) with its class's name;
+a pandas object by its values' hashes and dtypes, and, where it has them, its
+names, categories, a datetime index's freq and labels' types.  Nothing here
 uses ``hash()``, ``repr()`` of arbitrary objects, pickle or ``id()``.  A value
 with no canonical encoding raises ``TypeError``; callers name the task and
 parameter.
@@ -19,6 +23,7 @@ import enum
 import hashlib
 import pathlib
 import re
+import sys
 import types
 import uuid
 from collections.abc import Mapping
@@ -175,6 +180,9 @@ def _encode_other(value) -> bytes:
         return _encode_numpy(value)
     if module == "pandas":
         return _encode_pandas(value)
+    np = sys.modules.get("numpy")  # a subclass of ndarray of another module's (not imported: none)
+    if np is not None and isinstance(value, np.ndarray):
+        return _encode_numpy(value)
     for base, enc in ((int, _EXACT[int]), (float, _encode_float), (str, _EXACT[str]),
                       (tuple, _EXACT[tuple]), (list, _EXACT[list])):
         if isinstance(value, base):  # subclasses of builtins, e.g. str enums handled above
@@ -209,14 +217,33 @@ def _encode_numpy(value) -> bytes:
     import numpy as np
 
     if isinstance(value, np.ndarray):
+        if type(value) is not np.ndarray:
+            return _encode_subarray(np, value)
+        if value.dtype.names is not None:  # by its fields: '|V12' names none of them, padding is no data
+            return _frame(b"records", encode((value.dtype.descr, value.shape)) + b"".join(
+                [_encode_numpy(value[n]) for n in value.dtype.names]))
         if value.dtype.hasobject:
             return _frame(b"ndarray-obj", repr(value.shape).encode() + _seq(b"list", value.ravel().tolist()))
         arr = np.ascontiguousarray(value)
         head = f"{arr.dtype.str}|{arr.shape}".encode()
         return _frame(b"ndarray", _frame(b"h", head) + arr.tobytes())
     if isinstance(value, np.generic):
+        if value.dtype.names is not None:  # a structured scalar (a row of a structured array)
+            return _frame(b"record", encode(value.dtype.descr) + b"".join([encode(value[n]) for n in value.dtype.names]))
         return _frame(b"np-" + value.dtype.str.encode(), value.tobytes())
+    if isinstance(value, np.dtype) and value.names is not None:  # by its fields: dask's token has its '|V12'
+        return _frame(b"dtype", value.str.encode() + encode(value.descr))  # only (a plain one is tokenized)
     raise TypeError(f"no deterministic encoding for numpy {type(value).__name__}")
+
+
+def _encode_subarray(np, value) -> bytes:
+    """A masked array by its data, mask, fill value and hardness; another subclass of ndarray
+    (``np.matrix``, whose ``*`` multiplies matrices, ``np.recarray``, one of the user's) by its
+    class's name and its data."""
+    if isinstance(value, np.ma.MaskedArray):
+        return _frame(b"masked", _encode_numpy(value.data) + _encode_numpy(np.ma.getmaskarray(value))
+                      + encode(value.fill_value) + encode(bool(value.hardmask)))
+    return _frame(b"ndarray-sub", encode(type(value).__qualname__) + _encode_numpy(value.view(np.ndarray)))
 
 
 def _encode_pandas(value) -> bytes:
@@ -225,21 +252,44 @@ def _encode_pandas(value) -> bytes:
     if isinstance(value, pd.DataFrame):
         schema = [(str(c), str(t)) for c, t in value.dtypes.items()]
         values = pd.util.hash_pandas_object(value, index=True).to_numpy().tobytes()
+        extra = _labels("column-types", list(value.columns)) + _attrs(value)
         return _frame(b"dataframe", encode(schema) + encode(str(value.index.dtype)) + values) + _pandas_meta(
-            value.index, value.columns.name, value.dtypes.items())
+            value.index, value.columns.name, value.dtypes.items(), extra)
     if isinstance(value, pd.Series):
         values = pd.util.hash_pandas_object(value, index=True).to_numpy().tobytes()
+        index = value.index  # its dtype, which the hashes leave out (tz, period freq, int32): where not int64
+        extra = [("index-dtype", str(index.dtype))] if index.nlevels == 1 and str(index.dtype) != "int64" else []
+        extra += _labels("name-type", [value.name]) + _attrs(value)
         return _frame(b"series", encode((str(value.name), str(value.dtype))) + values) + _pandas_meta(
-            value.index, None, [(value.name, value.dtype)])
+            index, None, [(value.name, value.dtype)], extra)
+    if isinstance(value, pd.Index):  # names, categories, freq: in the meta, as a frame's index
+        values = pd.util.hash_pandas_object(value).to_numpy().tobytes()
+        return _frame(b"index", encode((str(value.dtype), value.nlevels)) + values) + _pandas_meta(value, None, [])
+    if isinstance(value, pd.api.extensions.ExtensionArray):  # pd.array, Categorical: as a Series of it
+        return _frame(b"pd-array", _encode_pandas(pd.Series(value)))  # (dtype: Int32, Sparse[int64, 1])
     if isinstance(value, pd.Timestamp):
         return _frame(b"timestamp", value.isoformat().encode())
     raise TypeError(f"no deterministic encoding for pandas {type(value).__name__}")
 
 
-def _pandas_meta(index, columns_name, dtypes) -> bytes:
+def _labels(tag: str, labels: list) -> list:
+    """``[(tag, types)]`` for labels whose text alone is ambiguous (``1`` and ``"1"``, ``None`` and
+    ``"None"``), else ``[]``: labels of text, or none, add nothing."""
+    if all(n is None or (type(n) is str and n != "None") for n in labels):
+        return []
+    return [(tag, [type(n).__qualname__ for n in labels])]
+
+
+def _attrs(value) -> list:
+    return [("attrs", dict(value.attrs))] if value.attrs else []
+
+
+def _pandas_meta(index, columns_name, dtypes, extra=()) -> bytes:
     """What the values' hashes leave out, where it is there: the index's names, the columns'
     name, and each categorical's categories and order (``reset_index()`` and ``sort_values``
-    show them); b'' for a frame without them, whose bytes stay as they were."""
+    show them); then the types of labels that are not text, a datetime index's freq, a
+    MultiIndex's level dtypes, and ``extra``; b'' for a frame without them, whose bytes stay
+    as they were."""
     import pandas as pd
 
     meta = []
@@ -253,4 +303,10 @@ def _pandas_meta(index, columns_name, dtypes) -> bytes:
     for level in getattr(index, "levels", [index]):
         if isinstance(level.dtype, pd.CategoricalDtype):
             meta.append(("index-category", [str(c) for c in level.dtype.categories], bool(level.dtype.ordered)))
+    meta += _labels("index-name-types", list(index.names)) + _labels("columns-name-type", [columns_name])
+    if isinstance(index, (pd.DatetimeIndex, pd.TimedeltaIndex)) and index.freq is not None:
+        meta.append(("index-freq", index.freqstr))  # shift(), asfreq(), what a period's end is
+    if index.nlevels > 1:
+        meta.append(("level-dtypes", [str(level.dtype) for level in index.levels]))
+    meta += extra
     return _frame(b"pandas-meta", encode(meta)) if meta else b""
