@@ -35,6 +35,46 @@ def differ(a, b) -> bool:
     return token(a) != token(b)
 
 
+# -- mappings: order, default_factory, maps --------------------------------------------------
+
+def test_a_mapping_that_keeps_insertion_order_counts_its_order():
+    od = collections.OrderedDict
+    assert differ(od([("a", "alpha"), ("b", "beta")]), od([("b", "beta"), ("a", "alpha")]))
+    assert differ(collections.Counter({"a": 1, "b": 1}), collections.Counter({"b": 1, "a": 1}))  # most_common ties
+    assert differ(types.MappingProxyType({"a": 1, "b": 2}), types.MappingProxyType({"b": 2, "a": 1}))
+    assert differ(collections.UserDict({"a": 1, "b": 2}), collections.UserDict({"b": 2, "a": 1}))
+    assert differ([od([("a", 1), ("b", 2)])], [od([("b", 2), ("a", 1)])])  # nested too
+
+    class Rename(dict):
+        pass
+
+    assert differ(Rename(a=1, b=2), Rename(b=2, a=1))
+    # holding a function (no canonical encoding): taken apart item by item, its order too
+    assert differ(od([("a", len), ("b", abs)]), od([("b", abs), ("a", len)]))
+    # keys in the order of their tokens (as a dict's, see _container) add nothing: the token is
+    # the items' encoding, as before
+    ordered = od((k, 1) for k in sorted("abc", key=token))
+    assert token(ordered) == "const " + hashlib.sha256(canonical.encode(ordered)).hexdigest()
+
+
+def test_a_defaultdict_counts_its_default_factory():
+    items = {"a": 2}
+    tokens = {token(collections.defaultdict(f, items)) for f in (int, float, list, None)}
+    assert len(tokens) == 4
+    assert "factory class builtins:int" in token(collections.defaultdict(int, items))
+    found = Collector("test")
+    text = describe(collections.defaultdict(lambda: 1, items), found, "W")
+    assert "factory func" in text and [k for k, _ in found.refs] == ["func"]  # its code is walked
+    assert differ(collections.defaultdict(int, {"a": len}), collections.defaultdict(float, {"a": len}))
+
+
+def test_a_chainmap_counts_its_maps():
+    cm = collections.ChainMap
+    assert differ(cm({"k": 1}, {"k": 2}), cm({"k": 2}, {"k": 1}))  # the same view, another layering
+    assert differ(cm({"a": 1, "b": 2}), cm({"b": 2, "a": 1}))
+    assert differ(cm({"k": 1}), cm({}, {"k": 1}))  # CFG["k"] = 2 writes the first map
+
+
 # -- numpy: masks, structured dtypes, subclasses ----------------------------------------------
 
 def test_a_masked_array_counts_its_mask_fill_value_and_hardness():
@@ -200,6 +240,15 @@ PLUGIN_LOADER = ('import importlib.util\nfrom pathlib import Path\n'
 
 # name: ({file: text}, edit (file, old, new) or "seed", task bodies that must run after it)
 CASES = {
+    "ordereddict-reordered": (
+        {"flow.py": T("list(RENAME)", "from collections import OrderedDict\nRENAME = OrderedDict([('a', 'alpha'), ('b', 'beta')])")},
+        ("flow.py", "[('a', 'alpha'), ('b', 'beta')]", "[('b', 'beta'), ('a', 'alpha')]"), ["T"]),
+    "defaultdict-factory": (
+        {"flow.py": T("sum(W[k] for k in 'abc')", "from collections import defaultdict\nW = defaultdict(int, {'a': 2})")},
+        ("flow.py", "defaultdict(int, ", "defaultdict(lambda: 1, "), ["T"]),
+    "defaultdict-factory-lambda-body": (
+        {"flow.py": T("sum(W[k] for k in 'abc')", "from collections import defaultdict\nW = defaultdict(lambda: 1, {'a': 2})")},
+        ("flow.py", "lambda: 1", "lambda: 5"), ["T"]),
     "masked-array-mask": (
         {"flow.py": T("float(W.sum())", "import numpy as np\nW = np.ma.array([1.0, 2.0, 3.0], mask=[0, 1, 0])")},
         ("flow.py", "mask=[0, 1, 0]", "mask=[0, 0, 1]"), ["T"]),

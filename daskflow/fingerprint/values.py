@@ -6,14 +6,17 @@ code (functions, classes, modules, ``functools.partial``) is queued for the
 walk or named with its library's distribution and version; data goes through
 ``canonical.encode``; dataclasses (``slots``/``frozen`` too), ``Enum``
 members (name *and* value), ``SimpleNamespace``, ``range``, containers and
-instances of the user's own classes are taken apart field by field; anything
-else is ``dask.tokenize(value, ensure_deterministic=True)`` (pandas offsets,
-library objects).  A value with no deterministic identity makes the
-fingerprint incomplete, with a reason naming it; it never counts "by type".
+instances of the user's own classes are taken apart field by field; a dict's
+order counts, an ``OrderedDict``'s, ``Counter``'s, ``mappingproxy``'s too, as
+do a ``defaultdict``'s factory and a ``ChainMap``'s maps.  Anything else is
+``dask.tokenize(value, ensure_deterministic=True)`` (pandas offsets, library
+objects).  A value with no deterministic identity makes the fingerprint
+incomplete, with a reason naming it; it never counts "by type".
 """
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import enum
 import functools
@@ -203,7 +206,7 @@ def _data(value, found: Collector, name: str, depth: int) -> str:
         if is_user_module(kind.__module__) and not isinstance(value, Task):  # a NamedTuple or str
             found.refs.append(("class", kind))  # subclass of yours: its methods count too
             token += f" of {key_of(kind)}"
-        return token
+        return token + (_layout(value, found, name, depth) if isinstance(value, Mapping) else "")
     if depth >= _MAX_DEPTH:
         return _opaque(value, found, name, "nested too deeply")
     if isinstance(value, types.SimpleNamespace):
@@ -213,10 +216,14 @@ def _data(value, found: Collector, name: str, depth: int) -> str:
         return f"range {value.start} {value.stop} {value.step}"
     if isinstance(value, re.Pattern):
         return f"pattern {describe(value.pattern, found, name, depth + 1)} {value.flags}"
-    if isinstance(value, (dict, list, tuple, set, frozenset)):  # subclasses: defaultdict, OrderedDict
-        if is_user_module(kind.__module__):  # class Steps(list) of yours: its methods count too
-            found.refs.append(("class", kind))
-        return f"{key_of(kind)} " + _container(value, found, name, depth)
+    view = _ordered(value)
+    if view is not None or isinstance(value, (list, tuple, set, frozenset, collections.ChainMap)):
+        if is_user_module(kind.__module__):  # subclasses: defaultdict, OrderedDict; class Steps(list) of yours: its
+            found.refs.append(("class", kind))  # methods count too
+        if isinstance(value, collections.ChainMap):
+            return f"{key_of(kind)}" + _layout(value, found, name, depth)
+        factory = _layout(value, found, name, depth, order=False)
+        return f"{key_of(kind)} " + _container(value if view is None else view, found, name, depth) + factory
     if is_user_module(kind.__module__):  # a config object: its attributes count
         found.refs.append(("class", kind))
         state = _state(value)
@@ -228,6 +235,37 @@ def _data(value, found: Collector, name: str, depth: int) -> str:
 
 
 _CONTAINERS = (dict, list, tuple, set, frozenset)
+
+
+def _ordered(value):
+    """The dict behind a Mapping whose order shows (``list(m)``, ``most_common()`` ties, a rename
+    map's columns), as a dict's does: a dict subclass (``OrderedDict``, ``Counter``,
+    ``defaultdict``), a ``mappingproxy``, a ``UserDict``; None for any other value (a Mapping
+    of a library may have no order of its own, or one that changes with the hash seed)."""
+    if isinstance(value, dict):
+        return value
+    if isinstance(value, types.MappingProxyType):
+        return dict(value)
+    if isinstance(value, collections.UserDict):
+        return value.data
+    return None
+
+
+def _layout(value, found, name, depth, order: bool = True) -> str:
+    """What a Mapping's encoding by its items leaves out: the order of one whose order shows (see
+    ``_ordered``; keys in the order of their tokens add nothing, as a dict's), a defaultdict's ``default_factory`` (a
+    function of the user's by its code, a class or builtin by its name), a ChainMap's maps
+    (which one ``m[k] = v`` writes, which one shadows which)."""
+    if isinstance(value, collections.ChainMap):
+        return " maps " + describe(value.maps, found, name, depth + 1)
+    out, view = "", _ordered(value) if order and type(value) is not dict else None
+    if view is not None:
+        keys = [describe(k, found, name, depth + 1) for k in view]
+        if keys != sorted(keys):
+            out = " order[" + "|".join(keys) + "]"
+    if isinstance(value, collections.defaultdict):
+        out += " factory " + describe(value.default_factory, found, name, depth + 1)
+    return out
 
 
 def _container(value, found, name, depth) -> str:
