@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 
 from daskflow import canonical
-from daskflow.fingerprint.values import Collector, describe
+from daskflow.fingerprint.values import Collector, describe, own_class
 
 
 def token(value) -> str:
@@ -171,6 +171,30 @@ def test_plain_frames_and_series_keep_their_bytes():
     assert b"pandas-meta" not in canonical.encode(pd.DataFrame({"a": [1, 2], "b": ["x", "y"]}))
 
 
+# -- own code: classes its module does not hold -------------------------------------------------
+
+def test_a_class_of_make_dataclass_is_own_code():
+    import dataclasses
+
+    cfg = dataclasses.make_dataclass("Cfg", [("k", int, dataclasses.field(default=2))])
+    assert own_class(cfg)
+    found = Collector("test")
+    describe(cfg, found, "Cfg")
+    assert ("class", cfg) in found.refs  # walked: its fields and defaults count
+    named = types.new_class("Named", (), {}, lambda ns: ns.update(k=1))
+    assert own_class(named)
+
+
+def test_a_library_class_is_not_own_code():
+    import _thread
+    import re
+
+    assert not own_class(collections.OrderedDict) and not own_class(re.Pattern)
+    assert not own_class(_thread.LockType) and not own_class(pd.DataFrame) and not own_class(int)
+    # a library's namedtuple, not where its name says: its methods are collections'
+    assert not own_class(collections.namedtuple("Renamed", "a", module="json"))
+
+
 # -- deterministic across processes and hash seeds ----------------------------------------------
 
 VALUES_SCRIPT = '''
@@ -258,6 +282,19 @@ CASES = {
     "datetimeindex-freq": (
         {"flow.py": T("str(IDX.freq)", "import pandas as pd\nIDX = pd.DatetimeIndex(['2024-01-01', '2024-01-02', '2024-01-03'], freq='D')")},
         ("flow.py", "freq='D')", "freq=None)"), ["T"]),
+    "make-dataclass-default": (
+        {"flow.py": T("Cfg().k * 10", "from dataclasses import make_dataclass, field\nCfg = make_dataclass('Cfg', [('k', int, field(default=2))])")},
+        ("flow.py", "field(default=2)", "field(default=3)"), ["T"]),
+    "plugin-from-file-location": (
+        {"plugins/score.py": "def score(x):\n    return x + 1\n", "flow.py": T("score_plugin.score(1)", PLUGIN_LOADER)},
+        ("plugins/score.py", "x + 1", "x + 5"), ["T"]),
+    "plugin-from-file-location-constant": (
+        {"plugins/score.py": "K = 1\n\ndef score(x):\n    return x + K\n", "flow.py": T("score_plugin.score(1)", PLUGIN_LOADER)},
+        ("plugins/score.py", "K = 1", "K = 2"), ["T"]),
+    "plugin-from-file-location-class": (
+        {"plugins/score.py": "class Scorer:\n    def score(self, x):\n        return x + 1\n",
+         "flow.py": T("SCORER.score(1)", PLUGIN_LOADER + "SCORER = score_plugin.Scorer()\n")},
+        ("plugins/score.py", "x + 1", "x + 5"), ["T"]),
     # -- no false-stale: the same project in another process with another hash seed -------------
     "new-encodings-other-seed": (
         {"flow.py": T("len(V)", "import collections, numpy as np, pandas as pd\n"
@@ -266,6 +303,11 @@ CASES = {
                                 "collections.ChainMap({'b': 1}, {'a': 2}), np.ma.array([1.0], mask=[1]), "
                                 "np.array([(1, 2.0)], dtype=[('id', 'i4'), ('w', 'f8')]), "
                                 "pd.DatetimeIndex(['2024-01-01', '2024-01-02'], freq='D'), pd.array([1, None], dtype='Int32')]")},
+        "seed", []),
+    "own-code-other-seed": (
+        {"plugins/score.py": "TAGS = {'a', 'b', 'c'}\n\ndef score(x):\n    return x + len(TAGS)\n",
+         "flow.py": T("score_plugin.score(Cfg().k)", PLUGIN_LOADER + "from dataclasses import make_dataclass, field\n"
+                      "Cfg = make_dataclass('Cfg', [('k', int, field(default=2)), ('tags', frozenset, field(default=frozenset('xyz')))])")},
         "seed", []),
 }
 

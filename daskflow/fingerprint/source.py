@@ -26,7 +26,7 @@ import os
 import sys
 import sysconfig
 
-__all__ = ["is_user_module", "is_user_file", "module_label", "locate", "located", "code_key", "Located",
+__all__ = ["is_user_module", "is_user_file", "is_user_function", "is_user_namespace", "module_label", "locate", "located", "code_key", "Located",
            "relative"]
 
 _SYSTEM_DIRS = tuple(
@@ -67,6 +67,22 @@ def is_user_module(name: str) -> bool:
             known = is_user_file(path)
         _USER_MODULES[name] = known
     return known
+
+
+def is_user_function(func) -> bool:
+    """A function of the user's: of a user module, or written in a user file (a plugin module
+    loaded by ``spec_from_file_location`` and ``exec_module``, which is not in ``sys.modules``)."""
+    return is_user_module(getattr(func, "__module__", "") or "") or is_user_file(func.__code__.co_filename)
+
+
+def is_user_namespace(module) -> bool:
+    """``is_user_module`` for a module object; one ``sys.modules`` does not hold (a plugin loaded
+    from its file, under a name of its own) by its file."""
+    name = getattr(module, "__name__", "") or ""
+    if sys.modules.get(name) is module:
+        return is_user_module(name)
+    path = getattr(module, "__file__", None)
+    return bool(path) and is_user_file(path)
 
 
 def module_label(name: str) -> str:

@@ -8,7 +8,10 @@ walk or named with its library's distribution and version; data goes through
 members (name *and* value), ``SimpleNamespace``, ``range``, containers and
 instances of the user's own classes are taken apart field by field; a dict's
 order counts, an ``OrderedDict``'s, ``Counter``'s, ``mappingproxy``'s too, as
-do a ``defaultdict``'s factory and a ``ChainMap``'s maps.  Anything else is
+do a ``defaultdict``'s factory and a ``ChainMap``'s maps.  A class counts as the
+user's (``own_class``) when its module is, or when no module holds it under its
+name (``make_dataclass``, a plugin loaded from its file); a function, when its
+module or its file is the user's.  Anything else is
 ``dask.tokenize(value, ensure_deterministic=True)`` (pandas offsets, library
 objects).  A value with no deterministic identity makes the fingerprint
 incomplete, with a reason naming it; it never counts "by type".
@@ -31,9 +34,9 @@ from .. import canonical
 from ..picklerefs import references
 from ..task import Task
 from .libraries import distributions_of
-from .source import code_key, is_user_file, is_user_module, located, module_label
+from .source import code_key, is_user_file, is_user_function, is_user_module, is_user_namespace, located, module_label
 
-__all__ = ["Collector", "Name", "describe", "dispatched", "func_token", "key_of", "user_wrappers"]
+__all__ = ["Collector", "Name", "describe", "dispatched", "func_token", "key_of", "own_class", "user_wrappers"]
 
 _MAX_DEPTH = 6
 
@@ -143,17 +146,17 @@ def describe(value, found: Collector, name: str = "", depth: int = 0) -> str:
     if isinstance(value, Parameter):  # and the classes it is declared with (EnumParameter(enum=Horizon))
         return f"param {type(value).__name__} default={_default(value, found, name, depth)}" + "".join(
             f" {k}={describe(v, found, k, depth + 1)}" for k, v in sorted(vars(value).items())
-            if isinstance(v, type) and is_user_module(v.__module__))
+            if isinstance(v, type) and own_class(v))
     if isinstance(value, type):
         if issubclass(value, Task):
             return f"task {value.__name__}"
-        if is_user_module(value.__module__):
+        if own_class(value):
             found.refs.append(("class", value))
         else:
             found.library(value.__module__)
         return f"class {key_of(value)}"
     if isinstance(value, types.ModuleType):
-        if not is_user_module(value.__name__):
+        if not is_user_namespace(value):
             found.library(value.__name__)
             return f"module {module_label(value.__name__)}"
         # a module of the user's used as a value (features = features_v1): the functions and
@@ -171,7 +174,7 @@ def describe(value, found: Collector, name: str = "", depth: int = 0) -> str:
     if func is not None or isinstance(value, (types.BuiltinFunctionType, types.MethodType)):
         func, of = func or getattr(value, "__func__", value), "" if func is not None else \
             _bound(getattr(value, "__self__", None), value, found, name, depth)  # LOOKUP.get: the dict
-        if isinstance(func, types.FunctionType) and is_user_module(getattr(func, "__module__", "") or ""):
+        if isinstance(func, types.FunctionType) and is_user_function(func):
             return func_token(func, found) + of
         found.library(getattr(func, "__module__", "") or "")
         return f"func {key_of(func)}{of}"
@@ -187,13 +190,13 @@ def _default(param, found, name, depth) -> str:
 def _data(value, found: Collector, name: str, depth: int) -> str:
     kind = type(value)
     if isinstance(value, enum.Enum):  # by member name and value: editing RED = 1 counts
-        if is_user_module(kind.__module__):
+        if own_class(kind):
             found.refs.append(("class", kind))
         return f"enum {kind.__qualname__}.{value.name}={describe(value.value, found, name, depth + 1)}"
     if kind in _CONTAINERS and depth < _MAX_DEPTH:
         return _container(value, found, name, depth)
     if dataclasses.is_dataclass(value) and depth < _MAX_DEPTH:  # by field (a frozen one has an encoding too)
-        if is_user_module(kind.__module__):
+        if own_class(kind):
             found.refs.append(("class", kind))
         fields = [f"{f.name}={describe(getattr(value, f.name), found, name, depth + 1)}"
                   for f in dataclasses.fields(value)]
@@ -203,7 +206,7 @@ def _data(value, found: Collector, name: str, depth: int) -> str:
     except TypeError:
         pass
     else:
-        if is_user_module(kind.__module__) and not isinstance(value, Task):  # a NamedTuple or str
+        if own_class(kind) and not isinstance(value, Task):  # a NamedTuple or str
             found.refs.append(("class", kind))  # subclass of yours: its methods count too
             token += f" of {key_of(kind)}"
         return token + (_layout(value, found, name, depth) if isinstance(value, Mapping) else "")
@@ -218,13 +221,13 @@ def _data(value, found: Collector, name: str, depth: int) -> str:
         return f"pattern {describe(value.pattern, found, name, depth + 1)} {value.flags}"
     view = _ordered(value)
     if view is not None or isinstance(value, (list, tuple, set, frozenset, collections.ChainMap)):
-        if is_user_module(kind.__module__):  # subclasses: defaultdict, OrderedDict; class Steps(list) of yours: its
+        if own_class(kind):  # subclasses: defaultdict, OrderedDict; class Steps(list) of yours: its
             found.refs.append(("class", kind))  # methods count too
         if isinstance(value, collections.ChainMap):
             return f"{key_of(kind)}" + _layout(value, found, name, depth)
         factory = _layout(value, found, name, depth, order=False)
         return f"{key_of(kind)} " + _container(value if view is None else view, found, name, depth) + factory
-    if is_user_module(kind.__module__):  # a config object: its attributes count
+    if own_class(kind):  # a config object: its attributes count
         found.refs.append(("class", kind))
         state = _state(value)
         if state is not None:
@@ -281,6 +284,42 @@ def _container(value, found, name, depth) -> str:
         items = [describe(v, found, name, depth + 1) for v in value]
     tag = "set" if isinstance(value, (set, frozenset)) else type(value).__mro__[-2].__name__
     return f"{tag}[" + "|".join(items) + "]" + order  # e.g. MODELS = {"ols": fit_ols}
+
+
+_PYTHON, _FLAGS = 1 << 9, (1 << 9) | (1 << 8)  # HEAPTYPE without IMMUTABLETYPE: a class of Python code
+_C_METHODS = (types.MethodDescriptorType, types.WrapperDescriptorType, types.BuiltinFunctionType)
+
+
+def own_class(cls) -> bool:
+    """A class of the user's: of a user module; or one its module does not hold under its name,
+    made by the user's code: ``make_dataclass`` (Python 3.11) and ``types.new_class`` name their
+    classes of module ``types``; a plugin loaded from its file is not in ``sys.modules``.  Not a
+    C type, nor one with a function of a library's file (a library's namedtuple), nor one of a
+    library function's locals."""
+    module = getattr(cls, "__module__", None) or ""
+    if is_user_module(module):
+        return True
+    if cls.__flags__ & _FLAGS != _PYTHON or _at_home(cls, module):  # a C type (_thread.lock) is a library's
+        return False
+    own = list(vars(cls).values())
+    if any(isinstance(v, _C_METHODS) for v in own):
+        return False
+    files = [f.__code__.co_filename for f in map(unwrap_callable, own) if f is not None]
+    if any(not f.startswith("<") and not is_user_file(f) for f in files):
+        return False
+    return "<locals>" not in cls.__qualname__ or any(is_user_file(f) for f in files)
+
+
+def _at_home(cls, module: str) -> bool:
+    """``module.qualname`` is ``cls``, read from the modules' and classes' dicts (no module
+    ``__getattr__`` runs)."""
+    obj = sys.modules.get(module)
+    for part in cls.__qualname__.split("."):
+        try:
+            obj = vars(obj).get(part)
+        except TypeError:  # no module of that name, or a name below a non-class
+            return False
+    return obj is cls
 
 
 def _state(value):

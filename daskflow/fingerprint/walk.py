@@ -45,9 +45,11 @@ from .bases import resolution
 from .libraries import counted, distributions_of
 from .parts import _SCHEMA, SKIPPED_ATTRS, CodeFingerprint, Part, assemble
 from .reads import scan
-from .source import MODULE_HEAD_RE, is_user_file, is_user_module, located, module_label, relative
+from .source import MODULE_HEAD_RE, is_user_file, is_user_function, is_user_module, is_user_namespace, located, \
+    module_label, relative
 from .syntax import MODULE_HEAD, Walker, strip_docstring
-from .values import Collector, Name, describe, dispatched, func_token, key_of, unwrap_callable, user_wrappers
+from .values import (Collector, Name, describe, dispatched, func_token, key_of, own_class, unwrap_callable,
+                     user_wrappers)
 
 __all__ = ["CodeFingerprint", "Part", "code_fingerprint", "code_of"]
 
@@ -156,9 +158,9 @@ def _effects_part(modname: str):
         if head is not None and _harmless(namespace.get(head, getattr(builtins, head, None)), dotted):
             continue
         own, extra = namespace.get(head), ""  # setup() of the user's (helpers.setup() too): its code counts
-        if isinstance(own, types.ModuleType) and is_user_module(own.__name__) and dotted.count(".") == 1:
+        if isinstance(own, types.ModuleType) and is_user_namespace(own) and dotted.count(".") == 1:
             own = getattr(own, dotted.partition(".")[2], None)
-        if isinstance(own, types.FunctionType) and is_user_module(own.__module__ or ""):
+        if isinstance(own, types.FunctionType) and is_user_function(own):
             extra = f"|{dotted or head}={describe(own, found, head, 1)}"
         tokens.append(f"call {dump} " + "|".join(f"{n}={describe(namespace[n], found, n, 1)}" for n in read
                                                    if n in namespace and not isinstance(namespace[n], types.ModuleType))
@@ -211,12 +213,12 @@ def _class_part(cls: type, own: bool = False):
         if func is not None:
             tokens.append(f"def {name}")
             tokens += [f"dispatch {func_token(f, found)}" for f in dispatched(value)
-                       if isinstance(f, types.FunctionType) and is_user_module(f.__module__ or "")]
+                       if isinstance(f, types.FunctionType) and is_user_function(f)]
             tokens += [f"wrapper {func_token(w, found)}" for w in user_wrappers(
                 value.__func__ if isinstance(value, (staticmethod, classmethod)) else value)]
             if func.__code__.co_filename.startswith("<") and hasattr(cls, "__dataclass_fields__"):
                 continue  # made by @dataclass from the fields, which count as attributes
-            if own or is_user_module(getattr(func, "__module__", "") or ""):
+            if own or is_user_function(func):
                 found.refs.append(("func", func))
             else:
                 tokens.append(f"ext {key_of(func)}")
@@ -257,7 +259,7 @@ def _function_part(func):
     tokens = [part.digest]
     used, shown = {}, {}
     for name, value, chain in values:
-        if isinstance(value, types.ModuleType) and chain not in bare and is_user_module(value.__name__):
+        if isinstance(value, types.ModuleType) and chain not in bare and is_user_namespace(value):
             token = f"{name}=module {module_label(value.__name__)}"  # only read through: helpers.clean
         else:  # a module of the user's used as a value counts by all it defines (see describe)
             token = f"{name}={describe(value, found, name)}"
@@ -415,10 +417,10 @@ def _resolve_globals(func, names, found: Collector) -> list:
             value = _library_owned(head, value)
         for attr in rest:  # follow attribute chains into the user's modules and classes
             if isinstance(value, types.ModuleType):
-                if not is_user_module(value.__name__):  # os.environ, np.random: name and version
+                if not is_user_namespace(value):  # os.environ, np.random: name and version
                     value, name = Name(f"{value.__name__}.{attr}"), f"{name}.{attr}"
                     break
-            elif not (isinstance(value, type) and (issubclass(value, Task) or is_user_module(value.__module__))):
+            elif not (isinstance(value, type) and (issubclass(value, Task) or own_class(value))):
                 break
             if isinstance(value, types.ModuleType) and not hasattr(value, attr) and not (
                     _submodule(f"{value.__name__}.{attr}") and _module(f"{value.__name__}.{attr}", None, [], found)):
