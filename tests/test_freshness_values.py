@@ -295,6 +295,16 @@ CASES = {
         {"plugins/score.py": "class Scorer:\n    def score(self, x):\n        return x + 1\n",
          "flow.py": T("SCORER.score(1)", PLUGIN_LOADER + "SCORER = score_plugin.Scorer()\n")},
         ("plugins/score.py", "x + 1", "x + 5"), ["T"]),
+    "parent-default-child-redeclares": (
+        {"flow.py": "import daskflow\nfrom calllog import log\n\nclass Base(daskflow.tasks.TaskJson):\n"
+                    "    k = daskflow.IntParameter(default=2)\n\n    def run(self):\n        log('T')\n"
+                    "        self.save({'v': self.k * 10})\n\nclass T(Base):\n    k = daskflow.IntParameter(default=3)\n"},
+        ("flow.py", "IntParameter(default=2)", "IntParameter(default=4)"), []),
+    "parent-default-child-inherits": (  # the default the child inherits still counts
+        {"flow.py": "import daskflow\nfrom calllog import log\n\nclass Base(daskflow.tasks.TaskJson):\n"
+                    "    k = daskflow.IntParameter(default=2)\n\n    def run(self):\n        log('T')\n"
+                    "        self.save({'v': self.k * 10})\n\nclass T(Base):\n    pass\n"},
+        ("flow.py", "IntParameter(default=2)", "IntParameter(default=4)"), ["T"]),
     # -- no false-stale: the same project in another process with another hash seed -------------
     "new-encodings-other-seed": (
         {"flow.py": T("len(V)", "import collections, numpy as np, pandas as pd\n"

@@ -36,7 +36,8 @@ from ..task import Task
 from .libraries import distributions_of
 from .source import code_key, is_user_file, is_user_function, is_user_module, is_user_namespace, located, module_label
 
-__all__ = ["Collector", "Name", "describe", "dispatched", "func_token", "key_of", "own_class", "user_wrappers"]
+__all__ = ["Collector", "Name", "describe", "dispatched", "func_token", "key_of", "own_class", "shadowed",
+           "user_wrappers"]
 
 _MAX_DEPTH = 6
 
@@ -320,6 +321,15 @@ def _at_home(cls, module: str) -> bool:
         except TypeError:  # no module of that name, or a name below a non-class
             return False
     return obj is cls
+
+
+def shadowed(task_class, name: str, value) -> bool:
+    """A parameter a task class's base declares that the class itself redeclares (or removes):
+    its default never applies to the class, so it is no part of the class's code."""
+    from ..params import Parameter
+
+    return task_class is not None and isinstance(value, Parameter) and \
+        getattr(task_class, "_param_defs", {}).get(name) is not value
 
 
 def _state(value):

@@ -48,7 +48,7 @@ from .reads import scan
 from .source import MODULE_HEAD_RE, is_user_file, is_user_function, is_user_module, is_user_namespace, located, \
     module_label, relative
 from .syntax import MODULE_HEAD, Walker, strip_docstring
-from .values import (Collector, Name, describe, dispatched, func_token, key_of, own_class, unwrap_callable,
+from .values import (Collector, Name, describe, dispatched, func_token, key_of, own_class, shadowed, unwrap_callable,
                      user_wrappers)
 
 __all__ = ["CodeFingerprint", "Part", "code_fingerprint", "code_of"]
@@ -79,7 +79,7 @@ def _fingerprint_class(cls: type) -> CodeFingerprint:
     for fmt in {id(f): f for f in getattr(cls, "_outputs", {}).values()}.values():
         if is_user_module(type(fmt).__module__):  # a format of the user's: its dumps/load count
             todo.append(("class", type(fmt)))
-    parts, incomplete, libraries = _walk(todo)
+    parts, incomplete, libraries = _walk(todo, cls)
     order = resolution(cls)
     if order is not None:
         parts[order.key] = order
@@ -114,9 +114,9 @@ def code_of(objects) -> str:
     return hashlib.sha256("\n".join(sorted(digests)).encode()).hexdigest()[:16] if digests else ""
 
 
-def _walk(todo: list):
+def _walk(todo: list, task_class=None):
     """Parts reached from ``todo`` (``(kind, class or function)``), what could not be followed,
-    and the libraries used."""
+    and the libraries used; ``task_class``'s parameters only where they are its own."""
     parts: dict[str, Part] = {}
     incomplete: list[str] = []
     libraries: dict = {}
@@ -133,7 +133,7 @@ def _walk(todo: list):
                 todo.extend(found.refs)
                 continue
         elif kind in ("class", "task-class"):
-            part, found = _class_part(obj, own=kind == "task-class")
+            part, found = _class_part(obj, own=kind == "task-class", task_class=task_class)
         else:
             part, found = _function_part(obj)
         module = getattr(obj, "__module__", None) if kind != "effects" else None
@@ -190,8 +190,9 @@ def _harmless(head, dotted: str) -> bool:
     return head is not None and module.split(".")[0] in _HARMLESS  # an instance: its class's module
 
 
-def _class_part(cls: type, own: bool = False):
-    """A class: its bases, its attributes (by name and value) and the methods it defines."""
+def _class_part(cls: type, own: bool = False, task_class=None):
+    """A class: its bases, its attributes (by name and value) and the methods it defines (of a
+    task class's base, not a parameter the task class redeclares)."""
     try:
         line = inspect.getsourcelines(cls)[1]
         file = relative(inspect.getsourcefile(cls) or "")
@@ -209,6 +210,8 @@ def _class_part(cls: type, own: bool = False):
         if name in SKIPPED_ATTRS or name.startswith("__pydantic_"):  # pydantic's built schema holds
             continue  # ids (per process); its fields count through model_fields
         value = vars(cls)[name]
+        if own and shadowed(task_class, name, value):
+            continue
         func = unwrap_callable(value)
         if func is not None:
             tokens.append(f"def {name}")
