@@ -34,6 +34,7 @@ from .config import trace_enabled
 from .context import MemoryTarget, MetaRef
 from .lease import claim
 from .listing import build_file, sizes_token
+from .luigi_names import run_hooked
 from .observe import READS_NAME, identities, record_changed, recording
 from .plan import Node, cache_result, inputs_id, static_body
 from .progress import waiting
@@ -248,15 +249,19 @@ def _build(spec: Spec, deps: list, inputs: str, start: float, lease=None) -> tup
     if spec.struct != _UNKNOWN:  # input() in run(): requires() as planned (a dynamic one cannot re-plan here)
         runner.__dict__["_requires"] = spec.struct
     ctx = runner._ctx = RunContext(store, build, *_bind(spec, deps))
-    with recording() as seen:  # the files run() reads by a path computed at run time
-        if trace_enabled():  # daskflow.trace: which user functions run() calls (opt-in)
-            with watch(task, spec.body):
+
+    def run():
+        with recording() as seen:  # the files run() reads by a path computed at run time
+            if trace_enabled():  # daskflow.trace: which user functions run() calls (opt-in)
+                with watch(task, spec.body):
+                    runner.run()
+            else:
                 runner.run()
-        else:
-            runner.run()
-    if found := identities(seen, [s.root for s in {store, *spec.dep_stores} if s is not None and s.local]):
-        ctx.reads_bytes = json.dumps(found, sort_keys=True).encode()
-    return commit_build(spec, deps, inputs, start, ctx, lease), ctx.build_path
+        if found := identities(seen, [s.root for s in {store, *spec.dep_stores} if s is not None and s.local]):
+            ctx.reads_bytes = json.dumps(found, sort_keys=True).encode()
+
+    result = run_hooked(runner, run, lambda: commit_build(spec, deps, inputs, start, ctx, lease))
+    return result, ctx.build_path
 
 
 def begin_direct(spec: Spec, deps: list) -> RunContext:

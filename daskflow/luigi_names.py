@@ -16,17 +16,23 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import logging
 import re
 import sys
 
 from .errors import NotBuiltError, TaskDefinitionError
 
-__all__ = ["LuigiNames", "TASK_ID", "config_defaults"]
+__all__ = ["LuigiNames", "TASK_ID", "EVENTS", "config_defaults", "run_hooked"]
 
 #: luigi's TASK_ID_INCLUDE_PARAMS and TASK_ID_TRUNCATE_PARAMS (d6tflow's
 #: ``settings.set_parameter_len`` sets them); the hash is cut to 10 characters.
 TASK_ID = {"include_params": 3, "truncate_params": 16}
 _INVALID = re.compile(r"[^A-Za-z0-9_]")
+_CALLBACKS: dict = {}  # task class -> {event: [handler]}: luigi's Task.event_handler
+#: luigi.Event's names, so that no luigi import is needed to trigger them
+EVENTS = {"start": "event.core.start", "success": "event.core.success", "failure": "event.core.failure",
+          "processing_time": "event.core.processing_time"}
+logger = logging.getLogger("daskflow")
 
 
 class LuigiNames:
@@ -64,6 +70,43 @@ class LuigiNames:
         """``{name: text}`` of the parameter values, as each parameter writes them."""
         return {n: p.serialize(self._params[n]) for n, p in type(self)._param_defs.items()
                 if p.significant or not only_significant}
+
+    # -- luigi's hooks and worker calls, made by daskflow's executor --------------------------
+    def on_success(self):
+        """Called after ``run()`` and the commit succeeded (luigi's hook)."""
+
+    def on_failure(self, exception):
+        """Called when ``run()`` raised (luigi's hook); what it returns is logged."""
+
+    def set_status_message(self, message) -> None:
+        """luigi's worker call: logged on the ``daskflow`` logger, kept as ``status_message``."""
+        self.__dict__["status_message"] = message
+        logger.info("%r: %s", self, message)
+
+    def set_progress_percentage(self, percentage) -> None:
+        """luigi's worker call: logged, kept as ``progress_percentage``."""
+        self.__dict__["progress_percentage"] = percentage
+        logger.info("%r: %s%% done", self, percentage)
+
+    @classmethod
+    def event_handler(cls, event):
+        """luigi's decorator: ``@Task.event_handler(luigi.Event.SUCCESS)`` calls the function
+        with the task (and the exception, for FAILURE) for every task of this class."""
+        def register(callback):
+            _CALLBACKS.setdefault(cls, {}).setdefault(event, []).append(callback)
+            return callback
+        return register
+
+    def trigger_event(self, event, *args) -> None:
+        """Call the handlers of ``event`` registered on this task's classes (luigi's); a
+        handler that raises is logged, as luigi logs it, and the build stands."""
+        for klass, handlers in list(_CALLBACKS.items()):
+            if isinstance(self, klass):
+                for callback in handlers.get(event, ()):
+                    try:
+                        callback(*args)
+                    except Exception:
+                        logger.exception("%r: the %s handler %r raised", self, event, callback)
 
     @property
     def task_id(self) -> str:
@@ -122,3 +165,30 @@ def config_defaults(cls, params: dict) -> dict:
             param.default = param.parse(config.get(cls.__name__, key))
             setattr(cls, name, param)
     return out
+
+
+def run_hooked(runner, run, commit):
+    """``run()``, then ``commit()``, with luigi's hooks around them: START, then ``on_success``
+    and SUCCESS (and PROCESSING_TIME), or ``on_failure`` and FAILURE before the error goes
+    on.  ``on_success`` comes after the commit, so one that raises is logged and the build
+    stands; so is an event handler that raises."""
+    import time
+
+    start = time.perf_counter()
+    runner.trigger_event(EVENTS["start"], runner)
+    try:
+        run()
+        result = commit()
+    except Exception as exc:
+        said = runner.on_failure(exc)
+        if said:
+            logger.info("%r: on_failure: %s", runner, said)
+        runner.trigger_event(EVENTS["failure"], runner, exc)
+        raise
+    try:
+        runner.on_success()
+    except Exception:  # the build is committed: it stands, and the hook's error is said
+        logger.exception("%r: on_success() raised after its build was committed", runner)
+    runner.trigger_event(EVENTS["success"], runner)
+    runner.trigger_event(EVENTS["processing_time"], runner, time.perf_counter() - start)
+    return result

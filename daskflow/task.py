@@ -132,7 +132,9 @@ class Task(LuigiNames, TaskIO):
                                           f"name: it is the task's storage root / attached workflows")
         params = config_defaults(cls, params)  # luigi.cfg's [Family] defaults, where luigi is used
         parameter_tables(cls, params)  # _param_defs, _significant, _checks, _encoders, _slug...
-        persist = cls.persist
+        persist = getattr(cls, "persists", None) or cls.persist  # d6tflow's alias wins, as there
+        if "persists" in cls.__dict__:
+            cls.persist = persist
         if isinstance(persist, str):
             persist = [persist]
         try:

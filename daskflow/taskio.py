@@ -100,6 +100,8 @@ class TaskIO:
         if isinstance(req, dict):
             names = [keys] if isinstance(keys, str) else keys
             if names is not None and set(names) <= req.keys():
+                if isinstance(keys, str) and not as_dict:  # d6tflow: one input by its name, its value
+                    return _load(inputs[keys], None, as_dict, options)
                 return {k: _load(inputs[k], None, as_dict, options) for k in req if k in names}  # d6tflow's
             return {k: _load(inputs[k], keys, as_dict, options) for k in req}  # else: outputs by name
         if isinstance(req, (list, tuple)):

@@ -117,3 +117,80 @@ def test_a_data_target_alone_saves_with_a_method_name_and_loads_with_a_reader(tm
     assert t.invalidate() and not t.exists()
     with pytest.raises(daskflow.NotBuiltError, match="x.csv"):
         t.load(pd.read_csv)
+
+
+EVENTS: list = []
+
+
+class Good(d6tflow.tasks.TaskPickle):
+    def run(self):
+        self.set_status_message("halfway")
+        self.set_progress_percentage(50)
+        self.save(1)
+
+    def on_success(self):
+        EVENTS.append(("on_success", self.status_message, self.progress_percentage))
+
+
+class Bad(d6tflow.tasks.TaskPickle):
+    def run(self):
+        raise ValueError("x")
+
+    def on_failure(self, exception):
+        EVENTS.append(("on_failure", type(exception).__name__))
+        return "handled"
+
+
+def test_luigi_hooks_and_events_are_called_around_each_build(tmp_path, monkeypatch):
+    import luigi
+
+    from daskflow import luigi_names
+
+    monkeypatch.setattr(luigi_names, "_CALLBACKS", {})  # this test's handlers only
+
+    @d6tflow.tasks.TaskData.event_handler(luigi.Event.SUCCESS)
+    def celebrate(task):
+        EVENTS.append(("SUCCESS", type(task).__name__))
+
+    @Bad.event_handler(luigi.Event.FAILURE)
+    def mourn(task, exception):
+        EVENTS.append(("FAILURE", type(task).__name__, str(exception)))
+
+    EVENTS.clear()
+    daskflow.set_root(str(tmp_path / "store"))
+    daskflow.run(Good(), progress=False)
+    result = daskflow.run(Bad(), progress=False, abort=False)
+    assert not result and Good().outputLoad() == 1
+    assert sorted(EVENTS) == [("FAILURE", "Bad", "x"), ("SUCCESS", "Good"), ("on_failure", "ValueError"),
+                              ("on_success", "halfway", 50)]
+    EVENTS.clear()
+    daskflow.run(Good(), progress=False)  # fresh: not built, no hooks
+    assert EVENTS == []
+
+
+class Pair(d6tflow.tasks.TaskPickle):
+    persists = ["a", "b"]  # d6tflow's alias of persist
+
+    def run(self):
+        self.save({"a": 1, "b": 2})
+
+
+class Single(d6tflow.tasks.TaskPickle):
+    def run(self):
+        self.save(3)
+
+
+class Uses(d6tflow.tasks.TaskPickle):
+    def requires(self):
+        return {"p": Pair(), "s": Single()}
+
+    def run(self):
+        self.save((self.inputLoad(keys="s"), self.inputLoad(keys=["s"]), self.inputLoad(task="p")))
+
+
+def test_persists_alias_and_inputload_of_one_input_by_name(tmp_path):
+    daskflow.set_root(str(tmp_path / "store"))
+    assert Pair.persist == ["a", "b"] and list(Pair._outputs) == ["a", "b"]
+    daskflow.run(Uses(), progress=False)
+    assert Pair().outputLoad() == [1, 2]
+    assert Uses().outputLoad() == (3, {"s": 3}, [1, 2])  # a name: its value; a list: a dict
