@@ -97,6 +97,18 @@ def project_dir(start: Path | None = None) -> Path:
     return _find_project(start)[0]
 
 
+def in_project(path) -> str | None:
+    """An absolute ``path`` inside the project folder as a path relative to it (``"."`` for
+    the folder itself), else None: what a checkout elsewhere, or a teammate's, agrees on."""
+    text = os.fspath(path)
+    if not os.path.isabs(text):
+        return None
+    base = str(project_dir())
+    if text == base or text.startswith(base.rstrip(os.sep) + os.sep):
+        return os.path.relpath(text, base)
+    return None
+
+
 def _find_project(start: Path | None = None) -> tuple[Path, bool]:
     """``(folder, found)``: the project's folder, and whether a pyproject.toml or .git marks it."""
     here = (start or Path.cwd()).resolve()

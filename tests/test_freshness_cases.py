@@ -497,6 +497,14 @@ CASES = {
     "csv-read-by-constant-path-copy": (
         "import pandas as pd\n\n" + T("int(pd.read_csv('raw.csv')['a'].sum())"), {"raw.csv": "a\n1\n2\n"},
         "copy", []),
+    "checkout-folder-constant-copy": (  # HERE is the checkout's folder: the path within it counts
+        "import json, os\nfrom pathlib import Path\nHERE = os.path.dirname(os.path.abspath(__file__))\n\n" + T("json.load(open(os.path.join(HERE, 'w.json')))['a']"), {"w.json": '{"a": 1}'}, "copy", []),
+    "checkout-relative-constant-path-read-copy": (
+        "import json, os\nfrom pathlib import Path\nHERE = os.path.dirname(os.path.abspath(__file__))\n\nLOOKUP = Path(__file__).parent / 'lookup.txt'\n\n" + T("open(LOOKUP).read()"), {"lookup.txt": "x"},
+        "copy", []),
+    "checkout-relative-constant-edited": (
+        "import json, os\nfrom pathlib import Path\nHERE = os.path.dirname(os.path.abspath(__file__))\n\nDATA = os.path.join(HERE, 'a.txt')\n\n" + T("open(DATA).read()"), {"a.txt": "1", "b.txt": "2"},
+        ("flow.py", "'a.txt'", "'b.txt'"), ["T"]),
     "frozen-dataclass-parameter-other-seed": (
         "from dataclasses import dataclass\n\n@dataclass(frozen=True)\nclass Cfg:\n    alpha: float = 0.5\n"
         "    tags: frozenset = frozenset({'a', 'b', 'c', 'd'})\n\n" + T("sorted(self.cfg.tags)").replace("    def run", "    cfg = daskflow.Parameter(default=Cfg())\n\n    def run", 1),

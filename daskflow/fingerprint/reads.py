@@ -27,6 +27,7 @@ import hashlib
 import os
 import stat
 
+from ..config import in_project
 from ..explain import FILE_PART
 from .parts import CodeFingerprint, Part, assemble
 from .syntax import const_str, dotted_plain
@@ -116,6 +117,7 @@ def with_reads(code: CodeFingerprint, written: frozenset = frozenset()) -> CodeF
         found = _identity(path)
         if found is not None:
             digest, text = found
+            path = in_project(path) or path  # the same key in any checkout of the project
             extra[FILE_PART + path] = Part(FILE_PART + path, digest, path, values={"content": digest[:16]},
                                          shown={"content": text})
     if not extra:

@@ -25,12 +25,14 @@ import enum
 import functools
 import hashlib
 import inspect
+import pathlib
 import re
 import sys
 import types
 from collections.abc import Mapping
 
 from .. import canonical
+from ..config import in_project
 from ..picklerefs import references
 from ..task import Task
 from .libraries import distributions_of
@@ -202,6 +204,9 @@ def _data(value, found: Collector, name: str, depth: int) -> str:
         fields = [f"{f.name}={describe(getattr(value, f.name), found, name, depth + 1)}"
                   for f in dataclasses.fields(value)]
         return f"dataclass {key_of(kind)}(" + "|".join(fields) + ")"
+    if (kind is str or isinstance(value, pathlib.PurePath)) and (rel := in_project(value)) is not None:
+        # HERE = os.path.dirname(__file__): the checkout's folder; the path within it counts
+        return f"project path {kind.__name__} {rel!r}"
     try:
         token = "const " + hashlib.sha256(canonical.encode(value)).hexdigest()
     except TypeError:
