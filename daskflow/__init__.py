@@ -19,7 +19,7 @@ from .compat.targets import data
 from .config import set_root
 from .errors import (ClusterError, CycleError, DaskflowError, FingerprintError, MissingExternalError,
                      LeaseError, LoadError, MissingOutputError, NotBuiltError, ParameterError,
-                     RunError, SaveError, StorageError, TaskDefinitionError, TaskFailure)
+                     RequiresError, RunError, SaveError, StorageError, TaskDefinitionError, TaskFailure)
 from .dynamic import map
 from .formats import Format, register_format
 from .gc import GcReport, gc
@@ -58,7 +58,7 @@ __all__ = [
     "TupleParameter", "OptionalParameter", "NumericalParameter", "MonthParameter", "YearParameter",
     "DateHourParameter", "DateMinuteParameter", "DateSecondParameter", "TimeDeltaParameter", "TaskParameter",
     "Format", "register_format",
-    "DaskflowError", "TaskDefinitionError", "ParameterError", "CycleError", "FingerprintError",
+    "DaskflowError", "TaskDefinitionError", "RequiresError", "ParameterError", "CycleError", "FingerprintError",
     "SaveError", "MissingOutputError", "MissingExternalError", "NotBuiltError", "StorageError",
     "LoadError", "LeaseError",
     "RunError", "TaskFailure", "ClusterError",

@@ -225,21 +225,21 @@ class RunContext:
         self.last = None  # an earlier save() of it held back: this one replaces it
         self.saved[name] = self.store.write(self.path(name, fmt), data)
 
-    def save_meta(self, task, data: dict) -> None:
-        if not isinstance(data, Mapping):
-            raise SaveError(f"{task!r}.saveMeta() needs a dict, got {type(data).__name__}")
-        try:
-            payload = json.dumps(encode_meta(data)).encode()
+    def save_meta(self, task, data) -> None:
+        try:  # a dict by its items; any other value (d6tflow pickles any) whole
+            payload = json.dumps(encode_meta(data) if isinstance(data, Mapping)
+                                 else {_WHOLE: encode_meta({"": data})[""]}).encode()
         except (TypeError, ValueError, AttributeError, pickle.PicklingError) as exc:
             raise SaveError(f"{task!r}.saveMeta(): a value is neither JSON nor picklable: {exc}") from exc
         if self.build_path is not None and not self.committed:
             self.meta_bytes = payload  # written by the commit, under the build's final name
         elif self.build_path is not None:
             self.store.write(meta_path(self.build_path), payload)
-        self.meta = dict(data)
+        self.meta = dict(data) if isinstance(data, Mapping) else data
 
 
 _PICKLED = "__daskflow_pickle__"
+_WHOLE = "__daskflow_value__"  # saveMeta() of a value that is not a dict (a list...)
 INLINE_MAX = 64 << 20  # an output up to this size waits in memory for an inline commit; a larger
 # one is written at once and committed by a marker file (its cost is small beside the write)
 
@@ -256,7 +256,10 @@ def encode_meta(data: Mapping) -> dict:
     return out
 
 
-def decode_meta(data: dict) -> dict:
-    """The values :func:`encode_meta` stored, the pickled ones unpickled."""
+def decode_meta(data: dict):
+    """The values :func:`encode_meta` stored, the pickled ones unpickled (a value saved whole,
+    not a dict, as it was saved)."""
+    if len(data) == 1 and _WHOLE in data:
+        return decode_meta({"": data[_WHOLE]})[""]
     return {k: pickle.loads(base64.b64decode(v[_PICKLED])) if isinstance(v, dict) and set(v) == {_PICKLED}
             else v for k, v in data.items()}

@@ -9,6 +9,7 @@ where they happen, with ``raise ... from exc``.
 
     DaskflowError
      +-- TaskDefinitionError      a task class is malformed (found at class definition)
+     |    +-- RequiresError           a requires() raised (also a RuntimeError, as luigi surfaces it)
      +-- ParameterError           unknown, missing or ill-typed parameter (also a TypeError)
      +-- CycleError               requires() forms a cycle
      +-- FingerprintError         a parameter value cannot be hashed deterministically
@@ -32,6 +33,7 @@ from __future__ import annotations
 __all__ = [
     "DaskflowError",
     "TaskDefinitionError",
+    "RequiresError",
     "ParameterError",
     "CycleError",
     "FingerprintError",
@@ -54,6 +56,10 @@ class DaskflowError(Exception):
 
 class TaskDefinitionError(DaskflowError, TypeError):
     """A task class is malformed, e.g. two parents declare one parameter differently."""
+
+
+class RequiresError(TaskDefinitionError, RuntimeError):
+    """A task's ``requires()`` raised; the original exception is its ``__cause__``."""
 
 
 class ParameterError(DaskflowError, TypeError):

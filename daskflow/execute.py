@@ -21,6 +21,7 @@ from committed upstream builds.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import logging
 import pickle
@@ -28,7 +29,7 @@ import time
 import traceback
 from dataclasses import dataclass, field
 
-from .errors import MissingOutputError
+from .errors import MissingOutputError, TaskDefinitionError
 from .fingerprint import code_of
 from .config import trace_enabled
 from .context import MemoryTarget, MetaRef
@@ -254,9 +255,15 @@ def _build(spec: Spec, deps: list, inputs: str, start: float, lease=None) -> tup
         with recording() as seen:  # the files run() reads by a path computed at run time
             if trace_enabled():  # daskflow.trace: which user functions run() calls (opt-in)
                 with watch(task, spec.body):
-                    runner.run()
+                    made = runner.run()
             else:
-                runner.run()
+                made = runner.run()
+            if inspect.isgenerator(made):  # luigi's dynamic dependencies: yield in run()
+                made.close()
+                raise TaskDefinitionError(
+                    f"{task!r}.run() yields tasks (luigi's dynamic dependencies), which daskflow does "
+                    f"not run: name them in requires(), or read an upstream's output there with "
+                    f"self.input_of(...) / daskflow.map (README: Dynamic branches)")
         if found := identities(seen, [s.root for s in {store, *spec.dep_stores} if s is not None and s.local]):
             ctx.reads_bytes = json.dumps(found, sort_keys=True).encode()
 

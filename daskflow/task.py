@@ -16,7 +16,7 @@ from types import MappingProxyType
 
 from . import canonical
 from .context import RunContext, flatten, map_struct, targets_of  # noqa: F401
-from .errors import FingerprintError, ParameterError, SaveError, TaskDefinitionError
+from .errors import FingerprintError, ParameterError, RequiresError, SaveError, TaskDefinitionError
 from .formats import Format, get_format, target_format
 from .luigi_names import LuigiNames, config_defaults
 from .params import Parameter
@@ -309,7 +309,7 @@ class Task(LuigiNames, TaskIO):
             self._pending = signal.task
             struct, deps, checked = None, [], True
         except Exception as exc:
-            raise TaskDefinitionError(f"{self!r}.requires() raised {type(exc).__name__}: {exc}") from exc
+            raise RequiresError(f"{self!r}.requires() raised {type(exc).__name__}: {exc}") from exc
         finally:
             REQUIRING.reset(token)
         for d in () if checked else deps:

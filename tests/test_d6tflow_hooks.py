@@ -194,3 +194,39 @@ def test_persists_alias_and_inputload_of_one_input_by_name(tmp_path):
     daskflow.run(Uses(), progress=False)
     assert Pair().outputLoad() == [1, 2]
     assert Uses().outputLoad() == (3, {"s": 3}, [1, 2])  # a name: its value; a list: a dict
+
+
+class MetaList(d6tflow.tasks.TaskPickle):
+    def run(self):
+        self.saveMeta([1, 2, 3])  # d6tflow keeps any value
+        self.save(1)
+
+
+class ReadsMeta(d6tflow.tasks.TaskPickle):
+    def requires(self):
+        return MetaList()
+
+    def run(self):
+        self.save(self.metaLoad())
+
+
+class Raising(d6tflow.tasks.TaskPickle):
+    def requires(self):
+        raise KeyError("cfg")
+
+
+class Yields(d6tflow.tasks.TaskPickle):
+    def run(self):
+        yield [MetaList()]
+        self.save(1)
+
+
+def test_meta_of_any_value_a_raising_requires_and_yield_in_run(tmp_path):
+    daskflow.set_root(str(tmp_path / "store"))
+    daskflow.run(ReadsMeta(), progress=False)
+    assert MetaList().outputLoadMeta() == [1, 2, 3] and ReadsMeta().outputLoad() == [1, 2, 3]
+    with pytest.raises(RuntimeError, match=r"Raising\(\).requires\(\) raised KeyError") as caught:
+        daskflow.run(Raising(), progress=False)  # luigi surfaces it as a RuntimeError: so does this
+    assert isinstance(caught.value, daskflow.TaskDefinitionError) and isinstance(caught.value.__cause__, KeyError)
+    with pytest.raises(daskflow.RunError, match="yields tasks.*requires"):
+        daskflow.run(Yields(), progress=False)
