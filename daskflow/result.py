@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from .errors import TaskFailure
 
-__all__ = ["RunResult"]
+__all__ = ["RunResult", "MultiRunResult"]
 
 
 class RunResult:
@@ -96,7 +96,39 @@ class RunResult:
             "durations": {repr(t): round(d, 6) for t, d in self.durations.items()},
         }
 
+    def subset(self, tasks) -> "RunResult":
+        """The part of this result about ``tasks`` (a set)."""
+        part = object.__new__(RunResult)
+        for name, value in vars(self).items():
+            if isinstance(value, list):
+                value = [x for x in value if (x.task if isinstance(x, TaskFailure) else x) in tasks]
+            elif isinstance(value, dict):
+                value = {k: v for k, v in value.items() if k in tasks}
+            setattr(part, name, value)
+        return part
+
     def _repr_html_(self) -> str:
         from .viz import result_html
 
         return result_html(self)
+
+
+class MultiRunResult(dict):
+    """What ``WorkflowMulti.run()`` did: a dict of each experiment's :class:`RunResult` (as
+    d6tflow returns), with the whole run's attributes (``ran``, ``failed``...) beside; truthy
+    when nothing failed."""
+
+    def __init__(self, combined: RunResult, parts: dict):
+        super().__init__(parts)
+        self.combined = combined
+
+    def __getattr__(self, name):
+        if name == "combined":
+            raise AttributeError(name)
+        return getattr(self.combined, name)
+
+    def __bool__(self) -> bool:
+        return bool(self.combined)
+
+    def __repr__(self) -> str:
+        return f"<MultiRunResult of {len(self)} experiments: {self.combined.summary()}>"

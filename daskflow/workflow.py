@@ -21,6 +21,7 @@ from .errors import ParameterError
 from .graph import run as _run
 from .plan import Plan
 from .report import preview as _preview
+from .result import MultiRunResult
 from .task import Task, _load, targets_of
 
 __all__ = ["Workflow", "WorkflowMulti"]
@@ -258,13 +259,18 @@ class WorkflowMulti:
 
     def run(self, tasks=None, flow=None, forced=None, forced_all=False, forced_all_upstream=False,
             confirm=None, **kwargs):
-        """Run one experiment, or all of them in one graph (shared tasks run once)."""
-        flows = [self.workflows[flow]] if flow is not None else list(self.workflows.values())
-        targets = [t for w in flows for t in w._tasks(tasks)]
+        """Run one experiment (its RunResult), or all of them in one graph (shared tasks run
+        once): ``{experiment: RunResult}`` as d6tflow returns, a :class:`MultiRunResult`
+        that also has the whole run's ``ran``, ``failed``..."""
+        names = [flow] if flow is not None else list(self.workflows)
+        each = {name: self.workflows[name]._tasks(tasks) for name in names}
         wanted = forced if isinstance(forced, (list, tuple)) else [forced] if forced is not None else []
-        force = [w.get_task(f) if isinstance(f, type) else f for f in wanted for w in flows] or None
-        return _run(targets, force=force, forced_all=forced_all,
-                    forced_all_upstream=forced_all_upstream, **kwargs)
+        force = [self.workflows[n].get_task(f) if isinstance(f, type) else f for f in wanted for n in names] or None
+        combined = _run([t for ts in each.values() for t in ts], force=force, forced_all=forced_all,
+                        forced_all_upstream=forced_all_upstream, **kwargs)
+        if flow is not None:  # one experiment: its RunResult, as d6tflow returns luigi's
+            return combined
+        return MultiRunResult(combined, {name: combined.subset(_closure(ts)) for name, ts in each.items()})
 
     def preview(self, tasks=None, flow=None, indent="", last=True, show_params=True,
                 clip_params=False, **kwargs) -> None:
@@ -294,3 +300,14 @@ class WorkflowMulti:
 
     def reset_downstream(self, task=None, task_downstream=None, flow=None, confirm=None) -> None:
         self._each(flow, lambda w: w.reset_downstream(task, task_downstream))
+
+
+def _closure(tasks) -> set:
+    """``tasks`` and everything upstream of them."""
+    seen, todo = set(), list(tasks)
+    while todo:
+        task = todo.pop()
+        if task not in seen:
+            seen.add(task)
+            todo.extend(task.deps())
+    return seen

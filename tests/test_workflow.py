@@ -40,6 +40,9 @@ def test_workflow_multi_runs_all_experiments_in_one_graph():
                                            "c": {"do_preprocess": False}})
     result = flows.run()
     assert len(result.ran) == 6  # 3 Train, 2 Preprocess, GetData once
+    assert sorted(result) == ["a", "b", "c"] and result  # d6tflow: a result per experiment
+    assert [len(result[k].ran) for k in "abc"] == [3, 3, 3]  # each: its Train, Preprocess and the shared GetData
+    assert all(isinstance(r, daskflow.RunResult) for r in result.values())
     assert CALLS["GetData"] == 1 and CALLS["Preprocess"] == 2
     models = flows.outputLoad()
     assert {k: v["model"] for k, v in models.items()} == {"a": "ols", "b": "gbm", "c": "ols"}
