@@ -51,11 +51,13 @@ class LuigiNames:
     @classmethod
     def get_params(cls) -> list:
         """``[(name, parameter), ...]`` in declaration order, as luigi gives them."""
+        if "_settled" not in cls.__dict__:  # parameters set on the class after it (luigi.util)
+            cls._settle()
         return list(cls._param_defs.items())
 
     @classmethod
     def get_param_names(cls, include_significant: bool = False) -> list:
-        return [n for n, p in cls._param_defs.items() if include_significant or p.significant]
+        return [n for n, p in cls.get_params() if include_significant or p.significant]
 
     @classmethod
     def from_str_params(cls, params_str: dict):

@@ -115,6 +115,18 @@ class Task(LuigiNames, TaskIO):
         cls._collect()
 
     @classmethod
+    def _settle(cls) -> None:
+        """Gather the parameters again if some were set on the class after its definition
+        (``luigi.util.inherits``/``requires`` applied to a task class ``setattr`` them)."""
+        defs = cls._param_defs
+        for klass in cls.__mro__:
+            if any(k not in defs and (isinstance(v, Parameter) or type(v).__module__ == "luigi.parameter")
+                   for k, v in vars(klass).items()):
+                cls._collect()
+                break
+        cls._settled = True
+
+    @classmethod
     def _collect(cls) -> None:
         """Gather parameters along the MRO and check ``persist``; at class definition."""
         params: dict[str, Parameter] = {}
@@ -165,6 +177,8 @@ class Task(LuigiNames, TaskIO):
     # -- identity ---------------------------------------------------------------
     def __init__(self, *args, path=None, flows=None, **kwargs):
         cls = type(self)
+        if "_settled" not in cls.__dict__:  # once per class, at its first instance
+            cls._settle()
         defs = cls._param_defs
         if path is not None and "path" in defs:  # a raw input file's own path parameter
             kwargs["path"], path = path, None

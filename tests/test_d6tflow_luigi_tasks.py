@@ -121,3 +121,30 @@ def test_from_str_params_and_parse_read_luigi_text(here):
     assert Typed.n.parse("5") == 5
     with pytest.raises(daskflow.TaskDefinitionError, match="no parameter.*m"):
         Typed.from_str_params({"m": "1"})
+
+
+def test_luigi_util_requires_and_inherits_on_task_classes(here):
+    from luigi.util import inherits, requires
+
+    class A(d6tflow.tasks.TaskPickle):
+        p = luigi.IntParameter(default=1)
+
+        def run(self):
+            self.save(self.p)
+
+    @requires(A)  # luigi's own decorator sets A's parameters on B after B is defined
+    class B(d6tflow.tasks.TaskPickle):
+        def run(self):
+            self.save(self.inputLoad() + 1)
+
+    @inherits(A)
+    class C(d6tflow.tasks.TaskPickle):
+        def requires(self):
+            return self.clone(A)
+
+        def run(self):
+            self.save(self.inputLoad() + 2)
+
+    daskflow.run([B(p=3), C(p=3)], progress=False)
+    assert (B(p=3).outputLoad(), C(p=3).outputLoad(), B().p) == (4, 5, 1)
+    assert B(p=3) != B(p=4) and B.get_param_names() == ["p"]
