@@ -42,7 +42,7 @@ class LuigiNames:
 
     @classmethod
     def get_task_family(cls) -> str:
-        return cls.__name__
+        return cls._family
 
     @property
     def task_module(self) -> str:
@@ -155,16 +155,16 @@ def config_defaults(cls, params: dict) -> dict:
         return params
     try:
         config = luigi.configuration.get_config()
-        if not config.has_section(cls.__name__):
+        if not config.has_section(cls._family):
             return params
     except Exception:  # luigi's configuration unreadable: luigi would say so itself
         return params
     out = dict(params)
     for name, param in params.items():
-        key = next((k for k in (name, name.replace("_", "-")) if config.has_option(cls.__name__, k)), None)
+        key = next((k for k in (name, name.replace("_", "-")) if config.has_option(cls._family, k)), None)
         if key is not None:
             param = out[name] = copy.copy(param)
-            param.default = param.parse(config.get(cls.__name__, key))
+            param.default = param.parse(config.get(cls._family, key))
             setattr(cls, name, param)
     return out
 

@@ -56,7 +56,7 @@ class Node:
 
     def __init__(self, task: Task, deps: list["Node"] | None):
         self.task = task
-        self.family = type(task).__name__  # task_family
+        self.family = type(task)._family  # task_family
         self.deps = deps  # None while the plan's walk is below this task
         self.aggregate = isinstance(task, TaskAggregator)  # a task without outputs still runs
         self.reasons: list[Reason] = []

@@ -109,6 +109,7 @@ class Task(LuigiNames, TaskIO):
     _pending = None
     _name_bytes: dict = {}
     _outputs: dict[str, Format] = {}
+    _family = "Task"
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -142,6 +143,8 @@ class Task(LuigiNames, TaskIO):
             if reserved in params and not (reserved == "path" and cls.__dict__.get("raw_file")):
                 raise TaskDefinitionError(f"task class {cls.__name__}: {reserved!r} is not a parameter "
                                           f"name: it is the task's storage root / attached workflows")
+        namespace = getattr(cls, "task_namespace", None)  # luigi's: family "ns.Name", its own folder
+        cls._family = f"{namespace}.{cls.__name__}" if namespace else cls.__name__
         params = config_defaults(cls, params)  # luigi.cfg's [Family] defaults, where luigi is used
         parameter_tables(cls, params)  # _param_defs, _significant, _checks, _encoders, _slug...
         persist = getattr(cls, "persists", None) or cls.persist  # d6tflow's alias wins, as there
@@ -226,8 +229,9 @@ class Task(LuigiNames, TaskIO):
 
     @property
     def task_family(self) -> str:
-        """The class name: the task's family, as in luigi and d6tflow."""
-        return type(self).__name__
+        """The class name (``namespace.Name`` with luigi's ``task_namespace``): the task's
+        family, as in luigi and d6tflow."""
+        return type(self)._family
 
     @property
     def param_kwargs(self) -> dict:
@@ -258,7 +262,7 @@ class Task(LuigiNames, TaskIO):
             return True
         if not isinstance(other, Task):
             return NotImplemented
-        return type(self).__name__ == type(other).__name__ and (
+        return type(self)._family == type(other)._family and (
             self._pbytes or self.param_bytes) == (other._pbytes or other.param_bytes)
 
     def __hash__(self) -> int:
@@ -266,7 +270,7 @@ class Task(LuigiNames, TaskIO):
         # Python's hash of str/bytes is per process: this is for dicts, never a fingerprint
         cached = self._hash
         if cached is None:
-            cached = self._hash = hash((type(self).__name__, self.param_bytes))
+            cached = self._hash = hash((type(self)._family, self.param_bytes))
         return cached
 
     def __repr__(self) -> str:

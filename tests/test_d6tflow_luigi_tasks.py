@@ -148,3 +148,19 @@ def test_luigi_util_requires_and_inherits_on_task_classes(here):
     daskflow.run([B(p=3), C(p=3)], progress=False)
     assert (B(p=3).outputLoad(), C(p=3).outputLoad(), B().p) == (4, 5, 1)
     assert B(p=3) != B(p=4) and B.get_param_names() == ["p"]
+
+
+def test_task_namespace_is_part_of_the_family_and_its_folder(here):
+    def make(ns, value):
+        class B(d6tflow.tasks.TaskPickle):
+            task_namespace = ns
+
+            def run(self):
+                self.save(value)
+        return B
+
+    one, two = make("ns1", 1), make("ns2", 2)
+    assert one.get_task_family() == "ns1.B" and one().task_family == "ns1.B" and one() != two()
+    daskflow.run([one(), two()], progress=False)
+    assert (one().outputLoad(), two().outputLoad()) == (1, 2)
+    assert sorted(p.name for p in (here / "store").iterdir()) == ["ns1.B", "ns2.B"]
