@@ -201,7 +201,7 @@ def test_waiting_events_from_a_worker_reach_the_cluster_display(client, root, ca
     import time
 
     from daskflow import progress
-    from daskflow.graph import _cluster_display
+    from daskflow.cluster import _cluster_display
     from daskflow.plan import Plan
 
     nodes = Plan(Collect(n=1)).to_run()
@@ -300,10 +300,10 @@ def test_outcomes_come_back_in_one_result_unless_a_worker_died(client, root, mon
 
 def test_with_no_worker_yet_nothing_is_scattered_and_nodes_carry_it_all(client, root, monkeypatch):
     """An adaptive cluster scaled to zero gets its workers from the graph: a scatter first would wait."""
-    import daskflow.graph as graph
+    import daskflow.cluster as cluster
 
     scattered = []
-    monkeypatch.setattr(graph, "_workers", lambda client: [])
+    monkeypatch.setattr(cluster, "_workers", lambda client: [])
     monkeypatch.setattr(type(client), "scatter", lambda self, *a, **k: scattered.append(a))
     assert len(daskflow.run(Collect(n=2), client=client, progress=False).ran) == 3
     assert scattered == []

@@ -26,6 +26,7 @@ LAYERS = [
     {"gc", "execute", "lines", "drawing"},
     {"viz"},
     {"report", "result", "outputs", "stages", "shipping"},
+    {"cluster"},
     {"graph"},
     {"workflow", "collection", "cli_tasks"},
     {"compat"},
@@ -106,5 +107,5 @@ def test_only_storage_talks_to_fsspec_and_only_graph_to_dask():
         if "fsspec" in names:
             assert path.stem in {"storage", "daskframe"}, path.name
         if "dask" in names or "distributed" in names:
-            assert path.stem in {"graph", "daskframe", "cli", "viz", "scheduling", "progress",
+            assert path.stem in {"graph", "cluster", "daskframe", "cli", "viz", "scheduling", "progress",
                                  "collection"}, path.name
