@@ -256,9 +256,14 @@ class Plan(Reasons):
             return  # nothing forced: every node keeps forced = False
         forced = [force] if isinstance(force, Task) else list(force or [])
         for t in forced:
-            if t not in self.nodes:
+            if t in self.nodes:
+                self.nodes[t].forced = True
+                continue
+            family = [n for n in self.nodes.values() if n.family == t.task_family]  # d6tflow's match
+            if not family:
                 raise ParameterError(f"force: {t!r} is not upstream of {self.targets_tasks!r}")
-            self.nodes[t].forced = True
+            for n in family:  # other parameters: the task of that family in the graph, as d6tflow
+                n.forced = True
         if forced_all:
             for n in self.targets:
                 n.forced = True

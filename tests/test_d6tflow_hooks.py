@@ -230,3 +230,32 @@ def test_meta_of_any_value_a_raising_requires_and_yield_in_run(tmp_path):
     assert isinstance(caught.value, daskflow.TaskDefinitionError) and isinstance(caught.value.__cause__, KeyError)
     with pytest.raises(daskflow.RunError, match="yields tasks.*requires"):
         daskflow.run(Yields(), progress=False)
+
+
+COUNTS: list = []
+
+
+class Leaf(d6tflow.tasks.TaskPickle):
+    p = d6tflow.IntParameter(default=0)
+
+    def run(self):
+        COUNTS.append(self.p)
+        self.save(self.p)
+
+
+class Top(d6tflow.tasks.TaskPickle):
+    def requires(self):
+        return Leaf()
+
+    def run(self):
+        self.save(self.inputLoad())
+
+
+def test_forced_matches_a_task_of_the_graph_by_family_as_d6tflow(tmp_path):
+    daskflow.set_root(str(tmp_path / "store"))
+    COUNTS.clear()
+    daskflow.run(Top(), progress=False)
+    daskflow.run(Top(), forced=Leaf(p=9), progress=False)  # not in the graph: Leaf(p=0) is its family
+    assert COUNTS == [0, 0]
+    with pytest.raises(daskflow.ParameterError, match="not upstream"):
+        daskflow.run(Top(), forced=Single(), progress=False)
