@@ -35,7 +35,7 @@ import threading
 
 from .config import project_dir
 
-__all__ = ["recording", "identities", "changed", "READS_NAME"]
+__all__ = ["recording", "identities", "changed", "content_digest", "build_changed", "record_changed", "READS_NAME"]
 
 READS_NAME = "_reads.json"
 _EVENTS = frozenset({"open", "os.listdir", "os.scandir", "sqlite3.connect"})
@@ -183,8 +183,10 @@ def identities(rec: Recorder, roots=()) -> dict:
 _CONTENT: dict = {}  # (path, size, mtime_ns) -> sha256: hashed once per process
 
 
-def _digest(path: str, st) -> str | None:
-    key = (path, st.st_size, st.st_mtime_ns)
+def content_digest(path: str, st) -> str | None:
+    """The sha256 of a file's bytes (``st``: its stat), read once per process per size and
+    mtime; None if it cannot be read."""
+    key = (os.path.abspath(path), st.st_size, st.st_mtime_ns)
     digest = _CONTENT.get(key)
     if digest is None:
         try:
@@ -218,7 +220,7 @@ def identity(path: str, listing: bool = False) -> dict | None:
         return {"entries": dict(sorted(entries.items()))}
     if not stat.S_ISREG(st.st_mode):
         return None
-    sha = _digest(path, st) if st.st_size <= _HASHED else None
+    sha = content_digest(path, st) if st.st_size <= _HASHED else None
     return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": sha}
 
 
@@ -246,7 +248,7 @@ def changed(record: dict, base: str | None = None) -> str | None:
             return f"file {shown} is gone"
         if st.st_size == was.get("size") and st.st_mtime_ns == was.get("mtime_ns"):
             continue
-        if st.st_size != was.get("size") or was.get("sha256") is None or _digest(path, st) != was["sha256"]:
+        if st.st_size != was.get("size") or was.get("sha256") is None or content_digest(path, st) != was["sha256"]:
             return f"file {shown} changed"
     return None
 

@@ -29,6 +29,7 @@ import stat
 
 from ..config import in_project
 from ..explain import FILE_PART
+from ..observe import content_digest
 from .parts import CodeFingerprint, Part, assemble
 from .syntax import const_str, dotted_plain
 
@@ -94,7 +95,6 @@ def _const_path(arg) -> str | None:
     return const_str(arg)
 
 
-_CONTENT: dict = {}  # (absolute path, size, mtime_ns) -> sha256 of the content
 _CACHE: dict = {}  # (code digest, extra parts' digests) -> CodeFingerprint
 
 
@@ -147,14 +147,9 @@ def _identity(path: str):
         when = datetime.datetime.fromtimestamp(st.st_mtime).isoformat(timespec="seconds")
         text = f"{st.st_size} bytes, modified {when}"
         return hashlib.sha256(f"size {st.st_size} mtime {st.st_mtime_ns}".encode()).hexdigest(), text
-    ident = (os.path.abspath(path), st.st_size, st.st_mtime_ns)
-    digest = _CONTENT.get(ident)
+    digest = content_digest(path, st)
     if digest is None:
-        try:
-            with open(path, "rb") as f:
-                digest = _CONTENT[ident] = hashlib.file_digest(f, "sha256").hexdigest()
-        except OSError:
-            return None
+        return None
     return digest, f"{st.st_size} bytes, sha256 {digest[:12]}"
 
 
