@@ -17,7 +17,8 @@ stat per file, and a hash only where the stat differs (another machine, a
 Not recorded: the builds and journals under a storage root (outputs are inputs
 already; a user's data beside them counts), files under the
 interpreter's prefix, site-packages, ``/usr``, ``/etc``, ``/proc``, ``/sys``,
-``/dev`` and the user's cache and config folders, source and extension files
+``/dev``, the user's cache and config folders and the home folder's dot-files
+(``~/.aws/credentials``), source and extension files
 (code counts by its fingerprint), files the task also writes, folders on
 ``sys.path`` (imports list them), and what daskflow itself opens.  Threads a
 run starts and C code that reads without Python's ``open`` (pyarrow's own
@@ -135,9 +136,10 @@ def _excluded_prefixes() -> tuple:
     prefixes = {sys.prefix, sys.base_prefix, sys.exec_prefix, "/usr", "/etc", "/proc", "/sys", "/dev", "/run",
                 *site.getsitepackages(), site.getusersitepackages(), _OWN,
                 os.environ.get("XDG_CACHE_HOME") or os.path.join(home, ".cache"),
-                os.environ.get("XDG_CONFIG_HOME") or os.path.join(home, ".config"),
-                os.path.join(home, ".local"), os.path.join(home, ".matplotlib"), os.path.join(home, ".ipython")}
-    return tuple(p.rstrip(os.sep) + os.sep for p in prefixes if p)
+                os.environ.get("XDG_CONFIG_HOME") or os.path.join(home, ".config")}
+    # and the dot-files and dot-folders of the home folder (~/.aws/credentials, ~/.netrc):
+    # settings and credentials that rotate, not data
+    return tuple(p.rstrip(os.sep) + os.sep for p in prefixes if p) + (os.path.join(home, "."),)
 
 
 def _stored(full: str, roots: tuple) -> bool:

@@ -193,3 +193,19 @@ def test_paths_are_kept_relative_to_the_project_so_a_notebook_in_a_subfolder_fin
     assert daskflow.run(m.Read(name="a"), progress=False).ran == []
     (data / "a.txt").write_text("changed")
     assert "file inputs/a.txt changed" in str(daskflow.why(m.Read(name="a")))
+
+
+def test_credentials_and_settings_in_the_home_folder_are_not_inputs(tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    (home / ".aws").mkdir(parents=True)
+    (home / ".aws" / "credentials").write_text("[default]\n")
+    (tmp_path / "data.txt").write_text("d")
+    monkeypatch.setenv("HOME", str(home))
+    observe._excluded_prefixes.cache_clear()
+    try:
+        with observe.recording() as rec:
+            open(home / ".aws" / "credentials").read()  # botocore, from a run() reading S3
+            open(tmp_path / "data.txt").read()
+        assert list(observe.identities(rec)) == [str(tmp_path / "data.txt")]
+    finally:
+        observe._excluded_prefixes.cache_clear()
