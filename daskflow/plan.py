@@ -226,13 +226,18 @@ class Plan(Reasons):
         ``canonical.digest``, with the parts framed here (see ``canonical.framed``)."""
         sha, eight = _sha256, 8
         per_class: dict[tuple, tuple] = {}  # what the tasks of a class (and upstream classes) share
-        written = frozenset().union(*map(writes_of, map(code_fingerprint, {type(n.task) for n in self.nodes.values()})))
+        written = None  # the constant paths the plan's classes write: found once a class reads files
         for node in self.nodes.values():
             task = node.task
             ident = (type(task), frozenset([type(d.task) for d in node.deps]))
             shared = per_class.get(ident)
             if shared is None:  # the class's code, what it reads of upstream classes, files and variables
-                code = with_reads(with_upstream(type(task), code_fingerprint(type(task)), ident[1]), written)
+                code = with_upstream(type(task), code_fingerprint(type(task)), ident[1])
+                if any(p.reads for p in code.parts.values()):
+                    if written is None:
+                        written = frozenset().union(*map(writes_of, map(code_fingerprint, {
+                            type(n.task) for n in self.nodes.values()})))
+                    code = with_reads(code, written)
                 if code.incomplete and type(task) not in _WARNED:
                     _WARNED.add(type(task))
                     warnings.warn(f"{node.family}: code fingerprint incomplete, edits reached only through "
