@@ -25,7 +25,6 @@ from __future__ import annotations
 import contextlib
 import gc
 import hashlib
-import threading
 import warnings
 import weakref
 
@@ -35,6 +34,7 @@ from .canonical import cache_result, framed, inputs_id
 from .fingerprint import code_fingerprint, static_body, with_reads, with_upstream, writes_of
 from .observe import build_changed
 from .rawfiles import file_status, list_identities, raw_inputs
+from .forcing import Forcing
 from .reasons import Reason, Reasons, causes_of, upstream_reason
 from .storage import Commit, Store, Target, default_store
 from .task import Task, TaskAggregator, own_store
@@ -108,23 +108,6 @@ def _no_gc():
             gc.enable()
 
 
-_COMPLETE = Task.complete
-_asking = threading.local()  # a user's complete() being asked here: its super().complete() plans
-
-
-def _user_complete(task: Task) -> bool:
-    """A ``complete()`` override's answer (luigi's and d6tflow's hook: ``return False`` always
-    reruns); True while it is being asked, so its own ``super().complete()`` decides by
-    freshness alone.  True lets freshness decide: a stale task never counts as complete."""
-    if getattr(_asking, "busy", False):
-        return True
-    _asking.busy = True
-    try:
-        return bool(task.complete())
-    finally:
-        _asking.busy = False
-
-
 def _deps(task: Task) -> list:
     """``task.deps()`` and the raw files its PathParameters name (a class without one: none)."""
     return task.deps() + raw_inputs(task) if type(task)._has_paths else task.deps()
@@ -140,7 +123,7 @@ def _same_class(a: Task, b: Task) -> None:
             f"outputs: rename one (or mark the reader external = True)")
 
 
-class Plan(Reasons):
+class Plan(Reasons, Forcing):
     """The freshness of every task reachable from ``targets``.
 
     Parameters
@@ -256,33 +239,6 @@ class Plan(Reasons):
             fingerprint = node.fingerprint = sha(b"".join(parts)).hexdigest()
             node.key = prefix + fingerprint[:32]
 
-    def _forced(self, force, forced_all, forced_all_upstream) -> None:
-        if not (force or forced_all or forced_all_upstream):
-            return  # nothing forced: every node keeps forced = False
-        forced = [force] if isinstance(force, Task) else list(force or [])
-        for t in forced:
-            if t in self.nodes:
-                self.nodes[t].forced = True
-                continue
-            family = [n for n in self.nodes.values() if n.family == t.task_family]  # d6tflow's match
-            if not family:
-                raise ParameterError(f"force: {t!r} is not upstream of {self.targets_tasks!r}")
-            for n in family:  # other parameters: the task of that family in the graph, as d6tflow
-                n.forced = True
-        if forced_all:
-            for n in self.targets:
-                n.forced = True
-        for node in reversed(list(self.nodes.values())):  # an aggregate forces what it groups
-            if node.forced and node.aggregate:
-                for d in node.deps:
-                    d.forced = True
-        for node in self.nodes.values():  # downstream of a forced task: forced too (no cutoff)
-            if forced_all_upstream or any(d.forced for d in node.deps):
-                node.forced = True
-        for node in self.nodes.values():
-            if node.task.external:
-                node.forced = False
-
     def _kind(self, cls: type) -> tuple:
         """What deciding a task of ``cls`` needs of its class, once per plan: whether it is an
         aggregate, a raw input file, external, a TaskCache, listed, and its outputs' file names."""
@@ -335,9 +291,7 @@ class Plan(Reasons):
             node.status = "run"
             node.reasons.append(Reason("forced", "forced"))
             return
-        if self.ask_complete and type(node.task).complete is not _COMPLETE and not _user_complete(node.task):
-            node.status, node.forced = "run", True  # forced: no lease or cutoff reuses a build
-            node.reasons.append(Reason("complete", f"{node.task!r}.complete() returned False"))
+        if self.ask_complete and self._says_incomplete(node):
             return
         if cached:
             return self._decide_cached(node)

@@ -21,6 +21,7 @@ LAYERS = [
     {"task", "lease"},
     {"inherit", "fingerprint", "daskframe", "rawfiles", "dynamic"},
     {"reasons"},
+    {"forcing"},
     {"tasks", "plan", "trace"},
     {"invalidate"},
     {"gc", "execute", "lines", "drawing"},
