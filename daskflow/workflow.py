@@ -273,9 +273,15 @@ class WorkflowMulti:
         return MultiRunResult(combined, {name: combined.subset(_closure(ts)) for name, ts in each.items()})
 
     def preview(self, tasks=None, flow=None, indent="", last=True, show_params=True,
-                clip_params=False, **kwargs) -> None:
-        flows = [self.workflows[flow]] if flow is not None else list(self.workflows.values())
-        _preview([t for w in flows for t in w._tasks(tasks)], clip_params=clip_params, **kwargs)
+                clip_params=False, **kwargs):
+        """Print one experiment's tree, or each one's: ``{experiment: None}`` as d6tflow returns."""
+        if flow is not None:
+            return _preview(self.workflows[flow]._tasks(tasks), clip_params=clip_params, **kwargs)
+        out = {}
+        for name, w in self.workflows.items():
+            print(f"{name}:")
+            out[name] = _preview(w._tasks(tasks), clip_params=clip_params, **kwargs)
+        return out
 
     def outputLoad(self, task=None, flow=None, keys=None, as_dict=False, cached=False):
         return self._each(flow, lambda w: w.outputLoad(task, keys, as_dict))

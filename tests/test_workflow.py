@@ -51,6 +51,10 @@ def test_workflow_multi_runs_all_experiments_in_one_graph():
     with contextlib.redirect_stdout(buf):
         flows.preview(flow="a")
     assert buf.getvalue().count("COMPLETE") == 3
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        shown = flows.preview()  # each experiment's tree, a dict as d6tflow returns
+    assert sorted(shown) == ["a", "b", "c"] and buf.getvalue().count("COMPLETE") == 9
 
 
 def test_workflow_multi_grid_and_list():
