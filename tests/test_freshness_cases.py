@@ -436,6 +436,12 @@ CASES = {
         "import pandas as pd\n\n" + T("list(pd.Series([1.0, 2.0]).agg(['mean', p90]).index)").replace(
             "        log('T')\n", "        log('T')\n        def p90(s):\n            return s.quantile(0.9)\n", 1),
         {}, ("flow.py", "def p90(s)", "def q90(s)", "flow.py", "p90]", "q90]"), ["T"]),
+    "docstring-read-as-data": (  # clean.__doc__ saved: its text counts, as other constants do
+        "def clean(x):\n    \"\"\"drop negatives\"\"\"\n    return [v for v in x if v >= 0]\n\n"
+        + T("[clean([1, -1]), clean.__doc__]"), {}, ("flow.py", "drop negatives", "remove values below zero"), ["T"]),
+    "docstring-not-read-edited": (
+        "def clean(x):\n    \"\"\"drop negatives\"\"\"\n    return [v for v in x if v >= 0]\n\n"
+        + T("clean([1, -1])"), {}, ("flow.py", "drop negatives", "remove values below zero"), []),
     "nested-def-default-argument": (
         "def make(k):\n    def scale(x, k=k):\n        return x * k\n    return scale\n\nSCALE = make(2)\n\n" + T("SCALE(1)"), {},
         ("flow.py", "make(2)", "make(3)"), ["T"]),

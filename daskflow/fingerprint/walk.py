@@ -419,6 +419,9 @@ def _resolve_globals(func, names, found: Collector) -> list:
             value, name = namespace[head], head
             value = _library_owned(head, value)
         for attr in rest:  # follow attribute chains into the user's modules and classes
+            if attr == "__doc__" and isinstance(value, (types.FunctionType, type)):
+                value, name = value.__doc__, f"{name}.__doc__"  # a docstring used as data: its text
+                break
             if isinstance(value, types.ModuleType):
                 if not is_user_namespace(value):  # os.environ, np.random: name and version
                     value, name = Name(f"{value.__name__}.{attr}"), f"{name}.{attr}"
