@@ -442,6 +442,10 @@ CASES = {
     "docstring-not-read-edited": (
         "def clean(x):\n    \"\"\"drop negatives\"\"\"\n    return [v for v in x if v >= 0]\n\n"
         + T("clean([1, -1])"), {}, ("flow.py", "drop negatives", "remove values below zero"), []),
+    "overload-stubs-added": (  # typing.overload stubs above the real def: it keeps its key
+        "from typing import overload\n\ndef clean(x):\n    return [v for v in x if v >= 0]\n\n" + T("clean([1, -1])"), {},
+        ("flow.py", "def clean(x):\n", "@overload\ndef clean(x: int) -> int: ...\n@overload\n"
+         "def clean(x: list) -> list: ...\ndef clean(x):\n"), []),
     "nested-def-default-argument": (
         "def make(k):\n    def scale(x, k=k):\n        return x * k\n    return scale\n\nSCALE = make(2)\n\n" + T("SCALE(1)"), {},
         ("flow.py", "make(2)", "make(3)"), ["T"]),

@@ -140,7 +140,10 @@ def _module_tree(filename: str):
                     elif isinstance(child, _FUNCS):
                         lam = isinstance(child, ast.Lambda)
                         qual = prefix + ("<lambda>" if lam else child.name)
-                        order.append((child, qual, here if lam else ""))
+                        stub = not lam and any((d.attr if isinstance(d, ast.Attribute) else getattr(d, "id", ""))
+                                               == "overload" for d in child.decorator_list)
+                        # typing.overload stubs never run: numbered apart, adding one renumbers nothing
+                        order.append((child, qual, here if lam else "overload" if stub else ""))
                         visit(child, qual + ".<locals>.", "")
                     else:
                         visit(child, prefix, here)
