@@ -30,6 +30,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import re
 import stat
 import sys
 import threading
@@ -40,7 +41,7 @@ __all__ = ["recording", "identities", "changed", "content_digest", "build_change
 
 READS_NAME = "_reads.json"
 _EVENTS = frozenset({"open", "os.listdir", "os.scandir", "sqlite3.connect"})
-_SKIP_SUFFIXES = (".py", ".pyc", ".pyo", ".so", ".pyd", ".pth", ".pyi")
+_SKIP_SUFFIXES = (".pyc", ".pyo", ".so", ".pyd")  # compiled: a source file run by runpy counts
 _HASHED = 64 << 20
 _OWN = os.path.dirname(os.path.abspath(__file__)) + os.sep
 _tls = threading.local()
@@ -55,7 +56,7 @@ class Recorder:
     __slots__ = ("read", "listed", "written")
 
     def __init__(self):
-        self.read: dict = {}
+        self.read: dict = {}  # path -> None, or a database's (size, mtime) when connected
         self.listed: dict = {}
         self.written: set = set()
 
@@ -73,38 +74,53 @@ def _hook(event: str, args: tuple) -> None:
         path = os.fsdecode(os.fspath(path))
     except TypeError:
         return
-    if event == "open":
-        if _by_daskflow(sys._getframe(1)):  # daskflow's own files (inputs, config) count elsewhere
+    if event.startswith("sqlite3"):
+        if path.startswith("file:"):  # a URI: file:data.db?mode=ro
+            path = path[5:].partition("?")[0]
+        if not path or path == ":memory:" or "mode=memory" in os.fspath(args[0]):
             return
+    elif _origin(sys._getframe(1)) != "user":  # daskflow's own reads, and the import machinery's
+        return
+    path = os.path.abspath(path or ".")  # now: run() may chdir before the commit
+    if event.startswith("sqlite3"):  # a database may be written too: its state now, to compare
+        rec.read.setdefault(path, _stamp(path))
+        return
+    if event == "open":
         flags = args[2] if len(args) > 2 and isinstance(args[2], int) else 0
         mode = args[1] if len(args) > 1 and isinstance(args[1], str) else ""
         if flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND) or set(mode) & set("wax+"):
-            rec.written.add(os.path.abspath(path))
-        else:
-            rec.read.setdefault(path, None)
-    elif event.startswith("sqlite3"):
-        if path and path != ":memory:" and not path.startswith("file:"):
-            rec.read.setdefault(path, None)
-    else:
-        rec.listed.setdefault(path or ".", None)
+            rec.written.add(path)
+            return
+    (rec.listed if event.startswith("os.") else rec.read).setdefault(path, None)
 
 
-_KINDS: dict = {}  # code file -> "own" (daskflow), "lib" (stdlib, site-packages) or "user"
+def _stamp(path: str) -> tuple:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return ()
+    return (st.st_size, st.st_mtime_ns)
 
 
-def _by_daskflow(frame) -> bool:
-    """Whether the nearest caller that is not a library's is daskflow (``tomllib`` reading the
-    project's settings for daskflow), not the user's code (``pd.read_csv`` in run())."""
+_KINDS: dict = {}  # code file -> "own" (daskflow), "import" (importlib), "lib" (stdlib, site-packages), "user"
+
+
+def _origin(frame) -> str:
+    """Who opens: ``"own"`` when the nearest caller that is not a library's is daskflow
+    (``tomllib`` reading the project's settings for it), ``"import"`` for the import machinery
+    (a module's source, a folder on sys.path), else ``"user"`` (``pd.read_csv`` in run())."""
     while frame is not None:
         name = frame.f_code.co_filename
         kind = _KINDS.get(name)
         if kind is None:
-            kind = _KINDS[name] = ("own" if name.startswith(_OWN) else "lib" if name.startswith("<")
-                                   or (name.rpartition(os.sep)[0] + os.sep).startswith(_excluded_prefixes()) else "user")
+            kind = _KINDS[name] = (
+                "own" if name.startswith(_OWN) else "import" if name.startswith("<frozen importlib")
+                else "lib" if name.startswith("<")
+                or (name.rpartition(os.sep)[0] + os.sep).startswith(_excluded_prefixes()) else "user")
         if kind != "lib":
-            return kind == "own"
+            return kind
         frame = frame.f_back
-    return False
+    return "user"
 
 
 class recording:
@@ -143,12 +159,18 @@ def _excluded_prefixes() -> tuple:
 
 
 def _stored(full: str, roots: tuple) -> bool:
-    """Whether ``full`` is a file daskflow keeps under a root: its builds and journals are named
-    ``{params}@{build}...`` in a family folder (a user's own data may share the root's folder)."""
+    """Whether ``full`` is a file daskflow keeps under a root: a build's file
+    ``{Family}/{params}@{build}...`` or a family folder's own ``_explain.*``, ``_lease.*``...
+    (a user's data beside them, ``raw/v1@2024.csv`` or ``_raw/x.csv``, counts)."""
     for root in roots:
-        if full.startswith(root) and ("@" in full[len(root):] or "/_" in full[len(root) - 1:]):
-            return True
+        if full.startswith(root):
+            parts = full[len(root):].split(os.sep)
+            if len(parts) >= 2 and (_BUILD.match(parts[1]) or (len(parts) == 2 and parts[1].startswith("_"))):
+                return True
     return False
+
+
+_BUILD = re.compile(r"[^@]*@(?:[0-9]{8}T[0-9]|_lease\.)")  # {params}@{build id}, a lease
 
 
 def _shown(full: str, base: str) -> str:
@@ -161,22 +183,24 @@ def _shown(full: str, base: str) -> str:
 
 def identities(rec: Recorder, roots=()) -> dict:
     """``{path: identity}`` of the files and folders ``rec`` saw, as they are now (after the
-    run); empty when it read nothing that counts.  ``roots``: local storage roots."""
+    run); empty when it read nothing that counts.  ``roots``: local storage roots.  A file
+    that ``run()`` tried to open and that is missing counts as missing: creating it reruns."""
     if not rec.read and not rec.listed:
         return {}
     skip = _excluded_prefixes()
-    roots = tuple(os.path.abspath(r).rstrip(os.sep) + os.sep for r in roots if r)
+    roots = tuple(os.path.realpath(r).rstrip(os.sep) + os.sep for r in roots if r)
     base = str(project_dir())
-    on_path = {os.path.abspath(p or ".") for p in sys.path}
     out = {}
     for path, listing in [(p, False) for p in rec.read] + [(p, True) for p in rec.listed]:
-        full = os.path.abspath(path)
-        if full in rec.written or (full + os.sep).startswith(skip) or full.endswith(_SKIP_SUFFIXES) \
-                or _stored(full, roots):
+        full = os.path.realpath(path)  # a symlinked project: the folder project_dir() resolves
+        if path in rec.written or full in rec.written or (full + os.sep).startswith(skip) \
+                or full.endswith(_SKIP_SUFFIXES) or _stored(full, roots):
             continue
-        if listing and full in on_path:
-            continue
+        if not listing and rec.read[path] is not None and _stamp(full) != rec.read[path]:
+            continue  # a database that changed while run() had it open: written by it, not an input
         ident = identity(full, listing)
+        if ident is None and not listing and not os.path.lexists(full):
+            ident = {"missing": True}
         if ident is not None:
             out.setdefault(_shown(full, base), ident)
     return dict(sorted(out.items()))
@@ -200,8 +224,10 @@ def content_digest(path: str, st) -> str | None:
 
 
 def identity(path: str, listing: bool = False) -> dict | None:
-    """A regular file's ``{"size", "mtime_ns", "sha256"}``, a listed folder's ``{"entries":
-    {name: size}}`` (sub-folders by ``None``); None for anything else or nothing."""
+    """A regular file's ``{"size", "mtime_ns", "sha256"}`` (no sha256 above 64 MiB), a listed
+    folder's ``{"entries": {name: ...}}``: each file's own identity (a glob of parts that
+    dask then reads in its threads), a sub-folder ``None``, only sizes in a folder of more than
+    1,000 entries; None for anything else or nothing."""
     try:
         st = os.stat(path)
     except (OSError, ValueError):
@@ -214,16 +240,38 @@ def identity(path: str, listing: bool = False) -> dict | None:
             with os.scandir(path) as it:
                 for e in it:
                     try:
-                        entries[e.name] = None if e.is_dir() else e.stat().st_size
+                        entries[e.name] = None if e.is_dir() else e.stat()
                     except OSError:
                         continue
         except OSError:
             return None
-        return {"entries": dict(sorted(entries.items()))}
+        many = len(entries) > _MANY
+        return {"entries": {n: None if st is None else st.st_size if many else _file(os.path.join(path, n), st)
+                            for n, st in sorted(entries.items())}}
     if not stat.S_ISREG(st.st_mode):
         return None
+    return _file(path, st)
+
+
+_MANY = 1000
+
+
+def _file(path: str, st) -> dict:
     sha = content_digest(path, st) if st.st_size <= _HASHED else None
     return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": sha}
+
+
+def _file_changed(path: str, was: dict) -> str | None:
+    """``"is gone"``, ``"changed"`` or None for a file and its recorded identity."""
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return "is gone"
+    if st.st_size == was.get("size") and st.st_mtime_ns == was.get("mtime_ns"):
+        return None
+    if st.st_size != was.get("size") or was.get("sha256") is None or content_digest(path, st) != was["sha256"]:
+        return "changed"
+    return None
 
 
 def changed(record: dict, base: str | None = None) -> str | None:
@@ -233,26 +281,35 @@ def changed(record: dict, base: str | None = None) -> str | None:
     base = str(project_dir()) if base is None else base
     for shown, was in record.items():
         path = os.path.join(base, shown)  # an absolute one stays itself
-        if "entries" in was:
-            now = identity(path, listing=True)
-            if now is None:
-                return f"folder {shown} is gone"
-            if now["entries"] != was["entries"]:
-                added = sorted(set(now["entries"]) - set(was["entries"]))
-                removed = sorted(set(was["entries"]) - set(now["entries"]))
-                what = (f"{added[0]} added" if added else f"{removed[0]} removed" if removed
-                        else "a file's size changed")
-                return f"folder {shown} changed ({what})"
+        if was.get("missing"):
+            if os.path.lexists(path):
+                return f"file {shown} appeared"
             continue
-        try:
-            st = os.stat(path)
-        except (OSError, ValueError):
-            return f"file {shown} is gone"
-        if st.st_size == was.get("size") and st.st_mtime_ns == was.get("mtime_ns"):
+        if "entries" not in was:
+            if (what := _file_changed(path, was)) is not None:
+                return f"file {shown} {what}"
             continue
-        if st.st_size != was.get("size") or was.get("sha256") is None or content_digest(path, st) != was["sha256"]:
-            return f"file {shown} changed"
+        now = _names(path)
+        if now is None:
+            return f"folder {shown} is gone"
+        entries = was["entries"]
+        if now != set(entries):
+            added, removed = sorted(now - set(entries)), sorted(set(entries) - now)
+            return f"folder {shown} changed ({f'{added[0]} added' if added else f'{removed[0]} removed'})"
+        for name, info in entries.items():
+            inner = os.path.join(path, name)
+            if isinstance(info, dict) and _file_changed(inner, info) is not None:
+                return f"folder {shown} changed ({name} changed)"
+            if isinstance(info, int) and os.stat(inner).st_size != info:
+                return f"folder {shown} changed ({name} changed)"
     return None
+
+
+def _names(path: str) -> set | None:
+    try:
+        return set(os.listdir(path))
+    except OSError:
+        return None
 
 
 _RECORDS: dict = {}  # a build's record by its path: a build is never rewritten

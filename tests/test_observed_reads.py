@@ -131,7 +131,7 @@ def test_the_recorder_keeps_to_its_thread_and_sees_listings_and_databases(tmp_pa
     assert set(rec.listed) == {str(tmp_path / "d")}
     assert set(rec.read) == {str(tmp_path / "db.sqlite")}  # not the other thread's open
     found = observe.identities(rec)
-    assert found[str(tmp_path / "d")] == {"entries": {"x.csv": 1}}  # outside the project: absolute
+    assert found[str(tmp_path / "d")]["entries"]["x.csv"]["size"] == 1  # outside the project: absolute
     (tmp_path / "d" / "y.csv").write_text("2")
     assert observe.changed(found) == f"folder {tmp_path / 'd'} changed (y.csv added)"
 
@@ -209,3 +209,62 @@ def test_credentials_and_settings_in_the_home_folder_are_not_inputs(tmp_path, mo
         assert list(observe.identities(rec)) == [str(tmp_path / "data.txt")]
     finally:
         observe._excluded_prefixes.cache_clear()
+
+
+def test_user_changes_a_run_tracks_runpy_settings_chdir_sqlite_uri_and_files_it_missed(tmp_path, monkeypatch):
+    import runpy
+    import sqlite3
+
+    (tmp_path / "settings.py").write_text("N = 1\n")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "a.txt").write_text("a")
+    with sqlite3.connect(tmp_path / "db.sqlite") as db:
+        db.execute("create table t (v int)")
+    (tmp_path / "parts").mkdir()
+    (tmp_path / "parts" / "p1.csv").write_text("1")
+    monkeypatch.chdir(tmp_path)
+    with observe.recording() as rec:
+        runpy.run_path("settings.py")  # a config run as Python: not code the fingerprint sees
+        os.chdir("sub")
+        open("a.txt").read()  # relative to the folder run() moved to
+        os.chdir(tmp_path)
+        sqlite3.connect(f"file:{tmp_path / 'db.sqlite'}?mode=ro", uri=True).close()
+        os.listdir("parts")
+        try:
+            open("override.json")  # optional: absent this time
+        except FileNotFoundError:
+            pass
+        import email.mime.audio  # noqa: F401  (the import machinery's reads: not inputs)
+    found = observe.identities(rec)
+    assert sorted(found) == ["db.sqlite", "override.json", "parts", "settings.py", "sub/a.txt"]  # in the project
+    assert observe.changed(found) is None
+    (tmp_path / "parts" / "p1.csv").write_text("9")  # same size, another content: dask reads it later
+    assert observe.changed(found) == "folder parts changed (p1.csv changed)"
+    (tmp_path / "parts" / "p1.csv").write_text("1")
+    (tmp_path / "override.json").write_text("{}")
+    assert observe.changed(found) == "file override.json appeared"
+
+
+def test_user_data_beside_the_builds_under_a_root_counts(tmp_path):
+    root = tmp_path / "data"
+    for rel in ("raw/v1@2024.csv", "_raw/x.csv", "Fam/n=1__ab@20261203T101010000000-1a2b3c4d.data.pkl",
+                "Fam/_explain.1a2b3c4d.jsonl"):
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text("x")
+    rec = observe.Recorder()
+    for rel in ("raw/v1@2024.csv", "_raw/x.csv", "Fam/n=1__ab@20261203T101010000000-1a2b3c4d.data.pkl",
+                "Fam/_explain.1a2b3c4d.jsonl"):
+        rec.read[str(root / rel)] = None
+    assert sorted(observe.identities(rec, [str(root)])) == [str(root / "_raw/x.csv"), str(root / "raw/v1@2024.csv")]
+
+
+def test_a_database_the_run_writes_is_not_its_input(tmp_path):
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "read.db") as db:
+        db.execute("create table t (v int)")
+    with observe.recording() as rec:
+        sqlite3.connect(tmp_path / "read.db").execute("select * from t").fetchall()
+        with sqlite3.connect(tmp_path / "export.db") as db:  # written: another task may write it too
+            db.execute("create table t (v int)")
+    assert list(observe.identities(rec)) == [str(tmp_path / "read.db")]
