@@ -17,6 +17,7 @@ import copy
 import hashlib
 import json
 import logging
+import os
 import re
 import sys
 
@@ -150,7 +151,7 @@ class LuigiNames:
 def config_defaults(cls, params: dict) -> dict:
     """``params`` with the defaults luigi's configuration gives ``cls`` (a ``[Family]``
     section of ``luigi.cfg``: ``n = 7``), as luigi reads them; only where luigi is imported."""
-    luigi = sys.modules.get("luigi")
+    luigi = sys.modules.get("luigi") or _luigi_for_config()
     if luigi is None or not params:
         return params
     try:
@@ -162,11 +163,27 @@ def config_defaults(cls, params: dict) -> dict:
     out = dict(params)
     for name, param in params.items():
         key = next((k for k in (name, name.replace("_", "-")) if config.has_option(cls._family, k)), None)
-        if key is not None:
+        if key is not None:  # this class's default only: a subclass has a section of its own
             param = out[name] = copy.copy(param)
             param.default = param.parse(config.get(cls._family, key))
-            setattr(cls, name, param)
     return out
+
+
+_CONFIG: list = []  # [luigi or None]: whether a luigi configuration file is here, decided once
+
+
+def _luigi_for_config():
+    """luigi, imported here when a configuration file is present (``luigi.cfg`` in the current
+    folder, or ``LUIGI_CONFIG_PATH``) though the project does not import it: d6tflow always does."""
+    if not _CONFIG:
+        found = None
+        if os.environ.get("LUIGI_CONFIG_PATH") or os.path.exists("luigi.cfg"):
+            try:
+                import luigi as found
+            except ImportError:
+                found = None
+        _CONFIG.append(found)
+    return _CONFIG[0]
 
 
 def run_hooked(runner, run, commit):

@@ -164,3 +164,31 @@ def test_task_namespace_is_part_of_the_family_and_its_folder(here):
     daskflow.run([one(), two()], progress=False)
     assert (one().outputLoad(), two().outputLoad()) == (1, 2)
     assert sorted(p.name for p in (here / "store").iterdir()) == ["ns1.B", "ns2.B"]
+
+
+def test_a_luigi_cfg_section_sets_that_class_s_default_only(here):
+    config = luigi.configuration.get_config()
+    config.add_section("CfgParent")
+    config.set("CfgParent", "n", "7")
+    try:
+        class CfgParent(d6tflow.tasks.TaskPickle):
+            n = luigi.IntParameter(default=1)
+
+        class CfgChild(CfgParent):
+            pass
+
+        assert (CfgParent().n, CfgChild().n) == (7, 1)  # luigi reads [TaskFamily] of the class itself
+    finally:
+        config.remove_section("CfgParent")
+
+
+def test_luigi_cfg_counts_in_a_project_that_never_imports_luigi(tmp_path):
+    import subprocess
+    import sys
+
+    (tmp_path / "luigi.cfg").write_text("[Conf]\nn = 7\n")
+    script = ("import daskflow as d6tflow\n\nclass Conf(d6tflow.tasks.TaskPickle):\n"
+              "    n = d6tflow.IntParameter(default=1)\n\nprint(Conf().n)\n")
+    out = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "7"  # as d6tflow, which always imports luigi, reads it
