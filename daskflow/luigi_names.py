@@ -103,7 +103,11 @@ class LuigiNames:
     def trigger_event(self, event, *args) -> None:
         """Call the handlers of ``event`` registered on this task's classes (luigi's); a
         handler that raises is logged, as luigi logs it, and the build stands."""
-        for klass, handlers in list(_CALLBACKS.items()):
+        registries = list(_CALLBACKS.items())
+        luigi = sys.modules.get("luigi")
+        if luigi is not None:  # @luigi.Task.event_handler(...): every luigi task, d6tflow's too
+            registries.append((object, getattr(luigi.Task, "_event_callbacks", {}).get(luigi.Task, {})))
+        for klass, handlers in registries:
             if isinstance(self, klass):
                 for callback in handlers.get(event, ()):
                     try:

@@ -156,13 +156,19 @@ def test_luigi_hooks_and_events_are_called_around_each_build(tmp_path, monkeypat
     def mourn(task, exception):
         EVENTS.append(("FAILURE", type(task).__name__, str(exception)))
 
+    monkeypatch.setattr(luigi.Task, "_event_callbacks", {})
+
+    @luigi.Task.event_handler(luigi.Event.START)  # on luigi's base: every task, as for d6tflow's
+    def started(task):
+        EVENTS.append(("START", type(task).__name__))
+
     EVENTS.clear()
     daskflow.set_root(str(tmp_path / "store"))
     daskflow.run(Good(), progress=False)
     result = daskflow.run(Bad(), progress=False, abort=False)
     assert not result and Good().outputLoad() == 1
-    assert sorted(EVENTS) == [("FAILURE", "Bad", "x"), ("SUCCESS", "Good"), ("on_failure", "ValueError"),
-                              ("on_success", "halfway", 50)]
+    assert sorted(EVENTS) == [("FAILURE", "Bad", "x"), ("START", "Bad"), ("START", "Good"), ("SUCCESS", "Good"),
+                              ("on_failure", "ValueError"), ("on_success", "halfway", 50)]
     EVENTS.clear()
     daskflow.run(Good(), progress=False)  # fresh: not built, no hooks
     assert EVENTS == []
