@@ -44,6 +44,7 @@ _EVENTS = frozenset({"open", "os.listdir", "os.scandir", "sqlite3.connect"})
 _SKIP_SUFFIXES = (".pyc", ".pyo", ".so", ".pyd")  # compiled: a source file run by runpy counts
 _HASHED = 64 << 20
 _OWN = os.path.dirname(os.path.abspath(__file__)) + os.sep
+_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
 _tls = threading.local()
 _active = 0  # runs being recorded in this process: the hook returns at once when 0
 _lock = threading.Lock()
@@ -87,6 +88,8 @@ def _hook(event: str, args: tuple) -> None:
         return
     if event == "open":
         flags = args[2] if len(args) > 2 and isinstance(args[2], int) else 0
+        if flags & _DIRECTORY or os.path.isdir(path):  # a folder opened to walk it (shutil.rmtree,
+            return  # os.fwalk): its listing counts, not the folder as a file
         mode = args[1] if len(args) > 1 and isinstance(args[1], str) else ""
         if flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND) or set(mode) & set("wax+"):
             rec.written.add(path)
@@ -163,8 +166,12 @@ def _stored(full: str, roots: tuple) -> bool:
     ``{Family}/{params}@{build}...`` or a family folder's own ``_explain.*``, ``_lease.*``...
     (a user's data beside them, ``raw/v1@2024.csv`` or ``_raw/x.csv``, counts)."""
     for root in roots:
+        if full + os.sep == root:
+            return True
         if full.startswith(root):
             parts = full[len(root):].split(os.sep)
+            if len(parts) == 1 and os.path.isdir(full):  # a family folder (made again by a commit)
+                return True
             if len(parts) >= 2 and (_BUILD.match(parts[1]) or (len(parts) == 2 and parts[1].startswith("_"))):
                 return True
     return False
