@@ -9,19 +9,22 @@ and idle between runs) notes each file the running thread opens for reading,
 each folder it lists (a glob, a dataset folder) and each SQLite database it
 connects to.  :func:`identities` turns them, after the run, into what the build
 records beside its outputs (``_reads.json``): a file by its size, mtime and
-sha256 (size and mtime only above 64 MiB), a folder by its entries' names and
-sizes.  :func:`changed` compares a record with the files as they are now: a
-stat per file, and a hash only where the stat differs (another machine, a
-``touch``), so a team shares builds by content.
+sha256 (size and mtime only above 64 MiB), a listed folder by its entries, each
+file of it by its own identity (only sizes above 1,000 entries), a file it did
+not find as missing.  :func:`changed` compares a record with the files as they
+are now: a stat per file, and a hash only where the stat differs (another
+machine, a ``touch``), so a team shares builds by content.
 
-Not recorded: the builds and journals under a storage root (outputs are inputs
-already; a user's data beside them counts), files under the
-interpreter's prefix, site-packages, ``/usr``, ``/etc``, ``/proc``, ``/sys``,
-``/dev``, the user's cache and config folders and the home folder's dot-files
-(``~/.aws/credentials``), source and extension files
-(code counts by its fingerprint), files the task also writes, folders on
-``sys.path`` (imports list them), and what daskflow itself opens.  Threads a
-run starts and C code that reads without Python's ``open`` (pyarrow's own
+Who opens decides, by the nearest caller that is not a library's
+(:func:`_origin`): the user's code counts, the import machinery and daskflow's
+own reads do not.  Not recorded either: the builds and journals under a storage
+root (outputs are inputs already; a user's data beside them counts), files under
+the interpreter's prefix, site-packages, the system's folders (``/usr/lib``,
+``/usr/share``, ``/etc``, ``/proc``...; not ``/usr/src``, where containers keep
+projects), the user's cache and config folders and the home folder's dot-files
+(``~/.aws/credentials``), compiled files, files the task also writes, a folder
+opened to walk it, and a SQLite database the run changed.  Threads a run starts,
+subprocesses and C code that reads without Python's ``open`` (pyarrow's own
 file system, HDF5) are not seen.
 """
 
@@ -147,12 +150,18 @@ class recording:
             _active -= 1
 
 
+# the system's own files; not all of /usr: a project may live in /usr/src/app (Docker images)
+_SYSTEM = ("/usr/lib", "/usr/lib64", "/usr/libexec", "/usr/share", "/usr/include", "/usr/bin", "/usr/sbin",
+           "/usr/local/lib", "/usr/local/share", "/usr/local/include", "/usr/local/bin",
+           "/etc", "/proc", "/sys", "/dev", "/run")
+
+
 @functools.lru_cache(maxsize=1)
 def _excluded_prefixes() -> tuple:
     import site
 
     home = os.path.expanduser("~")
-    prefixes = {sys.prefix, sys.base_prefix, sys.exec_prefix, "/usr", "/etc", "/proc", "/sys", "/dev", "/run",
+    prefixes = {sys.prefix, sys.base_prefix, sys.exec_prefix, *_SYSTEM,
                 *site.getsitepackages(), site.getusersitepackages(), _OWN,
                 os.environ.get("XDG_CACHE_HOME") or os.path.join(home, ".cache"),
                 os.environ.get("XDG_CONFIG_HOME") or os.path.join(home, ".config")}

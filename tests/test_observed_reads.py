@@ -211,6 +211,38 @@ def test_credentials_and_settings_in_the_home_folder_are_not_inputs(tmp_path, mo
         observe._excluded_prefixes.cache_clear()
 
 
+def test_the_systems_files_are_not_inputs_but_a_project_under_usr_is_the_users():
+    skip = observe._excluded_prefixes()
+    for system in ("/usr/share/zoneinfo/UTC", "/usr/lib/python3/dist-packages/six.py", "/etc/hosts",
+                   "/usr/local/lib/python3.11/site-packages/x.py"):
+        assert system.startswith(skip), system
+    for project in ("/usr/src/app/data/sales.csv", "/usr/local/src/app/flow.py", "/usr/app/x.csv"):
+        assert not project.startswith(skip), project  # Docker images put the project there
+
+
+@pytest.mark.skipif(not os.access("/usr/src", os.W_OK), reason="needs a writable /usr/src (a container's root)")
+def test_a_project_in_usr_src_records_what_its_code_reads():
+    import shutil
+    import tempfile
+
+    top = tempfile.mkdtemp(prefix="daskflow-usr-", dir="/usr/src")
+    try:
+        with open(os.path.join(top, "usr_reader.py"), "w") as f:
+            f.write("def read(path):\n    return open(path).read()\n")
+        with open(os.path.join(top, "data.txt"), "w") as f:
+            f.write("d")
+        sys.path.insert(0, top)
+        import usr_reader
+
+        with observe.recording() as rec:
+            usr_reader.read(os.path.join(top, "data.txt"))  # the project's own code, in /usr/src
+        assert list(observe.identities(rec)) == [os.path.join(top, "data.txt")]
+    finally:
+        sys.path.remove(top)
+        sys.modules.pop("usr_reader", None)
+        shutil.rmtree(top)
+
+
 def test_user_changes_a_run_tracks_runpy_settings_chdir_sqlite_uri_and_files_it_missed(tmp_path, monkeypatch):
     import runpy
     import sqlite3
