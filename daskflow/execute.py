@@ -251,7 +251,7 @@ def _build(spec: Spec, deps: list, inputs: str, start: float, lease=None) -> tup
         runner.__dict__["_requires"] = spec.struct
     ctx = runner._ctx = RunContext(store, build, *_bind(spec, deps))
 
-    def run():
+    def body():
         with recording() as seen:  # the files run() reads by a path computed at run time
             if trace_enabled():  # daskflow.trace: which user functions run() calls (opt-in)
                 with watch(task, spec.body):
@@ -267,7 +267,7 @@ def _build(spec: Spec, deps: list, inputs: str, start: float, lease=None) -> tup
         if found := identities(seen, [s.root for s in {store, *spec.dep_stores} if s is not None and s.local]):
             ctx.reads_bytes = json.dumps(found, sort_keys=True).encode()
 
-    result = run_hooked(runner, run, lambda: commit_build(spec, deps, inputs, start, ctx, lease))
+    result = run_hooked(runner, body, lambda: commit_build(spec, deps, inputs, start, ctx, lease))
     return result, ctx.build_path
 
 

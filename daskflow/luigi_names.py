@@ -20,6 +20,7 @@ import logging
 import os
 import re
 import sys
+import time
 
 from .errors import NotBuiltError, TaskDefinitionError
 
@@ -195,8 +196,6 @@ def run_hooked(runner, run, commit):
     and SUCCESS (and PROCESSING_TIME), or ``on_failure`` and FAILURE before the error goes
     on.  ``on_success`` comes after the commit, so one that raises is logged and the build
     stands; so is an event handler that raises."""
-    import time
-
     start = time.perf_counter()
     runner.trigger_event(EVENTS["start"], runner)
     try:
