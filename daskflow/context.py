@@ -187,6 +187,7 @@ class RunContext:
         self.last = None  # (file name, bytes) of the only output, written by the commit
         self.meta_bytes = None  # saveMeta() before the commit: written by it
         self.reads_bytes = None  # the files run() read (daskflow.observe): written by the commit
+        self.reads = None  # a TaskCache's: what its run() read, passed on in its Outcome
         self.committed = False
 
     def flush(self) -> None:

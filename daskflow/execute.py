@@ -66,6 +66,7 @@ class Outcome:
     waited_for: str = ""  # shared: the builder (owner of the lease) this task waited for
     values: dict | None = None  # a TaskCache's outputs by name: its data, kept in the graph
     meta: dict | None = None  # a TaskCache's saveMeta()
+    reads: dict | None = None  # the files a TaskCache's run() (and its own caches') read: recorded downstream
 
 
 @dataclass
@@ -178,7 +179,7 @@ def _execute_cached(spec: Spec, deps: list, inputs: str, start: float) -> Outcom
             duration = time.perf_counter() - start
             logger.info("%r ran in %.3fs (output kept in memory)", spec.task, duration)
             return Outcome(spec.key, "ran", cache_result(spec.version, inputs), None, duration,
-                           values=ctx.values, meta=ctx.meta)
+                           values=ctx.values, meta=ctx.meta, reads=ctx.reads)
         except Exception as exc:  # reported in the Outcome, re-raised by the driver
             if attempt < retries:
                 continue
@@ -234,12 +235,26 @@ def _run_cached(spec: Spec, deps: list) -> RunContext:
     runner = object.__new__(type(task))
     runner.__dict__.update(task.__dict__)
     ctx = runner._ctx = RunContext(spec.store, None, *_bind(spec, deps))
-    runner.run()
+    with recording() as seen:
+        runner.run()
+    ctx.reads = _reads(spec, seen, deps)
     missing = [n for n in type(task)._outputs if n not in ctx.values]
     if missing:
         raise MissingOutputError(f"{task!r} finished without saving output(s) {missing}; "
                                  f"call self.save(...) in run()")
     return ctx
+
+
+def _reads(spec: Spec, seen, deps: list) -> dict:
+    """What a run read (see :func:`daskflow.observe.identities`), with what the TaskCache
+    upstreams that fed it read: never stored themselves, their files count with this build."""
+    found, todo = {}, list(deps)
+    while todo:  # an aggregator of caches: its members'
+        o = todo.pop()
+        found.update(o.reads or {})
+        todo.extend(o.members)
+    found.update(identities(seen, [s.root for s in {spec.store, *spec.dep_stores} if s is not None and s.local]))
+    return dict(sorted(found.items()))
 
 
 def _build(spec: Spec, deps: list, inputs: str, start: float, lease=None) -> tuple[str, str]:
@@ -264,7 +279,7 @@ def _build(spec: Spec, deps: list, inputs: str, start: float, lease=None) -> tup
                     f"{task!r}.run() yields tasks (luigi's dynamic dependencies), which daskflow does "
                     f"not run: name them in requires(), or read an upstream's output there with "
                     f"self.input_of(...) / daskflow.map (README: Dynamic branches)")
-        if found := identities(seen, [s.root for s in {store, *spec.dep_stores} if s is not None and s.local]):
+        if found := _reads(spec, seen, deps):
             ctx.reads_bytes = json.dumps(found, sort_keys=True).encode()
 
     result = run_hooked(runner, body, lambda: commit_build(spec, deps, inputs, start, ctx, lease))

@@ -42,6 +42,29 @@ class Both(daskflow.tasks.TaskJson):
 
     def run(self):
         self.save({k: v["v"] for k, v in self.inputLoad().items()})
+
+
+class Cached(daskflow.tasks.TaskCache):  # kept in memory: what it reads counts downstream
+    name = daskflow.Parameter()
+
+    def run(self):
+        self.save((DATA / f"{self.name}.txt").read_text())
+
+
+class Pair(daskflow.tasks.TaskCache):  # a cache of caches
+    def requires(self):
+        return [Cached(name="a"), Cached(name="b")]
+
+    def run(self):
+        self.save("".join(self.inputLoad()))
+
+
+class Stored(daskflow.tasks.TaskJson):
+    def requires(self):
+        return Pair()
+
+    def run(self):
+        self.save({"v": self.inputLoad()})
 '''
 
 
@@ -93,6 +116,17 @@ def test_an_edited_file_reruns_its_reader_and_why_names_it_and_a_revert_is_free(
     (data / "a.txt").write_text("alpha")  # back as it was: the first builds serve it again
     assert daskflow.run(m.Both(), progress=False).ran == []
     assert m.Both().outputLoad() == {"a": "alpha", "b": "beta"}
+
+
+def test_what_a_taskcache_upstream_read_counts_with_the_stored_build_it_fed(flow):
+    m, data = flow
+    daskflow.run(m.Stored(), progress=False)
+    assert sorted(_record(m.Stored())) == ["inputs/a.txt", "inputs/b.txt"]  # two caches away
+    assert daskflow.run(m.Stored(), progress=False).ran == []
+    (data / "b.txt").write_text("BETA")  # the same process: the caches' results are by code and inputs
+    assert "file inputs/b.txt changed" in str(daskflow.why(m.Stored()))
+    assert m.Stored() in daskflow.run(m.Stored(), progress=False).ran
+    assert m.Stored().outputLoad() == {"v": "alphaBETA"}
 
 
 def test_a_deleted_file_reruns_its_reader_with_a_clear_error(flow):
