@@ -51,7 +51,7 @@ def _inherit(cls: type[Task], parents: dict) -> type[Task]:
     for name, (_, param) in chosen.items():
         setattr(cls, name, param)
     cls._inherited = parents  # clone_parent(), clone_parents(), clone_parents_dict() (luigi_names)
-    cls._collect()
+    cls._collect(by_creation=True)
     return cls
 
 

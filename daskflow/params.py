@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import enum
+import itertools
 import json
 import numbers
 from collections.abc import Mapping
@@ -41,6 +42,7 @@ class _NoDefault:
 
 
 NODEFAULT = _NoDefault()
+_CREATED = itertools.count()
 
 
 class Parameter:
@@ -68,6 +70,7 @@ class Parameter:
     type_name = "any"
 
     def __init__(self, default=NODEFAULT, significant: bool = True, description: str | None = None):
+        self._order = next(_CREATED)  # luigi orders parameters so (Parameter._counter)
         self.default = default
         self.significant = significant
         self.description = description

@@ -123,13 +123,16 @@ class Task(LuigiNames, TaskIO):
         for klass in cls.__mro__:
             if any(k not in defs and (isinstance(v, Parameter) or type(v).__module__ == "luigi.parameter")
                    for k, v in vars(klass).items()):
-                cls._collect()
+                cls._collect(by_creation=True)
                 break
         cls._settled = True
 
     @classmethod
-    def _collect(cls) -> None:
-        """Gather parameters along the MRO and check ``persist``; at class definition."""
+    def _collect(cls, by_creation: bool = False) -> None:
+        """Gather parameters along the MRO and check ``persist``; at class definition.
+        ``by_creation``: a class given parameters after its definition (``inherits``,
+        ``requires``) takes them in the order they were made, as luigi does (inherited ones
+        first: positional arguments, ``repr``); its identity keeps the declaration order."""
         params: dict[str, Parameter] = {}
         for klass in reversed(cls.__mro__):
             for name, value in list(vars(klass).items()):
@@ -146,7 +149,10 @@ class Task(LuigiNames, TaskIO):
         namespace = getattr(cls, "task_namespace", None)  # luigi's: family "ns.Name", its own folder
         cls._family = f"{namespace}.{cls.__name__}" if namespace else cls.__name__
         params = config_defaults(cls, params)  # luigi.cfg's [Family] defaults, where luigi is used
-        parameter_tables(cls, params)  # _param_defs, _significant, _checks, _encoders, _slug...
+        identity = tuple(params)
+        if by_creation:
+            params = dict(sorted(params.items(), key=lambda item: getattr(item[1], "_order", 0)))
+        parameter_tables(cls, params, identity)  # _param_defs, _significant, _checks, _encoders, _slug...
         persist = getattr(cls, "persists", None) or cls.persist  # d6tflow's alias wins, as there
         if "persists" in cls.__dict__:
             cls.persist = persist

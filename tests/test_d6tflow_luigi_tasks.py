@@ -9,6 +9,7 @@ import luigi
 import pytest
 
 import daskflow
+from daskflow.taskdef import param_dir
 import daskflow as d6tflow
 
 BUILT: list = []
@@ -148,6 +149,40 @@ def test_luigi_util_requires_and_inherits_on_task_classes(here):
     daskflow.run([B(p=3), C(p=3)], progress=False)
     assert (B(p=3).outputLoad(), C(p=3).outputLoad(), B().p) == (4, 5, 1)
     assert B(p=3) != B(p=4) and B.get_param_names() == ["p"]
+
+
+def test_inherited_parameters_come_first_as_in_luigi_and_the_identity_keeps_its_order(here):
+    from luigi.util import requires
+
+    def make(base):
+        class A(base):
+            x = luigi.IntParameter(default=1)
+            y = luigi.Parameter(default="a")
+
+            def run(self):
+                self.save(self.x)
+
+        @requires(A)
+        class B(base):
+            z = luigi.IntParameter(default=3)
+
+            def run(self):
+                self.save(self.z)
+
+        return A, B
+
+    _, LB = make(luigi.Task)
+    A, B = make(d6tflow.tasks.TaskPickle)
+
+    @d6tflow.requires(A)  # daskflow's own decorator: the same order
+    class C(d6tflow.tasks.TaskPickle):
+        z = luigi.IntParameter(default=3)
+
+    assert B.get_param_names() == LB.get_param_names() == C.get_param_names() == ["x", "y", "z"]
+    assert B(5).x == LB(5).x == C(5).x == 5  # positional arguments bind as luigi binds them
+    assert repr(B(5)) == "B(x=5, y='a', z=3)" and B(5).task_id == LB(5).task_id
+    # the identity (folder, hash) keeps the declaration order: builds of earlier releases stay fresh
+    assert param_dir(B(5)).startswith("z=3,x=5,y=a__")
 
 
 def test_task_namespace_is_part_of_the_family_and_its_folder(here):
