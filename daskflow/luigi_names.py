@@ -52,10 +52,12 @@ class LuigiNames:
 
     @classmethod
     def get_params(cls) -> list:
-        """``[(name, parameter), ...]`` in declaration order, as luigi gives them."""
+        """``[(name, parameter), ...]`` in luigi's order: as they were made, the parameters
+        a ``requires``/``inherits`` decorator set first (as positional arguments bind)."""
         if "_settled" not in cls.__dict__:  # parameters set on the class after it (luigi.util)
             cls._settle()
-        return list(cls._param_defs.items())
+        defs = cls._param_defs
+        return [(n, defs[n]) for n in cls._luigi_order]
 
     @classmethod
     def get_param_names(cls, include_significant: bool = False) -> list:
@@ -72,7 +74,7 @@ class LuigiNames:
 
     def to_str_params(self, only_significant: bool = False, only_public: bool = False) -> dict:
         """``{name: text}`` of the parameter values, as each parameter writes them."""
-        return {n: p.serialize(self._params[n]) for n, p in type(self)._param_defs.items()
+        return {n: p.serialize(self._params[n]) for n, p in type(self).get_params()
                 if p.significant or not only_significant}
 
     # -- luigi's hooks and worker calls, made by daskflow's executor --------------------------

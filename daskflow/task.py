@@ -95,6 +95,7 @@ class Task(LuigiNames, TaskIO):
     flows = MappingProxyType({})  # workflows attached with Workflow.attach_flow, by name
     _given_path = False
     _param_defs: dict[str, Parameter] = {}
+    _luigi_order: tuple = ()  # the parameters in luigi's order (positional arguments, get_params)
     _defaults: dict = {}
     _significant: tuple = ()
     _checks: tuple = ()
@@ -131,8 +132,9 @@ class Task(LuigiNames, TaskIO):
     def _collect(cls, by_creation: bool = False) -> None:
         """Gather parameters along the MRO and check ``persist``; at class definition.
         ``by_creation``: a class given parameters after its definition (``inherits``,
-        ``requires``) takes them in the order they were made, as luigi does (inherited ones
-        first: positional arguments, ``repr``); its identity keeps the declaration order."""
+        ``requires``) binds positional arguments in the order they were made, inherited ones
+        first, as luigi does (``_luigi_order``); ``repr`` and its identity keep the
+        declaration order."""
         params: dict[str, Parameter] = {}
         for klass in reversed(cls.__mro__):
             for name, value in list(vars(klass).items()):
@@ -149,10 +151,9 @@ class Task(LuigiNames, TaskIO):
         namespace = getattr(cls, "task_namespace", None)  # luigi's: family "ns.Name", its own folder
         cls._family = f"{namespace}.{cls.__name__}" if namespace else cls.__name__
         params = config_defaults(cls, params)  # luigi.cfg's [Family] defaults, where luigi is used
-        identity = tuple(params)
-        if by_creation:
-            params = dict(sorted(params.items(), key=lambda item: getattr(item[1], "_order", 0)))
-        parameter_tables(cls, params, identity)  # _param_defs, _significant, _checks, _encoders, _slug...
+        parameter_tables(cls, params)
+        cls._luigi_order = tuple(sorted(params, key=lambda n: getattr(params[n], "_order", 0))) if by_creation \
+            else tuple(params)  # _param_defs, _significant, _checks, _encoders, _slug...
         persist = getattr(cls, "persists", None) or cls.persist  # d6tflow's alias wins, as there
         if "persists" in cls.__dict__:
             cls.persist = persist
@@ -198,7 +199,7 @@ class Task(LuigiNames, TaskIO):
             if len(args) > len(defs):
                 raise ParameterError(f"{cls.__name__} takes at most {len(defs)} positional "
                                      f"parameter(s) ({', '.join(defs) or 'none'}), got {len(args)}")
-            for name, value in zip(defs, args):
+            for name, value in zip(cls._luigi_order, args):
                 if name in kwargs:
                     raise ParameterError(f"{cls.__name__}: parameter {name!r} given twice")
                 kwargs[name] = value

@@ -106,24 +106,23 @@ def _check_default(cls, name: str, param: Parameter):
         raise ParameterError(f"{exc} (the default of {cls.__name__}.{name}); {fix}") from None
 
 
-def parameter_tables(cls, params: dict, identity: tuple = ()) -> None:
+def parameter_tables(cls, params: dict) -> None:
     """Set on task class ``cls``, once at its definition, what its instances look up: its
     parameters (``_param_defs``), the significant ones (``_significant``), each one's
     canonical name (``_name_bytes``, ``_encoders``), how a value is checked (``_checks``:
     the check, None where the base Parameter keeps any value as given, and the types kept
     as given without the call), how the folder slug is written (``_slug``), whether a value
-    names a raw input file (``_has_paths``) and the checked defaults (a bad one fails here).
-    ``identity``: the order of the names in the task's identity and folder, when it is not
-    the order of ``params``."""
+    names a raw input file (``_has_paths``) and the checked defaults (a bad one fails here)."""
     cls._param_defs = params
-    cls._significant = tuple(n for n in identity or params if params[n].significant)
+    cls._significant = tuple(n for n, p in params.items() if p.significant)
     cls._name_bytes = {name: canonical.encode(name) for name in params}
     cls._encoders = tuple((name, cls._name_bytes[name]) for name in cls._significant)
     cls._checks = tuple((name, None if type(p).check is Parameter.check
                          and type(p).normalize is Parameter.normalize else p.check,
                          unchanged_types(p)) for name, p in params.items())
     cls._slug = tuple((name, name + "=", p.serialize, type(p).serialize is Parameter.serialize
-                       and type(p)._text is Parameter._text) for name, p in ((n, params[n]) for n in cls._significant))
+                       and type(p)._text is Parameter._text) for name, p in params.items()
+                      if p.significant)
     cls._has_paths = any(isinstance(params[n], PathParameter) for n in cls._significant)
     cls._defaults = {name: _check_default(cls, name, p) for name, p in params.items() if p.has_default}
 
