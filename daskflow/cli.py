@@ -30,7 +30,6 @@ run.  Nothing ever prompts.
 
 from __future__ import annotations
 
-import datetime
 import json
 import logging
 import sys
@@ -45,7 +44,7 @@ from .cli_tasks import class_params, import_target, load_task_class, make_task, 
 from .errors import (CycleError, DaskflowError, FingerprintError, ParameterError, RunError,
                      TaskDefinitionError)
 from .lines import flat_lines, identity, table_lines, terminal_width, tree_lines
-from .report import WhyReport
+from .report import WhyReport, size_text, status_row
 from .storage import default_store
 from .task import Task, class_overrides
 from .viz import Drawing, plan_data
@@ -345,7 +344,7 @@ def gc(specs, params, as_json, dry_run):
         click.echo(f"{verb} {len(leases)} expired lease(s) (left by builders that died)")
     if journals:
         click.echo(f"{verb} {len(journals)} journal(s) explaining no build left")
-    click.echo(f"{verb} {len(removed)} path(s), {_size(report.bytes)}"
+    click.echo(f"{verb} {len(removed)} path(s), {size_text(report.bytes)}"
                + (" (dry run; --delete to remove)" if dry_run else ""))
 
 
@@ -372,7 +371,7 @@ def status(families, modules, as_json):
     rows, building = [], []
     for family in families or store.list_families():
         for param_dir, commits in sorted(store.list_family(family).items()):
-            rows.append(_status_row(store, family, param_dir, commits, classes.get(family)))
+            rows.append(status_row(store, family, param_dir, commits, classes.get(family)))
         building += [dict(r, path=store.scrub(r["path"])) for r in describe_leases(store, family)]
     if as_json:
         _echo_json({"root": store.display, "entries": rows, "building": building})
@@ -387,46 +386,10 @@ def status(families, modules, as_json):
     table = [("FAMILY", "PARAMETERS", "STATUS", "BUILDS", "SIZE", "BUILT (UTC)", "WHY")]
     for r in rows:
         params = ",".join(f"{k}={v}" for k, v in r["params"].items()) or "-"
-        table.append((r["family"], params, r["status"], str(r["builds"]), _size(r["bytes"]),
+        table.append((r["family"], params, r["status"], str(r["builds"]), size_text(r["bytes"]),
                       r["built"][:19].replace("T", " "), "; ".join(r["reasons"])))
     for line in table_lines(table, terminal_width(), flexible=(0, 1, 6)):
         click.echo(line)
-
-
-def _status_row(store, family, param_dir, commits, cls) -> dict:
-    newest = commits[-1]
-    try:
-        params = store.read_body(newest).get("params", {})
-    except (FileNotFoundError, ValueError):
-        params = {}
-    state, reasons = "unknown", []
-    if cls is None:
-        reasons = ["no task class given (-m MODULE)"]
-    else:
-        try:
-            task = cls(**params)
-        except DaskflowError as exc:
-            task, reasons = None, [f"stored parameters no longer fit {family}: {exc}"]
-        if task is not None and _plan.param_dir(task) != param_dir:
-            task, reasons = None, [f"parameters no longer match {family}'s declaration"]
-        if task is not None:
-            node = _plan.Plan(task, store, explain=True).nodes[task]
-            state = {"fresh": "fresh", "run": "stale"}.get(node.status, node.status)
-            reasons = [r.message for r in node.reasons]
-    size = sum(info[0] or 0 for c in commits for info in c.files.values())
-    built = datetime.datetime.fromtimestamp(newest.mtime, datetime.timezone.utc).isoformat()
-    return {"family": family, "params": params, "param_dir": param_dir,
-            "path": newest.path, "status": state, "reasons": reasons,
-            "builds": len(commits), "bytes": size, "built": built}
-
-
-def _size(n) -> str:
-    n = float(n or 0)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return ""
 
 
 if __name__ == "__main__":  # pragma: no cover

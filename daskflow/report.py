@@ -1,16 +1,20 @@
-"""Telling people what a run would do: ``preview`` (a tree) and ``why`` (the reasons).
+"""Telling people what a run would do: ``preview`` (a tree) and ``why`` (the reasons), and
+what is stored (``status_row``, a row of ``daskflow status``).
 
 Imports ``plan`` (and what it imports); reads storage only through a Plan with
-``explain=True``.  Nothing here runs a task.
+``explain=True`` and the store's listings.  Nothing here runs a task.
 """
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
 
+from .errors import DaskflowError
 from .plan import Node, Plan, Reason
+from .taskdef import param_dir as param_dir_of
 
-__all__ = ["preview", "why", "WhyReport", "TaskWhy", "tree_text"]
+__all__ = ["preview", "why", "WhyReport", "TaskWhy", "tree_text", "status_row", "size_text"]
 
 _WORDS = {"fresh": "COMPLETE", "run": "PENDING", "external": "EXTERNAL", "missing": "EXTERNAL, MISSING"}
 
@@ -152,3 +156,43 @@ def why(tasks, force=None, forced=None, forced_all=False, forced_all_upstream=Fa
     plan = Plan(tasks, store, force=force if force is not None else forced, forced_all=forced_all,
                 forced_all_upstream=forced_all_upstream, explain=True, ask_complete=True)
     return WhyReport(plan)
+
+
+def status_row(store, family: str, param_dir: str, commits: list, cls) -> dict:
+    """One stored parameter set for ``daskflow status``: its parameters (from the newest
+    build's body), fresh or stale when its task class ``cls`` is known (else "unknown", said
+    why), the number of builds, their bytes and when the newest was built."""
+    newest = commits[-1]
+    try:
+        params = store.read_body(newest).get("params", {})
+    except (FileNotFoundError, ValueError):
+        params = {}
+    state, reasons = "unknown", []
+    if cls is None:
+        reasons = ["no task class given (-m MODULE)"]
+    else:
+        try:
+            task = cls(**params)
+        except DaskflowError as exc:
+            task, reasons = None, [f"stored parameters no longer fit {family}: {exc}"]
+        if task is not None and param_dir_of(task) != param_dir:
+            task, reasons = None, [f"parameters no longer match {family}'s declaration"]
+        if task is not None:
+            node = Plan(task, store, explain=True).nodes[task]
+            state = {"fresh": "fresh", "run": "stale"}.get(node.status, node.status)
+            reasons = [r.message for r in node.reasons]
+    size = sum(info[0] or 0 for c in commits for info in c.files.values())
+    built = datetime.datetime.fromtimestamp(newest.mtime, datetime.timezone.utc).isoformat()
+    return {"family": family, "params": params, "param_dir": param_dir,
+            "path": newest.path, "status": state, "reasons": reasons,
+            "builds": len(commits), "bytes": size, "built": built}
+
+
+def size_text(n) -> str:
+    """``n`` bytes for people: ``512 B``, ``1.5 MiB``."""
+    n = float(n or 0)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return ""
