@@ -13,9 +13,10 @@ import errno
 import os
 import secrets
 
-__all__ = ["CREATE", "APPEND", "fill", "unnamed", "mtime_ns", "publish", "discard", "append", "fsync_dir", "fsync_tree"]
+__all__ = ["CREATE", "REPLACE", "APPEND", "fill", "unnamed", "mtime_ns", "publish", "discard", "append", "fsync_dir", "fsync_tree"]
 
 CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+REPLACE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0)  # saved again before its commit
 APPEND = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_CLOEXEC", 0)
 _TMPFILE = getattr(os, "O_TMPFILE", 0)
 _unnamed_ok = [bool(_TMPFILE) and os.path.isdir("/proc/self/fd")]  # off after the first refusal

@@ -170,12 +170,13 @@ class Store(Listings):
         _local.fill(fd, data, self.fsync)
 
     # -- writing ------------------------------------------------------------------
-    def write(self, path: str, data: bytes) -> str:
+    def write(self, path: str, data: bytes, replace: bool = False) -> str:
         """Write ``data`` whole to a new file (one create locally, one PUT on object stores);
-        return its sha256.  Build file names are private to their build: never rewritten."""
+        return its sha256.  Build file names are private to their build: never rewritten
+        once committed; ``replace``: a file of a build not committed yet, saved again."""
         try:
             if self.local:
-                self._local_create(path, data, _local.CREATE)
+                self._local_create(path, data, _local.REPLACE if replace else _local.CREATE)
             else:
                 self.fs.pipe_file(path, data)
         except Exception as exc:

@@ -102,6 +102,20 @@ def test_a_second_save_replaces_a_held_back_first(root, monkeypatch):
     assert SavesTwice().outputLoad() == {"final": "y"}
 
 
+class TwoSavedTwice(daskflow.tasks.TaskPickle):
+    persist = ["a", "b"]
+
+    def run(self):
+        self.save({"a": "draft", "b": "draft"})
+        self.save({"a": 1, "b": STATE.get("b", 2)})
+
+
+def test_a_second_save_replaces_the_first_in_a_build_with_a_marker(root, commit_kind):
+    daskflow.run([Down(), TwoSavedTwice()], scheduler="sync")  # a marker commit (fsync, or two outputs)
+    assert SavesTwice().outputLoad() == {"final": "x"} and TwoSavedTwice().outputLoad() == [1, 2]
+    assert Plan([Down(), TwoSavedTwice()]).to_run() == []
+
+
 def test_a_target_taken_before_save_is_on_disk_after_it(root):
     daskflow.run(TargetFirst(), scheduler="sync")
     assert STATE["on disk"] is True and STATE["loaded"] == {"rows": 3}
