@@ -191,7 +191,7 @@ def _read(store: Store, path: str, settle: float = 1.0) -> dict | None:
 def _match(store: Store, commits: list[Commit], version: str, inputs: str, names, forced=False) -> Commit | None:
     if forced:
         return None
-    same = [c for c in commits if c.version == version and c.inputs == inputs and c.intact(names) is None
+    same = [c for c in commits if c.version == version and c.inputs == inputs and store.intact(c, names) is None
             and build_changed(store, c) is None]
     return same[-1] if same else None
 

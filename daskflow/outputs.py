@@ -113,7 +113,8 @@ def is_complete(task: Task, store=None) -> bool:
     if flags.check_dependencies or node.status in ("fresh", "external") or node.aggregate:
         return node.status in ("fresh", "external")
     names = [f"{n}.{f.ext}" for n, f in type(task)._outputs.items()]
-    return any(c.version == node.version and c.intact(names) is None for c in node.commits)
+    store = node.store or plan.store
+    return any(c.version == node.version and store.intact(c, names) is None for c in node.commits)
 
 
 def load_meta(task: Task, store=None) -> dict:

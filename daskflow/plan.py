@@ -305,7 +305,7 @@ class Plan(Reasons, Forcing):
             inputs = node.inputs = inputs_id(results)
             moved = None
             for commit in reversed(node.commits):  # the newest intact build of today's version and inputs
-                if commit.version == version and commit.inputs == inputs and commit.intact(names) is None:
+                if commit.version == version and commit.inputs == inputs and node.store.intact(commit, names) is None:
                     if moved := build_changed(node.store, commit):  # a file its run() read changed
                         continue  # an older build may have read the files as they are now
                     node.status, node.commit, node.result = "fresh", commit, commit.result
@@ -315,7 +315,8 @@ class Plan(Reasons, Forcing):
                 return node.reasons.append(Reason("file-read", f"{moved} (read by run())", {"read": moved}))
             return self._own_reasons(node, names)
         node.status = "run"
-        node.cutoff = {c.inputs: c for c in node.commits if c.version == version and c.intact(names) is None}
+        node.cutoff = {c.inputs: c for c in node.commits
+                       if c.version == version and node.store.intact(c, names) is None}
         if not [c for c in node.commits if c.version == node.version]:
             self._own_reasons(node, names)
         node.reasons.append(upstream_reason(node, [d for d in node.deps if d.status in ("run", "missing")]))

@@ -64,7 +64,7 @@ from . import localfs as _local
 from . import redact as _redact
 from .errors import StorageError
 from .listing import BUILD_SEP, MARKER_PREFIX, META_NAME, Commit, build_file
-from .observe import READS_NAME
+from .observe import READS_NAME, content_digest
 from .listing import PARTS_PREFIX, parts_digest  # noqa: F401  (the formats import them from here)
 from .listings import Listings, _protocols
 from .target import Target
@@ -282,6 +282,36 @@ class Store(Listings):
         body = json.loads(line)
         body.pop("build", None)
         return body
+
+    def intact(self, commit: Commit, names) -> str | None:
+        """``commit.intact(names)``, with one more look on local disk: an output newer than its
+        commit only by its time (a copy that did not keep times, a git checkout) is intact when
+        its bytes are the ones committed (the sha256 in the commit's body); the commit then
+        counts from its newest output's time on, in this process."""
+        broken = commit.intact(names)
+        if broken is None or not broken.endswith(" modified") or not self.local:
+            return broken
+        try:
+            outputs = self.read_body(commit).get("outputs", {}).values()
+            committed = {o.get("file"): o.get("sha256") for o in outputs}
+        except (FileNotFoundError, ValueError, AttributeError):
+            return broken
+        newest = commit.mtime
+        for name in names:
+            info = commit.files.get(name)  # None for a folder output: no sha256 of its own
+            if info is None or committed.get(name) is None:
+                return broken
+            if info[2] > commit.mtime + 1e-6:
+                path = commit.file(name)
+                try:
+                    same = content_digest(path, os.stat(path)) == committed[name]
+                except OSError:
+                    same = False
+                if not same:
+                    return broken
+                newest = max(newest, info[2])
+        commit.mtime, commit.named_time = newest, False
+        return commit.intact(names)
 
     def journals(self, family: str) -> list[tuple[str, float, set]]:
         """The journals of a family (local disk; none elsewhere): ``(path, mtime, build keys)``."""

@@ -82,6 +82,29 @@ def test_an_output_edited_in_place_keeping_its_size_is_modified(root, commit_kin
     assert Source().outputLoad() == {"v": 1}
 
 
+class Two(daskflow.tasks.TaskPickle):  # two outputs: a marker file commits them
+    persist = ["a", "b"]
+
+    def run(self):
+        self.save({"a": 1, "b": 2})
+
+
+def test_a_root_copied_without_its_times_stays_fresh_and_an_edit_in_it_is_seen(root, commit_kind, tmp_path):
+    daskflow.run([Source(), Down(), Two()], scheduler="sync")
+    copy = tmp_path / "copy"
+    shutil.copytree(root, copy, copy_function=shutil.copy)  # cp -r: new times (a git checkout too)
+    later = os.stat(_output(root)).st_mtime_ns + 10_000_000
+    for path in copy.rglob("*"):
+        os.utime(path, ns=(later, later))
+    daskflow.set_root(str(copy), fsync=commit_kind == "marker")
+    assert Plan([Source(), Down(), Two()]).to_run() == []  # the bytes are the committed ones
+    assert Two().outputLoad() == [1, 2]
+    path = _output(copy)
+    path.write_text(path.read_text().replace("1", "7"))  # the same size, other bytes
+    (reason,) = daskflow.why(Source())[Source()].reasons
+    assert reason.kind == "output-modified" and "data.json modified" in reason.message
+
+
 def test_an_inline_output_left_alone_stays_fresh_and_names_its_own_time(root):
     daskflow.run(Source(), scheduler="sync")
     path = _output(root)
