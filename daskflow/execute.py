@@ -36,7 +36,8 @@ from .context import MemoryTarget, MetaRef
 from .lease import claim
 from .listing import build_file, sizes_token
 from .luigi_names import run_hooked
-from .observe import READS_NAME, identities, record_changed, recording
+from .filestate import READS_NAME, project_folder, record_changed
+from .observe import identities, recording
 from .plan import Node, cache_result, inputs_id, static_body
 from .progress import waiting
 from .storage import Store, Target
@@ -86,15 +87,16 @@ class Spec:
     struct: object = _UNKNOWN  # what requires() returned, as the plan saw it
     cached: bool = False  # a TaskCache: outputs stay in memory
     dep_stores: list = field(default_factory=list)  # each upstream task's root (d6tflow's path)
+    project: str = ""  # the planning process's project folder: read files are kept relative to it
 
 
-def spec_for(node: Node, store: Store) -> Spec:
+def spec_for(node: Node, store: Store, project: str = "") -> Spec:
     store = getattr(node, "store", None) or store  # the node's own root, else the plan's
     return Spec(node.task, node.key, store, node.param_dir, node.version, node.forced, node.aggregate,
                 {i: (c.path, c.result, c.file(READS_NAME) if READS_NAME in c.files else None)
                  for i, c in node.cutoff.items()}, static_body(node),
                 [d.task for d in node.deps], node.task.__dict__.get("_requires", _UNKNOWN),
-                type(node.task)._is_cached(), [getattr(d, "store", None) or store for d in node.deps])
+                type(node.task)._is_cached(), [getattr(d, "store", None) or store for d in node.deps], project)
 
 
 def known_outcome(node: Node) -> Outcome:
@@ -106,6 +108,11 @@ def known_outcome(node: Node) -> Outcome:
 
 def execute(spec: Spec, deps: list) -> Outcome:
     """Run one task given its upstream outcomes; never raises."""
+    with project_folder(spec.project):  # on a worker started elsewhere too
+        return _execute(spec, deps)
+
+
+def _execute(spec: Spec, deps: list) -> Outcome:
     blocked = [d.key for d in deps if d.status in ("failed", "upstream_failed")]
     if blocked:
         logger.info("%r not run: an upstream task failed", spec.task)
@@ -115,7 +122,7 @@ def execute(spec: Spec, deps: list) -> Outcome:
         return Outcome(spec.key, "ran", inputs, members=list(deps))
     if not spec.forced and inputs in spec.cutoff:
         path, result, reads = spec.cutoff[inputs]
-        if reads is None or not record_changed(spec.store, reads):  # the files its run() read, too
+        if reads is None or not _record_moved(spec, reads):  # the files its run() read, too
             logger.info("%r skipped: upstream rebuilt identical outputs (early cutoff)", spec.task)
             return Outcome(spec.key, "cutoff", result, path)
     start = time.perf_counter()
@@ -152,6 +159,17 @@ def execute(spec: Spec, deps: list) -> Outcome:
     finally:  # also on KeyboardInterrupt: a lease never outlives its build
         if lease is not None:
             lease.release(committed)
+
+
+def _record_moved(spec: Spec, reads: str) -> bool:
+    """Whether a file the cut-off build's run() read changed; a record that cannot be read
+    (storage failing) counts as changed: the task is built, never skipped on a guess."""
+    try:
+        return record_changed(spec.store, reads) is not None
+    except Exception as exc:
+        logger.info("%r: the record of the files its build read cannot be read (%s: %s): building it",
+                    spec.task, type(exc).__name__, exc)
+        return True
 
 
 def _claim(spec: Spec, inputs: str):
@@ -229,20 +247,51 @@ def _bind(spec: Spec, deps: list):
     return _map(struct, target), _map(struct, meta)
 
 
-def _run_cached(spec: Spec, deps: list) -> RunContext:
-    """Run a TaskCache: its outputs stay in the context's values, nothing is stored."""
+def _runner(spec: Spec, deps: list, build: str | None):
+    """A copy of the task to run, bound to its inputs and to ``build`` (None: a TaskCache)."""
     task = spec.task
     runner = object.__new__(type(task))
     runner.__dict__.update(task.__dict__)
-    ctx = runner._ctx = RunContext(spec.store, None, *_bind(spec, deps))
-    with recording() as seen:
-        runner.run()
-    ctx.reads = _reads(spec, seen, deps)
-    missing = [n for n in type(task)._outputs if n not in ctx.values]
-    if missing:
-        raise MissingOutputError(f"{task!r} finished without saving output(s) {missing}; "
-                                 f"call self.save(...) in run()")
-    return ctx
+    if spec.struct != _UNKNOWN:  # input() in run(): requires() as planned (a dynamic one cannot re-plan here)
+        runner.__dict__["_requires"] = spec.struct
+    ctx = runner._ctx = RunContext(spec.store, build, *_bind(spec, deps))
+    return runner, ctx
+
+
+def _call_run(spec: Spec, runner, deps: list) -> dict:
+    """``run()`` itself, traced when asked; returns what it read (see :func:`_reads`)."""
+    task = spec.task
+    with recording() as seen:  # the files run() reads by a path computed at run time
+        if trace_enabled():  # daskflow.trace: which user functions run() calls (opt-in)
+            with watch(task, spec.body):
+                made = runner.run()
+        else:
+            made = runner.run()
+        if inspect.isgenerator(made):  # luigi's dynamic dependencies: yield in run()
+            made.close()
+            raise TaskDefinitionError(
+                f"{task!r}.run() yields tasks (luigi's dynamic dependencies), which daskflow does "
+                f"not run: name them in requires(), or read an upstream's output there with "
+                f"self.input_of(...) / daskflow.map (README: Dynamic branches)")
+    return _reads(spec, seen, deps)
+
+
+def _run_cached(spec: Spec, deps: list) -> RunContext:
+    """Run a TaskCache: its outputs stay in the context's values, nothing is stored; luigi's
+    hooks around it as around any run."""
+    runner, ctx = _runner(spec, deps, None)
+
+    def body():
+        ctx.reads = _call_run(spec, runner, deps)
+
+    def finish():
+        missing = [n for n in type(spec.task)._outputs if n not in ctx.values]
+        if missing:
+            raise MissingOutputError(f"{spec.task!r} finished without saving output(s) {missing}; "
+                                     f"call self.save(...) in run()")
+        return ctx
+
+    return run_hooked(runner, body, finish)
 
 
 def _reads(spec: Spec, seen, deps: list) -> dict:
@@ -258,28 +307,10 @@ def _reads(spec: Spec, seen, deps: list) -> dict:
 
 
 def _build(spec: Spec, deps: list, inputs: str, start: float, lease=None) -> tuple[str, str]:
-    task, store = spec.task, spec.store
-    build = store.new_build(task.task_family, spec.param_dir)
-    runner = object.__new__(type(task))
-    runner.__dict__.update(task.__dict__)
-    if spec.struct != _UNKNOWN:  # input() in run(): requires() as planned (a dynamic one cannot re-plan here)
-        runner.__dict__["_requires"] = spec.struct
-    ctx = runner._ctx = RunContext(store, build, *_bind(spec, deps))
+    runner, ctx = _runner(spec, deps, spec.store.new_build(spec.task.task_family, spec.param_dir))
 
     def body():
-        with recording() as seen:  # the files run() reads by a path computed at run time
-            if trace_enabled():  # daskflow.trace: which user functions run() calls (opt-in)
-                with watch(task, spec.body):
-                    made = runner.run()
-            else:
-                made = runner.run()
-            if inspect.isgenerator(made):  # luigi's dynamic dependencies: yield in run()
-                made.close()
-                raise TaskDefinitionError(
-                    f"{task!r}.run() yields tasks (luigi's dynamic dependencies), which daskflow does "
-                    f"not run: name them in requires(), or read an upstream's output there with "
-                    f"self.input_of(...) / daskflow.map (README: Dynamic branches)")
-        if found := _reads(spec, seen, deps):
+        if found := _call_run(spec, runner, deps):
             ctx.reads_bytes = json.dumps(found, sort_keys=True).encode()
 
     result = run_hooked(runner, body, lambda: commit_build(spec, deps, inputs, start, ctx, lease))

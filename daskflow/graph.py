@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 
 from .cluster import ClusterError, check_expanded, graph_key, run_cluster, run_token  # noqa: F401
+from .config import project_dir
 from .errors import ParameterError, RunError
 from .execute import execute, known_outcome, spec_for
 from .lease import abandon_all as abandon_leases
@@ -46,10 +47,10 @@ def build_graph(plan: Plan, shipped: bool = False, run: str | None = None) -> di
     check_expanded(plan)
     if shipped:
         return shipped_graph(plan, lambda key: graph_key(key, run))[0]
-    dsk = {}
+    dsk, project = {}, str(project_dir())
     for node in plan.to_run():
         deps = [graph_key(d.key, run) if d.runs else known_outcome(d) for d in node.deps]
-        dsk[graph_key(node.key, run)] = (execute, spec_for(node, plan.store), deps)
+        dsk[graph_key(node.key, run)] = (execute, spec_for(node, plan.store, project), deps)
     return dsk
 
 

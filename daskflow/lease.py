@@ -49,7 +49,7 @@ from dataclasses import dataclass
 from . import config
 from .errors import LeaseError
 from .listing import BUILD_SEP, LEASE_PREFIX
-from .observe import build_changed
+from .filestate import build_changed
 from .storage import Commit, Store
 
 __all__ = ["Lease", "claim", "abandon_all", "lease_path", "owner_text", "RUN_ID", "describe_leases", "expired_leases"]

@@ -1,19 +1,19 @@
 """Files a task's ``run()`` reads, as it runs: recorded with the build, checked at each plan.
 
-Imports only ``config``.  The code fingerprint counts a file read by
-a constant path (``daskflow.fingerprint.reads``); a path computed at run time
+Imports ``filestate``.  The code fingerprint counts a file read by a constant
+path (``daskflow.fingerprint.reads``); a path computed at run time
 (``os.path.join(HERE, name)``, an f-string, a class attribute, a default
 argument, ``importlib.resources``) is seen here instead: while ``run()``
 executes, an audit hook (:func:`sys.addaudithook`, installed once per process
-and idle between runs) notes each file the running thread opens for reading,
-each folder it lists (a glob, a dataset folder) and each SQLite database it
-connects to.  :func:`identities` turns them, after the run, into what the build
-records beside its outputs (``_reads.json``): a file by its size, mtime and
-sha256 (size and mtime only above 64 MiB), a listed folder by its entries, each
-file of it by its own identity (only sizes above 1,000 entries), a file it did
-not find as missing.  :func:`changed` compares a record with the files as they
-are now: a stat per file, and a hash only where the stat differs (another
-machine, a ``touch``), so a team shares builds by content.
+and idle between runs) notes each file the running thread opens for reading
+(with its stat then), each folder it lists (a glob, a dataset folder), each
+SQLite database it connects to and each file it writes or renames onto.
+:func:`identities` turns them, after the run, into what the build records
+beside its outputs (``_reads.json``; :mod:`daskflow.filestate` says what a file's
+identity is and checks the record at each plan).  A file that changed between
+``run()`` opening it and the end of the run is recorded as it was opened, so
+the next plan finds it changed; a hook that fails records that it failed, and
+such a build is never fresh.
 
 Who opens decides, by the nearest caller that is not a library's
 (:func:`_origin`): the user's code counts, the import machinery and daskflow's
@@ -31,21 +31,20 @@ file system, HDF5) are not seen.
 from __future__ import annotations
 
 import functools
-import hashlib
 import os
 import re
 import stat
 import sys
+import sysconfig
 import threading
 
-from .config import project_dir
+from .filestate import BROKEN, identity, project_base, stamp
 
-__all__ = ["recording", "identities", "changed", "content_digest", "build_changed", "record_changed", "READS_NAME"]
+__all__ = ["Recorder", "recording", "identities"]
 
-READS_NAME = "_reads.json"
-_EVENTS = frozenset({"open", "os.listdir", "os.scandir", "sqlite3.connect"})
+_EVENTS = frozenset({"open", "os.listdir", "os.scandir", "sqlite3.connect", "os.rename", "os.replace"})
+_RENAMES = ("os.rename", "os.replace")
 _SKIP_SUFFIXES = (".pyc", ".pyo", ".so", ".pyd")  # compiled: a source file run by runpy counts
-_HASHED = 64 << 20
 _OWN = os.path.dirname(os.path.abspath(__file__)) + os.sep
 _DIRECTORY = getattr(os, "O_DIRECTORY", 0)
 _tls = threading.local()
@@ -55,14 +54,17 @@ _installed = False
 
 
 class Recorder:
-    """What one run() opened: paths read, folders listed, paths written."""
+    """What one run() opened: paths read (with their stat when opened), folders listed,
+    databases connected, paths written, and a hook failure (``broken``) if there was one."""
 
-    __slots__ = ("read", "listed", "written")
+    __slots__ = ("read", "listed", "written", "dbs", "broken")
 
     def __init__(self):
-        self.read: dict = {}  # path -> None, or a database's (size, mtime) when connected
+        self.read: dict = {}  # path -> (size, mtime_ns) when opened, () if it was missing
         self.listed: dict = {}
         self.written: set = set()
+        self.dbs: set = set()  # the read paths that are SQLite databases (written too, maybe)
+        self.broken: str = ""
 
 
 def _hook(event: str, args: tuple) -> None:
@@ -71,41 +73,55 @@ def _hook(event: str, args: tuple) -> None:
     rec = _tls.__dict__.get("rec")
     if rec is None:
         return
-    path = args[0] if args else None
-    if path is None or isinstance(path, int):
-        return
     try:
-        path = os.fsdecode(os.fspath(path))
-    except TypeError:
+        _note(rec, event, args)
+    except Exception as exc:  # never into the user's open(): the build records it cannot be trusted
+        rec.broken = rec.broken or f"{event}{args!r:.120}: {type(exc).__name__}: {exc}"
+
+
+def _note(rec: Recorder, event: str, args: tuple) -> None:
+    path = args[0] if args else None
+    if isinstance(path, int):  # a file descriptor: what it is was seen when it was opened
         return
+    if event in _RENAMES:  # os.replace(tmp, target): the target is written by the run
+        if len(args) > 1 and _origin(sys._getframe(2)) == "user":
+            rec.written.add(os.path.abspath(os.fsdecode(os.fspath(args[1]))))
+        return
+    if path is None:
+        if event not in ("os.listdir", "os.scandir"):
+            return
+        path = "."  # os.listdir(): the current folder
+    path = os.fsdecode(os.fspath(path))
     if event.startswith("sqlite3"):
         if path.startswith("file:"):  # a URI: file:data.db?mode=ro
-            path = path[5:].partition("?")[0]
-        if not path or path == ":memory:" or "mode=memory" in os.fspath(args[0]):
+            path, _, query = path[5:].partition("?")
+            if "mode=memory" in query:
+                return
+        if not path or path == ":memory:":
             return
-    elif _origin(sys._getframe(1)) != "user":  # daskflow's own reads, and the import machinery's
+        path = os.path.abspath(path)
+        rec.dbs.add(path)
+        rec.read.setdefault(path, stamp(path))  # its state now, to tell a database it wrote
         return
-    path = os.path.abspath(path or ".")  # now: run() may chdir before the commit
-    if event.startswith("sqlite3"):  # a database may be written too: its state now, to compare
-        rec.read.setdefault(path, _stamp(path))
+    if _origin(sys._getframe(2)) != "user":  # daskflow's own reads, and the import machinery's
         return
+    path = os.path.abspath(path)  # now: run() may chdir before the commit
     if event == "open":
         flags = args[2] if len(args) > 2 and isinstance(args[2], int) else 0
-        if flags & _DIRECTORY or os.path.isdir(path):  # a folder opened to walk it (shutil.rmtree,
-            return  # os.fwalk): its listing counts, not the folder as a file
         mode = args[1] if len(args) > 1 and isinstance(args[1], str) else ""
         if flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND) or set(mode) & set("wax+"):
             rec.written.add(path)
             return
-    (rec.listed if event.startswith("os.") else rec.read).setdefault(path, None)
-
-
-def _stamp(path: str) -> tuple:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return ()
-    return (st.st_size, st.st_mtime_ns)
+        try:
+            st = os.stat(path)
+        except OSError:
+            rec.read.setdefault(path, ())
+            return
+        if flags & _DIRECTORY or stat.S_ISDIR(st.st_mode):  # a folder opened to walk it (shutil.rmtree,
+            return  # os.fwalk): its listing counts, not the folder as a file
+        rec.read.setdefault(path, (st.st_size, st.st_mtime_ns))
+        return
+    rec.listed.setdefault(path, None)
 
 
 _KINDS: dict = {}  # code file -> "own" (daskflow), "import" (importlib), "lib" (stdlib, site-packages), "user"
@@ -121,8 +137,8 @@ def _origin(frame) -> str:
         if kind is None:
             kind = _KINDS[name] = (
                 "own" if name.startswith(_OWN) else "import" if name.startswith("<frozen importlib")
-                else "lib" if name.startswith("<")
-                or (name.rpartition(os.sep)[0] + os.sep).startswith(_excluded_prefixes()) else "user")
+                else "lib" if name.startswith("<frozen") else "user" if name.startswith("<")  # <stdin>, exec()
+                else "lib" if (name.rpartition(os.sep)[0] + os.sep).startswith(_excluded_prefixes()) else "user")
         if kind != "lib":
             return kind
         frame = frame.f_back
@@ -161,8 +177,11 @@ def _excluded_prefixes() -> tuple:
     import site
 
     home = os.path.expanduser("~")
-    prefixes = {sys.prefix, sys.base_prefix, sys.exec_prefix, *_SYSTEM,
-                *site.getsitepackages(), site.getusersitepackages(), _OWN,
+    installs = {sys.prefix, sys.base_prefix, sys.exec_prefix} - {"/usr", "/usr/local"}  # a distro's python: by
+    # its folders (_SYSTEM, sysconfig's), not all of /usr, where a container keeps its project (/usr/src/app)
+    paths = [sysconfig.get_paths(vars={"base": b, "platbase": b}).get(k) for b in {sys.prefix, sys.base_prefix}
+             for k in ("stdlib", "platstdlib", "purelib", "platlib", "include", "scripts")]
+    prefixes = {*installs, *paths, *_SYSTEM, *site.getsitepackages(), site.getusersitepackages(), _OWN,
                 os.environ.get("XDG_CACHE_HOME") or os.path.join(home, ".cache"),
                 os.environ.get("XDG_CONFIG_HOME") or os.path.join(home, ".config")}
     # and the dot-files and dot-folders of the home folder (~/.aws/credentials, ~/.netrc):
@@ -179,14 +198,26 @@ def _stored(full: str, roots: tuple) -> bool:
             return True
         if full.startswith(root):
             parts = full[len(root):].split(os.sep)
-            if len(parts) == 1 and os.path.isdir(full):  # a family folder (made again by a commit)
-                return True
+            if len(parts) == 1 and _family_folder(full):  # (made again by a commit); a data
+                return True  # folder beside them (the default root is data/: data/raw) counts
             if len(parts) >= 2 and (_BUILD.match(parts[1]) or (len(parts) == 2 and parts[1].startswith("_"))):
                 return True
     return False
 
 
 _BUILD = re.compile(r"[^@]*@(?:[0-9]{8}T[0-9]|_lease\.)")  # {params}@{build id}, a lease
+
+
+def _family_folder(full: str) -> bool:
+    """Whether a folder right under a root is daskflow's: it holds builds, leases or journals
+    (or is gone: a run() removed its own family folder, which a commit makes again)."""
+    try:
+        names = os.listdir(full)
+    except FileNotFoundError:
+        return True
+    except OSError:  # a file, or unreadable: not a family folder
+        return False
+    return any(_BUILD.match(n) or n.startswith("_explain.") for n in names)
 
 
 def _shown(full: str, base: str) -> str:
@@ -197,153 +228,35 @@ def _shown(full: str, base: str) -> str:
     return full
 
 
-def identities(rec: Recorder, roots=()) -> dict:
+def identities(rec: Recorder, roots=(), base: str | None = None) -> dict:
     """``{path: identity}`` of the files and folders ``rec`` saw, as they are now (after the
     run); empty when it read nothing that counts.  ``roots``: local storage roots.  A file
-    that ``run()`` tried to open and that is missing counts as missing: creating it reruns."""
-    if not rec.read and not rec.listed:
+    that ``run()`` tried to open and that is missing counts as missing: creating it reruns.
+    ``base``: the project folder paths are kept relative to (default: this process's)."""
+    if not rec.read and not rec.listed and not rec.broken:
         return {}
     skip = _excluded_prefixes()
     roots = tuple(os.path.realpath(r).rstrip(os.sep) + os.sep for r in roots if r)
-    base = str(project_dir())
-    out = {}
+    base = project_base() if base is None else base
+    out = {BROKEN: {"broken": rec.broken}} if rec.broken else {}
     for path, listing in [(p, False) for p in rec.read] + [(p, True) for p in rec.listed]:
         full = os.path.realpath(path)  # a symlinked project: the folder project_dir() resolves
         if path in rec.written or full in rec.written or (full + os.sep).startswith(skip) \
                 or full.endswith(_SKIP_SUFFIXES) or _stored(full, roots):
             continue
-        if not listing and rec.read[path] is not None and _stamp(full) != rec.read[path]:
-            continue  # a database that changed while run() had it open: written by it, not an input
-        ident = identity(full, listing)
-        if ident is None and not listing and not os.path.lexists(full):
-            ident = {"missing": True}
+        opened = None if listing else rec.read[path]
+        if opened is not None and opened != stamp(full):  # changed since run() opened it
+            if path in rec.dbs:
+                continue  # a database changed while run() had it open: written by it, not an input
+            # another process changed it meanwhile: the build holds what was read before, which
+            # is not what is there now, so the next plan must find it changed
+            ident = {"missing": True} if opened == () else {"size": opened[0], "mtime_ns": opened[1], "sha256": None}
+        else:
+            ident = identity(full, listing)
+            if ident is None and not listing and not os.path.lexists(full):
+                ident = {"missing": True}
         if ident is not None:
             out.setdefault(_shown(full, base), ident)
     return dict(sorted(out.items()))
 
 
-_CONTENT: dict = {}  # (path, size, mtime_ns) -> sha256: hashed once per process
-
-
-def content_digest(path: str, st) -> str | None:
-    """The sha256 of a file's bytes (``st``: its stat), read once per process per size and
-    mtime; None if it cannot be read."""
-    key = (os.path.abspath(path), st.st_size, st.st_mtime_ns)
-    digest = _CONTENT.get(key)
-    if digest is None:
-        try:
-            with open(path, "rb") as f:
-                digest = _CONTENT[key] = hashlib.file_digest(f, "sha256").hexdigest()
-        except OSError:
-            return None
-    return digest
-
-
-def identity(path: str, listing: bool = False) -> dict | None:
-    """A regular file's ``{"size", "mtime_ns", "sha256"}`` (no sha256 above 64 MiB), a listed
-    folder's ``{"entries": {name: ...}}``: each file's own identity (a glob of parts that
-    dask then reads in its threads), a sub-folder ``None``, only sizes in a folder of more than
-    1,000 entries; None for anything else or nothing."""
-    try:
-        st = os.stat(path)
-    except (OSError, ValueError):
-        return None
-    if stat.S_ISDIR(st.st_mode):
-        if not listing:
-            return None
-        entries = {}
-        try:
-            with os.scandir(path) as it:
-                for e in it:
-                    try:
-                        entries[e.name] = None if e.is_dir() else e.stat()
-                    except OSError:
-                        continue
-        except OSError:
-            return None
-        many = len(entries) > _MANY
-        return {"entries": {n: None if st is None else st.st_size if many else _file(os.path.join(path, n), st)
-                            for n, st in sorted(entries.items())}}
-    if not stat.S_ISREG(st.st_mode):
-        return None
-    return _file(path, st)
-
-
-_MANY = 1000
-
-
-def _file(path: str, st) -> dict:
-    sha = content_digest(path, st) if st.st_size <= _HASHED else None
-    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": sha}
-
-
-def _file_changed(path: str, was: dict) -> str | None:
-    """``"is gone"``, ``"changed"`` or None for a file and its recorded identity."""
-    try:
-        st = os.stat(path)
-    except (OSError, ValueError):
-        return "is gone"
-    if st.st_size == was.get("size") and st.st_mtime_ns == was.get("mtime_ns"):
-        return None
-    if st.st_size != was.get("size") or was.get("sha256") is None or content_digest(path, st) != was["sha256"]:
-        return "changed"
-    return None
-
-
-def changed(record: dict, base: str | None = None) -> str | None:
-    """None if every file and folder of a build's record is as it was, else what changed
-    (``data/sales.csv changed``): a stat per file, a hash only where the stat differs.
-    Relative paths are in the project folder ``base`` (default: the current one's)."""
-    base = str(project_dir()) if base is None else base
-    for shown, was in record.items():
-        path = os.path.join(base, shown)  # an absolute one stays itself
-        if was.get("missing"):
-            if os.path.lexists(path):
-                return f"file {shown} appeared"
-            continue
-        if "entries" not in was:
-            if (what := _file_changed(path, was)) is not None:
-                return f"file {shown} {what}"
-            continue
-        now = _names(path)
-        if now is None:
-            return f"folder {shown} is gone"
-        entries = was["entries"]
-        if now != set(entries):
-            added, removed = sorted(now - set(entries)), sorted(set(entries) - now)
-            return f"folder {shown} changed ({f'{added[0]} added' if added else f'{removed[0]} removed'})"
-        for name, info in entries.items():
-            inner = os.path.join(path, name)
-            if isinstance(info, dict) and _file_changed(inner, info) is not None:
-                return f"folder {shown} changed ({name} changed)"
-            if isinstance(info, int) and _stamp(inner)[:1] != (info,):  # only sizes: a big folder
-                return f"folder {shown} changed ({name} changed)"
-    return None
-
-
-def _names(path: str) -> set | None:
-    try:
-        return set(os.listdir(path))
-    except OSError:
-        return None
-
-
-_RECORDS: dict = {}  # a build's record by its path: a build is never rewritten
-
-
-def build_changed(store, commit) -> str | None:
-    """What changed of the files ``commit``'s run() read (see :func:`changed`); None if it
-    recorded none, or all are as they were."""
-    if READS_NAME not in commit.files:
-        return None
-    return record_changed(store, commit.file(READS_NAME))
-
-
-def record_changed(store, path: str) -> str | None:
-    record = _RECORDS.get(path)
-    if record is None:
-        try:
-            record = _RECORDS[path] = store.read_json(path)
-        except (FileNotFoundError, ValueError):
-            return f"the record of the files it read ({path}) is unreadable"
-    return changed(record)

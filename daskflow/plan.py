@@ -32,7 +32,7 @@ from . import canonical, dynamic
 from .errors import CycleError, MissingExternalError, ParameterError, TaskDefinitionError
 from .canonical import cache_result, framed, inputs_id
 from .fingerprint import code_fingerprint, static_body, with_reads, with_upstream, writes_of
-from .observe import build_changed
+from .filestate import build_changed
 from .rawfiles import file_status, list_identities, raw_inputs
 from .forcing import Forcing
 from .reasons import Reason, Reasons, causes_of, upstream_reason
@@ -45,6 +45,18 @@ __all__ = ["Plan", "Node", "Reason", "cache_result", "inputs_id", "static_body"]
 SCHEMA = b"daskflow-task/1"
 _WARNED: "weakref.WeakSet[type]" = weakref.WeakSet()
 _sha256 = hashlib.sha256
+
+
+_WRITTEN: dict = {}  # frozenset of classes -> the constant paths their code writes
+
+
+def _written(classes: frozenset) -> frozenset:
+    """The constant paths the code of ``classes`` writes (side files): hashed at plan time
+    they would be read before their writer runs; the reader's run() records them instead."""
+    found = _WRITTEN.get(classes)
+    if found is None:
+        found = _WRITTEN[classes] = frozenset().union(*map(writes_of, map(code_fingerprint, classes)))
+    return found
 
 
 class Node:
@@ -209,25 +221,21 @@ class Plan(Reasons, Forcing):
         ``canonical.digest``, with the parts framed here (see ``canonical.framed``)."""
         sha, eight = _sha256, 8
         per_class: dict[tuple, tuple] = {}  # what the tasks of a class (and upstream classes) share
-        written = None  # the constant paths the plan's classes write: found once a class reads files
+        ups = None  # node -> its class and the classes upstream of it: found once a class reads files
         for node in self.nodes.values():
             task = node.task
             ident = (type(task), frozenset([type(d.task) for d in node.deps]))
             shared = per_class.get(ident)
-            if shared is None:  # the class's code, what it reads of upstream classes, files and variables
+            if shared is None:  # the class's code and what it reads of upstream classes
                 code = with_upstream(type(task), code_fingerprint(type(task)), ident[1])
-                if any(p.reads for p in code.parts.values()):
-                    if written is None:
-                        written = frozenset().union(*map(writes_of, map(code_fingerprint, {
-                            type(n.task) for n in self.nodes.values()})))
-                    code = with_reads(code, written)
-                if code.incomplete and type(task) not in _WARNED:
-                    _WARNED.add(type(task))
-                    warnings.warn(f"{node.family}: code fingerprint incomplete, edits reached only through "
-                                  f"these are not seen: {'; '.join(code.incomplete)}", stacklevel=3)
-                # canonical.digest(SCHEMA, family, code digest, param_bytes): the first three framed once
-                shared = per_class[ident] = (code, framed(SCHEMA, node.family.encode(), code.digest.encode()),
-                                             node.family + "-")
+                shared = per_class[ident] = self._shared(node, code) if not any(
+                    p.reads for p in code.parts.values()) else code
+            if not isinstance(shared, tuple):  # its code reads files by constant paths
+                if ups is None:
+                    ups = self._upstream_classes()
+                key = (ident, ups[node])  # without the paths its own or an upstream class writes
+                shared = per_class.get(key) or per_class.setdefault(key, self._shared(
+                    node, with_reads(shared, _written(ups[node]))))
             node.code, head, prefix = shared
             pbytes = task.param_bytes
             version = node.version = sha(head + len(pbytes).to_bytes(eight, "little") + pbytes).hexdigest()[:16]
@@ -238,6 +246,25 @@ class Plan(Reasons, Forcing):
                 parts += (_LEN64, d.fingerprint.encode())
             fingerprint = node.fingerprint = sha(b"".join(parts)).hexdigest()
             node.key = prefix + fingerprint[:32]
+
+    def _shared(self, node: Node, code) -> tuple:
+        """What the tasks of one class share: its code, the framed head of its version
+        (``canonical.digest(SCHEMA, family, code digest, param_bytes)``: the first three
+        framed once) and its key's prefix; an incomplete fingerprint warned of once."""
+        cls = type(node.task)
+        if code.incomplete and cls not in _WARNED:
+            _WARNED.add(cls)
+            warnings.warn(f"{node.family}: code fingerprint incomplete, edits reached only through "
+                          f"these are not seen: {'; '.join(code.incomplete)}", stacklevel=4)
+        return code, framed(SCHEMA, node.family.encode(), code.digest.encode()), node.family + "-"
+
+    def _upstream_classes(self) -> dict:
+        """Each node's class and the classes of all the tasks upstream of it: the same in every
+        plan that holds the node, so its fingerprint is too."""
+        ups: dict = {}
+        for node in self.nodes.values():  # upstream first
+            ups[node] = frozenset([type(node.task)]).union(*[ups[d] for d in node.deps])
+        return ups
 
     def _kind(self, cls: type) -> tuple:
         """What deciding a task of ``cls`` needs of its class, once per plan: whether it is an

@@ -38,6 +38,7 @@ import sys
 import traceback
 import weakref
 
+from .config import project_dir
 from .errors import ClusterError
 from .execute import Outcome, execute, known_outcome, spec_for
 
@@ -82,9 +83,9 @@ def shipped_graph(plan, key_of, share: bool = False) -> tuple[dict, "Shared | No
     codes: dict = {}  # code parts text -> index
     known: list = []
     known_at: dict = {}  # plan key -> index in known
-    dsk = {}
+    dsk, project = {}, str(project_dir())
     for node in plan.to_run():
-        spec = spec_for(node, plan.store)
+        spec = spec_for(node, plan.store, project)
         if not share:
             deps = [key_of(d.key) if d.runs else known_outcome(d) for d in node.deps]
             dsk[key_of(node.key)] = (execute_shipped, node.key.encode(), cloudpickle.dumps(spec), None, deps)

@@ -64,7 +64,7 @@ from . import localfs as _local
 from . import redact as _redact
 from .errors import StorageError
 from .listing import BUILD_SEP, MARKER_PREFIX, META_NAME, Commit, build_file
-from .observe import READS_NAME, content_digest
+from .filestate import READS_NAME, content_digest
 from .listing import PARTS_PREFIX, parts_digest  # noqa: F401  (the formats import them from here)
 from .listings import Listings, _protocols
 from .target import Target

@@ -14,8 +14,8 @@ PACKAGE = Path(daskflow.__file__).parent
 LAYERS = [
     {"errors", "explain", "progress", "picklerefs"},
     {"config", "params", "canonical", "formats", "listing", "localfs", "redact"},
-    {"target", "scheduling", "journal", "listings", "observe"},
-    {"storage"},
+    {"target", "scheduling", "journal", "listings", "filestate"},
+    {"storage", "observe"},
     {"notes", "context", "taskdef", "luigi_names"},
     {"taskio"},
     {"task", "lease"},

@@ -12,7 +12,7 @@ import textwrap
 import pytest
 
 import daskflow
-from daskflow import observe
+from daskflow import filestate, observe
 from daskflow.lease import _match
 from daskflow.plan import Plan
 
@@ -87,8 +87,8 @@ def flow(tmp_path, monkeypatch):
 
 def _record(task):
     node = Plan(task).nodes[task]
-    assert observe.READS_NAME in node.commit.files, node.commit.files
-    return json.loads(open(node.commit.file(observe.READS_NAME)).read())
+    assert filestate.READS_NAME in node.commit.files, node.commit.files
+    return json.loads(open(node.commit.file(filestate.READS_NAME)).read())
 
 
 def test_each_task_records_only_what_its_own_run_read(flow):
@@ -100,7 +100,7 @@ def test_each_task_records_only_what_its_own_run_read(flow):
         assert list(record) == [f"inputs/{name}.txt"]  # not the other's, the written file, the library
         assert record[f"inputs/{name}.txt"]["size"] == len({"a": "alpha", "b": "beta"}[name])
     both = Plan(m.Both()).nodes[m.Both()]
-    assert observe.READS_NAME not in both.commit.files  # its inputs are builds: no record, no extra file
+    assert filestate.READS_NAME not in both.commit.files  # its inputs are builds: no record, no extra file
 
 
 def test_an_edited_file_reruns_its_reader_and_why_names_it_and_a_revert_is_free(flow):
@@ -167,7 +167,7 @@ def test_the_recorder_keeps_to_its_thread_and_sees_listings_and_databases(tmp_pa
     found = observe.identities(rec)
     assert found[str(tmp_path / "d")]["entries"]["x.csv"]["size"] == 1  # outside the project: absolute
     (tmp_path / "d" / "y.csv").write_text("2")
-    assert observe.changed(found) == f"folder {tmp_path / 'd'} changed (y.csv added)"
+    assert filestate.changed(found) == f"folder {tmp_path / 'd'} changed (y.csv added)"
 
 
 SIDE = '''
@@ -303,12 +303,12 @@ def test_user_changes_a_run_tracks_runpy_settings_chdir_sqlite_uri_and_files_it_
         import email.mime.audio  # noqa: F401  (the import machinery's reads: not inputs)
     found = observe.identities(rec)
     assert sorted(found) == ["db.sqlite", "override.json", "parts", "settings.py", "sub/a.txt"]  # in the project
-    assert observe.changed(found) is None
+    assert filestate.changed(found) is None
     (tmp_path / "parts" / "p1.csv").write_text("9")  # same size, another content: dask reads it later
-    assert observe.changed(found) == "folder parts changed (p1.csv changed)"
+    assert filestate.changed(found) == "folder parts changed (p1.csv changed)"
     (tmp_path / "parts" / "p1.csv").write_text("1")
     (tmp_path / "override.json").write_text("{}")
-    assert observe.changed(found) == "file override.json appeared"
+    assert filestate.changed(found) == "file override.json appeared"
 
 
 def test_user_data_beside_the_builds_under_a_root_counts(tmp_path):
@@ -334,3 +334,147 @@ def test_a_database_the_run_writes_is_not_its_input(tmp_path):
         with sqlite3.connect(tmp_path / "export.db") as db:  # written: another task may write it too
             db.execute("create table t (v int)")
     assert list(observe.identities(rec)) == [str(tmp_path / "read.db")]
+
+
+def test_a_file_changed_while_run_had_it_open_counts_as_changed(tmp_path):
+    import threading
+
+    (tmp_path / "sales.csv").write_text("v\n1\n")
+    with observe.recording() as rec:
+        open(tmp_path / "sales.csv").read()  # run() read 1 ...
+        writer = threading.Thread(target=(tmp_path / "sales.csv").write_text, args=("v\n100\n",))
+        writer.start()  # ... someone else wrote meanwhile
+        writer.join()
+        os.utime(tmp_path / "sales.csv", ns=(1, 1))
+    found = observe.identities(rec)
+    assert found[str(tmp_path / "sales.csv")]["sha256"] is None  # as opened, not as it is now
+    assert filestate.changed(found) == f"file {tmp_path / 'sales.csv'} changed"
+
+
+def test_listings_of_the_current_folder_and_of_data_beside_the_builds_count(tmp_path, monkeypatch):
+    root = tmp_path / "data"  # the default root is {project}/data: data/raw is the user's
+    (root / "raw").mkdir(parents=True)
+    (root / "raw" / "a.csv").write_text("1")
+    (root / "Fam").mkdir()
+    (root / "Fam" / "n=1__ab@20261203T101010000000-1a2b3c4d.data.pkl").write_text("x")
+    monkeypatch.chdir(root / "raw")
+    with observe.recording() as rec:
+        os.listdir()  # no argument: the current folder
+        os.listdir(root / "Fam")  # daskflow's family folder: its builds are inputs already
+    assert list(observe.identities(rec, [str(root)])) == [str(root / "raw")]
+
+
+def test_the_hook_never_raises_into_run_and_a_failure_makes_the_build_unfresh(tmp_path, monkeypatch):
+    import sqlite3
+
+    sqlite3.connect(tmp_path / "data.db").close()
+    with observe.recording() as rec:
+        sqlite3.connect(os.fsencode(tmp_path / "data.db")).close()  # a bytes path
+    assert list(observe.identities(rec)) == [str(tmp_path / "data.db")]
+
+    def broken(*args):
+        raise RuntimeError("no stat today")
+
+    monkeypatch.setattr(observe, "_origin", broken)
+    with observe.recording() as rec:
+        (tmp_path / "x.txt").write_text("x")
+        assert open(tmp_path / "x.txt").read() == "x"  # the user's open still works
+    found = observe.identities(rec)
+    assert "no stat today" in filestate.changed(found)
+
+
+def test_a_worker_elsewhere_keeps_paths_relative_to_the_planners_project(tmp_path, monkeypatch):
+    proj = tmp_path / "proj"
+    (proj / "data").mkdir(parents=True)
+    (proj / "pyproject.toml").write_text("")
+    (proj / "data" / "sales.csv").write_text("1")
+    monkeypatch.chdir(tmp_path)  # the worker's folder
+    with filestate.project_folder(str(proj)), observe.recording() as rec:
+        open(proj / "data" / "sales.csv").read()
+    with filestate.project_folder(str(proj)):
+        found = observe.identities(rec)
+    assert list(found) == ["data/sales.csv"]
+    monkeypatch.chdir(proj)  # the driver, at the next plan
+    assert filestate.changed(found) is None
+
+
+def test_a_distro_python_excludes_its_own_folders_not_usr_src_and_typed_code_is_the_users(tmp_path,
+                                                                                          monkeypatch):
+    monkeypatch.setattr(sys, "base_prefix", "/usr")  # apt's python3, or a venv made from it
+    observe._excluded_prefixes.cache_clear()
+    observe._KINDS.clear()
+    try:
+        assert not "/usr/src/app/data.csv".startswith(observe._excluded_prefixes())
+        (tmp_path / "data.txt").write_text("d")
+        code = compile(f"def read():\n    return open({str(tmp_path / 'data.txt')!r}).read()\n", "<stdin>", "exec")
+        namespace: dict = {}
+        exec(code, namespace)  # a run() typed at the REPL
+        with observe.recording() as rec:
+            namespace["read"]()
+        assert list(observe.identities(rec)) == [str(tmp_path / "data.txt")]
+    finally:
+        observe._excluded_prefixes.cache_clear()
+        observe._KINDS.clear()
+
+
+WRITER = '''
+import daskflow
+
+class Report(daskflow.tasks.TaskPickle):  # writes a side file by a constant path
+    def run(self):
+        open("side.txt", "w").write("by Report")
+        self.save(1)
+
+class Reader(daskflow.tasks.TaskPickle):  # reads it, and is not downstream of Report
+    def run(self):
+        self.save(open("side.txt").read())
+'''
+
+
+def test_a_tasks_key_does_not_depend_on_the_other_tasks_of_the_plan(tmp_path, monkeypatch):
+    (tmp_path / "side_writer.py").write_text(WRITER)
+    (tmp_path / "side.txt").write_text("old")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    daskflow.set_root(str(tmp_path / "store"))
+    import side_writer as m
+
+    try:
+        with_writer = Plan([m.Report(), m.Reader()]).nodes[m.Reader()].key
+        assert with_writer == Plan(m.Reader()).nodes[m.Reader()].key
+    finally:
+        sys.modules.pop("side_writer", None)
+
+
+def test_a_glob_counts_by_names_in_the_project_so_checkouts_share_builds(tmp_path, monkeypatch):
+    from daskflow.fingerprint.reads import _identity
+
+    digests = []
+    for who, text in (("alice", "1"), ("bob", "1"), ("carol", "2")):
+        (tmp_path / who / "parts").mkdir(parents=True)
+        (tmp_path / who / "pyproject.toml").write_text("")
+        (tmp_path / who / "parts" / "p1.csv").write_text(text)
+        monkeypatch.chdir(tmp_path / who)
+        digests.append(_identity(str(tmp_path / who / "parts" / "*.csv"))[0])  # HERE-based: absolute
+    assert digests[0] == digests[1] != digests[2]
+
+
+def test_an_unreadable_record_at_an_early_cutoff_rebuilds_and_never_raises(flow, monkeypatch):
+    from daskflow import execute as ex
+    from daskflow.errors import StorageError
+    from daskflow.plan import inputs_id
+
+    m, data = flow
+    daskflow.run(m.Read(name="a"), progress=False)
+    plan = Plan(m.Read(name="a"))
+    node = plan.nodes[m.Read(name="a")]
+    spec = ex.spec_for(node, plan.store)
+    commit = node.commit
+    spec.cutoff = {inputs_id([]): (commit.path, commit.result, commit.file(filestate.READS_NAME))}
+
+    def unreadable(store, path):
+        raise StorageError(f"reading {path} failed: 403")
+
+    monkeypatch.setattr(ex, "record_changed", unreadable)
+    outcome = ex.execute(spec, [])
+    assert outcome.status == "ran" and outcome.error is None

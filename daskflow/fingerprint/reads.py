@@ -29,7 +29,7 @@ import stat
 
 from ..config import in_project
 from ..explain import FILE_PART
-from ..observe import content_digest
+from ..filestate import content_digest
 from .parts import CodeFingerprint, Part, assemble
 from .syntax import const_str, dotted_plain
 
@@ -159,7 +159,8 @@ def _many(path: str, files: list):
     for name in files:
         found = _identity(name) if not glob.has_magic(name) else None
         if found is not None:
-            h.update(f"{os.path.relpath(name, path) if not glob.has_magic(path) else name}\0{found[0]}\n".encode())
+            shown = os.path.relpath(name, path) if not glob.has_magic(path) else in_project(name) or name
+            h.update(f"{shown}\0{found[0]}\n".encode())  # a glob's matches: the same in any checkout
             count += 1
     if not count:
         return None
