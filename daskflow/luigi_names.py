@@ -66,7 +66,7 @@ class LuigiNames:
     @classmethod
     def from_str_params(cls, params_str: dict):
         """The task of ``{name: text}`` values (luigi's; what ``to_str_params`` gives back)."""
-        defs = cls._param_defs
+        defs = dict(cls.get_params())  # settled: luigi.util.inherits sets parameters after the class
         unknown = sorted(set(params_str) - set(defs))
         if unknown:
             raise TaskDefinitionError(f"{cls.__name__} has no parameter(s) {', '.join(unknown)}")

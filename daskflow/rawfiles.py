@@ -85,9 +85,18 @@ class LuigiInput(ExternalFile):
     def output(self):
         return self.__dict__["luigi_task"].output()
 
+    def __reduce__(self):  # to a worker (processes, a cluster): with its luigi task
+        return _luigi_input, (self.path, self.__dict__["luigi_task"])
+
     def outputLoad(self, keys=None, as_dict=False, cached=False):
         with open(resolve(self.path), "rb") as f:
             return f.read()
+
+
+def _luigi_input(path: str, luigi_task) -> LuigiInput:
+    task = LuigiInput(path=path)
+    task.__dict__["luigi_task"] = luigi_task
+    return task
 
 
 def _adapt(obj):
@@ -100,9 +109,7 @@ def _adapt(obj):
     if not isinstance(path, str):
         raise TaskDefinitionError(f"luigi task {obj!r} in a requires(): its output() must be one "
                                   f"luigi.LocalTarget (got {target!r}); or use daskflow.tasks.ExternalFile")
-    task = LuigiInput(path=os.path.abspath(path))
-    task.__dict__["luigi_task"] = obj
-    return task
+    return _luigi_input(os.path.abspath(path), obj)
 
 
 set_foreign_adapter(_adapt)

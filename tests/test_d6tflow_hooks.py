@@ -265,3 +265,34 @@ def test_forced_matches_a_task_of_the_graph_by_family_as_d6tflow(tmp_path):
     assert COUNTS == [0, 0]
     with pytest.raises(daskflow.ParameterError, match="not upstream"):
         daskflow.run(Top(), forced=Single(), progress=False)
+
+
+class CachedStep(d6tflow.tasks.TaskCache):
+    def run(self):
+        self.save(5)
+
+    def on_success(self):
+        EVENTS.append(("on_success", "CachedStep"))
+
+
+class AfterCache(d6tflow.tasks.TaskPickle):
+    def requires(self):
+        return CachedStep()
+
+    def run(self):
+        self.save(self.inputLoad() + 1)
+
+
+class CacheYields(d6tflow.tasks.TaskCache):
+    def run(self):
+        yield Single()
+
+
+def test_a_taskcache_run_has_luigis_hooks_and_refuses_yield_like_any_run(tmp_path):
+    EVENTS.clear()
+    daskflow.set_root(str(tmp_path / "store"))
+    daskflow.run(AfterCache(), progress=False)
+    assert AfterCache().outputLoad() == 6 and ("on_success", "CachedStep") in EVENTS
+    result = daskflow.run(CacheYields(), progress=False, abort=False)
+    (failure,) = result.failed
+    assert "yields tasks" in str(failure.exception)

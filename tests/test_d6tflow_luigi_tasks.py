@@ -228,3 +228,29 @@ def test_luigi_cfg_counts_in_a_project_that_never_imports_luigi(tmp_path):
     out = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "7"  # as d6tflow, which always imports luigi, reads it
+
+
+def test_a_luigi_task_upstream_crosses_to_another_process_with_its_target(here):
+    import pickle
+
+    from daskflow.rawfiles import LuigiInput, _adapt
+
+    (here / "raw.txt").write_text("alpha")
+    dep = pickle.loads(pickle.dumps(_adapt(RawFile())))
+    assert isinstance(dep, LuigiInput) and dep.output().path == "raw.txt"
+    result = daskflow.run(Load(), scheduler="processes", workers=1, progress=False, abort=False)
+    assert result.failed == [] and Load().outputLoad() == ("alpha", 3)
+
+
+def test_from_str_params_sees_parameters_inherited_after_the_class(here):
+    from luigi.util import inherits
+
+    class Parent(d6tflow.tasks.TaskPickle):
+        n = luigi.IntParameter(default=1)
+
+    @inherits(Parent)
+    class Child(d6tflow.tasks.TaskPickle):  # no instance made yet
+        def run(self):
+            self.save(self.n)
+
+    assert Child.from_str_params({"n": "3"}) == Child(n=3)
