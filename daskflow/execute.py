@@ -1,7 +1,8 @@
 """Running one task where dask puts it: bind inputs, run, save, commit.
 
-Imports ``errors``, ``listing``, ``storage``, ``context``, ``task`` and ``plan``; never dask, so the same
-function serves the sync, threaded and process schedulers and a distributed
+Imports ``errors``, ``config``, ``listing``, ``storage``, ``context``, ``task``, ``plan``,
+``fingerprint``, ``lease``, ``luigi_names``, ``filestate``, ``observe``, ``progress`` and
+``trace``; never dask, so the same function serves the sync, threaded and process schedulers and a distributed
 cluster.  A graph node calls :func:`execute` with its :class:`Spec` and the
 :class:`Outcome` of each upstream task; it returns a small Outcome, never the
 task's data (workers load inputs and save outputs themselves), except for a

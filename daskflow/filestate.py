@@ -23,11 +23,11 @@ import stat
 
 from .config import project_dir
 
-__all__ = ["READS_NAME", "BROKEN", "project_folder", "project_base", "identity", "stamp", "content_digest", "changed",
-           "build_changed", "record_changed"]
+__all__ = ["READS_NAME", "HASHED", "BROKEN", "project_folder", "project_base", "identity", "stamp", "content_digest",
+           "changed", "build_changed", "record_changed"]
 
 READS_NAME = "_reads.json"
-_HASHED = 64 << 20
+HASHED = 64 << 20  # files up to this size count by content, larger ones by size and mtime
 
 
 def stamp(path: str) -> tuple:
@@ -115,7 +115,7 @@ _MANY = 1000
 
 
 def _file(path: str, st) -> dict:
-    sha = content_digest(path, st) if st.st_size <= _HASHED else None
+    sha = content_digest(path, st) if st.st_size <= HASHED else None
     return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": sha}
 
 

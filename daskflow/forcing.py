@@ -23,8 +23,9 @@ _asking = threading.local()  # a user's complete() being asked here: its super()
 
 def _user_complete(task: Task) -> bool:
     """A ``complete()`` override's answer (luigi's and d6tflow's hook: ``return False`` always
-    reruns); True while it is being asked, so its own ``super().complete()`` decides by
-    freshness alone.  True lets freshness decide: a stale task never counts as complete."""
+    reruns); True while one is being asked in this thread, so an override that plans again
+    (``daskflow.preview()`` or ``run()`` inside it) does not ask itself for ever.  True lets
+    freshness decide: a stale task never counts as complete."""
     if getattr(_asking, "busy", False):
         return True
     _asking.busy = True

@@ -1,10 +1,10 @@
 """The only module that imports dask's schedulers: plan -> dask graph -> run.
 
-Imports ``errors``, ``plan``, ``execute``, ``outputs`` (TaskCache values), ``stages`` (dynamic
-branches), ``shipping`` (cluster nodes), ``cluster`` (running on a dask.distributed cluster),
-``rawfiles`` (luigi tasks upstream), ``result``, ``scheduling`` (which scheduler, in dask's
-order) and ``progress`` (the display).  Only the
-tasks the plan says will run become graph nodes, keyed ``Family-<fingerprint>``
+Imports ``config``, ``errors``, ``plan``, ``execute``, ``lease`` (abandoned leases),
+``outputs`` (TaskCache values), ``stages`` (dynamic branches), ``shipping`` (cluster
+nodes), ``cluster`` (running on a dask.distributed cluster), ``rawfiles`` (luigi tasks
+upstream), ``result``, ``scheduling`` (which scheduler, in dask's order) and
+``progress`` (the display).  Only the tasks the plan says will run become graph nodes, keyed ``Family-<fingerprint>``
 so the dashboard groups them by task class and a key is a cache identity on a
 cluster.  Each node is ``(execute, spec, [upstream keys or known outcomes])``:
 a plain dict graph, cheaper than ``dask.delayed`` objects.  Nodes never raise
@@ -129,12 +129,12 @@ def run(tasks, force=None, forced=None, forced_all=False, forced_all_upstream=Fa
     choice = choose(scheduler, client, workers)
 
     def make_plan(force, forced_all, forced_all_upstream):
-        plan = Plan(tasks, store, force=force, forced_all=forced_all, forced_all_upstream=forced_all_upstream,
-                    ask_complete=True)
-        if not build_luigi(plan.nodes.values()):  # luigi tasks upstream, missing: luigi builds them
-            return plan
-        return Plan(tasks, store, force=force, forced_all=forced_all, forced_all_upstream=forced_all_upstream,
-                    ask_complete=True)
+        def plan():
+            return Plan(tasks, store, force=force, forced_all=forced_all, forced_all_upstream=forced_all_upstream,
+                        ask_complete=True)
+
+        first = plan()
+        return plan() if build_luigi(first.nodes.values()) else first  # luigi built missing upstreams: again
 
     def stage(plan):
         plan.check_externals()

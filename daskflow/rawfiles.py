@@ -1,6 +1,6 @@
 """Raw input files: files and folders no task produces, as first-class inputs.
 
-Imports ``canonical``, ``config``, ``params``, ``storage`` and ``task``; files are
+Imports ``canonical``, ``config``, ``errors``, ``params``, ``storage`` and ``task``; files are
 listed through a ``storage.Store``'s filesystem, with the root's options on S3.  Two spellings, one mechanism:
 
 - :class:`ExternalFile` is a task for data someone drops in place

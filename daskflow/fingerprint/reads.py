@@ -1,6 +1,6 @@
 """Files and environment variables a task's code reads by a constant name.
 
-Imports ``explain`` and the sibling ``parts`` and ``syntax``.  ``pd.read_csv("data/sales.csv")``,
+Imports ``config``, ``explain``, ``filestate`` and the sibling ``parts`` and ``syntax``.  ``pd.read_csv("data/sales.csv")``,
 ``open(CONFIG)`` (``CONFIG = "config.json"`` a module constant),
 ``Path("params.yaml").read_text()``, ``np.load(...)``: a reader call (``open`` for
 reading, ``load``, ``loadtxt``, ``genfromtxt``, ``fromfile``, ``ExcelFile``,
@@ -29,7 +29,7 @@ import stat
 
 from ..config import in_project
 from ..explain import FILE_PART
-from ..filestate import content_digest
+from ..filestate import HASHED, content_digest
 from .parts import CodeFingerprint, Part, assemble
 from .syntax import const_str, dotted_plain
 
@@ -41,7 +41,6 @@ _PATH_KEYWORDS = frozenset({"filepath_or_buffer", "path", "fname", "file", "io",
 _PATHS = frozenset({"Path", "pathlib.Path", "PurePath", "PosixPath"})
 _NP_WRITERS = frozenset({"save", "savez", "savez_compressed", "savetxt"})
 _ENV_CALLS = frozenset({"os.getenv", "getenv", "os.environ.get", "environ.get"})
-_HASHED = 64 << 20  # files up to this size count by content, larger ones by size and mtime
 
 
 def scan(node, local_names) -> tuple[frozenset, frozenset, frozenset, frozenset]:
@@ -143,7 +142,7 @@ def _identity(path: str):
         return _many(path, sorted(f"{top}/{name}" for top, _, names in os.walk(path) for name in names))
     if not stat.S_ISREG(st.st_mode):
         return None
-    if st.st_size > _HASHED:
+    if st.st_size > HASHED:
         when = datetime.datetime.fromtimestamp(st.st_mtime).isoformat(timespec="seconds")
         text = f"{st.st_size} bytes, modified {when}"
         return hashlib.sha256(f"size {st.st_size} mtime {st.st_mtime_ns}".encode()).hexdigest(), text
