@@ -82,7 +82,7 @@ class Spec:
     version: str
     forced: bool
     aggregate: bool
-    cutoff: dict  # inputs id -> (build path, result, record of the files run() read or None)
+    cutoff: dict  # inputs id -> [(build path, result, record of the files run() read or None)], newest first
     body: dict  # static part of the marker
     deps: list  # upstream tasks, in requires() order
     struct: object = _UNKNOWN  # what requires() returned, as the plan saw it
@@ -94,8 +94,8 @@ class Spec:
 def spec_for(node: Node, store: Store, project: str = "") -> Spec:
     store = getattr(node, "store", None) or store  # the node's own root, else the plan's
     return Spec(node.task, node.key, store, node.param_dir, node.version, node.forced, node.aggregate,
-                {i: (c.path, c.result, c.file(READS_NAME) if READS_NAME in c.files else None)
-                 for i, c in node.cutoff.items()}, static_body(node),
+                {i: [(c.path, c.result, c.file(READS_NAME) if READS_NAME in c.files else None) for c in cs]
+                 for i, cs in node.cutoff.items()}, static_body(node),
                 [d.task for d in node.deps], node.task.__dict__.get("_requires", _UNKNOWN),
                 type(node.task)._is_cached(), [getattr(d, "store", None) or store for d in node.deps], project)
 
@@ -121,9 +121,8 @@ def _execute(spec: Spec, deps: list) -> Outcome:
     inputs = inputs_id(d.result for d in deps)
     if spec.aggregate:
         return Outcome(spec.key, "ran", inputs, members=list(deps))
-    if not spec.forced and inputs in spec.cutoff:
-        path, result, reads = spec.cutoff[inputs]
-        if reads is None or not _record_moved(spec, reads):  # the files its run() read, too
+    for path, result, reads in () if spec.forced else spec.cutoff.get(inputs, ()):  # newest first
+        if reads is None or not _record_moved(spec, reads):  # and the files its run() read as now
             logger.info("%r skipped: upstream rebuilt identical outputs (early cutoff)", spec.task)
             return Outcome(spec.key, "cutoff", result, path)
     start = time.perf_counter()

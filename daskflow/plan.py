@@ -342,8 +342,10 @@ class Plan(Reasons, Forcing):
                 return node.reasons.append(Reason("file-read", f"{moved} (read by run())", {"read": moved}))
             return self._own_reasons(node, names)
         node.status = "run"
-        node.cutoff = {c.inputs: c for c in node.commits
-                       if c.version == version and node.store.intact(c, names) is None}
+        node.cutoff = {}  # inputs -> the intact builds of today's version, newest first
+        for c in reversed(node.commits):
+            if c.version == version and node.store.intact(c, names) is None:
+                node.cutoff.setdefault(c.inputs, []).append(c)
         if not [c for c in node.commits if c.version == node.version]:
             self._own_reasons(node, names)
         node.reasons.append(upstream_reason(node, [d for d in node.deps if d.status in ("run", "missing")]))

@@ -44,6 +44,14 @@ class Both(daskflow.tasks.TaskJson):
         self.save({k: v["v"] for k, v in self.inputLoad().items()})
 
 
+class Mixed(daskflow.tasks.TaskJson):  # an upstream build and a file read at run time
+    def requires(self):
+        return Read(name="a")
+
+    def run(self):
+        self.save({"a": self.inputLoad()["v"], "b": (DATA / "b.txt").read_text()})
+
+
 class Cached(daskflow.tasks.TaskCache):  # kept in memory: what it reads counts downstream
     name = daskflow.Parameter()
 
@@ -470,7 +478,7 @@ def test_an_unreadable_record_at_an_early_cutoff_rebuilds_and_never_raises(flow,
     node = plan.nodes[m.Read(name="a")]
     spec = ex.spec_for(node, plan.store)
     commit = node.commit
-    spec.cutoff = {inputs_id([]): (commit.path, commit.result, commit.file(filestate.READS_NAME))}
+    spec.cutoff = {inputs_id([]): [(commit.path, commit.result, commit.file(filestate.READS_NAME))]}
 
     def unreadable(store, path):
         raise StorageError(f"reading {path} failed: 403")
@@ -478,3 +486,15 @@ def test_an_unreadable_record_at_an_early_cutoff_rebuilds_and_never_raises(flow,
     monkeypatch.setattr(ex, "record_changed", unreadable)
     outcome = ex.execute(spec, [])
     assert outcome.status == "ran" and outcome.error is None
+
+
+def test_an_early_cutoff_takes_an_older_build_that_read_the_files_as_they_are_now(flow):
+    m, data = flow
+    daskflow.run(m.Mixed(), progress=False)
+    (data / "b.txt").write_text("BETA")
+    assert daskflow.run(m.Mixed(), progress=False).ran == [m.Mixed()]  # a second build, same inputs
+    (data / "b.txt").write_text("beta")  # back: the first build read the file as it is now
+    m.Read(name="a").invalidate(confirm=False)
+    result = daskflow.run(m.Mixed(), progress=False)  # Read(a) builds the same bytes again
+    assert result.ran == [m.Read(name="a")] and result.cutoff == [m.Mixed()]
+    assert m.Mixed().outputLoad() == {"a": "alpha", "b": "beta"}
