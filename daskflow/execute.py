@@ -39,7 +39,8 @@ from .listing import build_file, sizes_token
 from .luigi_names import run_hooked
 from .filestate import READS_NAME, project_folder, record_changed
 from .observe import identities, recording
-from .plan import Node, cache_result, inputs_id, static_body
+from .node import Node
+from .plan import cache_result, inputs_id, static_body
 from .progress import waiting
 from .storage import Store, Target
 from .task import RunContext, Task, _map, _shape

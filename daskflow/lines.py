@@ -13,7 +13,8 @@ from __future__ import annotations
 import datetime
 import shutil
 
-from .plan import Node, Plan
+from .node import Node
+from .plan import Plan
 
 __all__ = ["identity", "plain", "terminal_width", "fit", "tree_lines", "flat_lines", "table_lines"]
 

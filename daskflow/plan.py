@@ -1,6 +1,6 @@
 """Freshness: which tasks of a graph run and which are skipped, and why.
 
-Imports ``errors``, ``canonical``, ``storage``, ``task``, ``fingerprint`` and
+Imports ``errors``, ``canonical``, ``storage``, ``task``, ``fingerprint``, ``node`` and
 ``reasons`` (what a task that runs is told); never dask.  A :class:`Plan`
 walks ``requires()`` from the targets (cycles are an error), fingerprints
 every task, lists storage once per task family, and gives each task a status:
@@ -35,8 +35,9 @@ from .fingerprint import code_fingerprint, static_body, with_reads, with_upstrea
 from .filestate import build_changed
 from .rawfiles import file_status, list_identities, raw_inputs
 from .forcing import Forcing
+from .node import Node
 from .reasons import Reason, Reasons, causes_of, upstream_reason
-from .storage import Commit, Store, Target, default_store
+from .storage import Store, Target, default_store
 from .task import Task, TaskAggregator, own_store
 from .taskdef import param_dir
 
@@ -57,47 +58,6 @@ def _written(classes: frozenset) -> frozenset:
     if found is None:
         found = _WRITTEN[classes] = frozenset().union(*map(writes_of, map(code_fingerprint, classes)))
     return found
-
-
-class Node:
-    """One task of a plan: identity, fingerprints, status and reasons."""
-
-    __slots__ = ("task", "family", "deps", "code", "version", "param_dir", "fingerprint", "key",
-                 "status", "reasons", "commit", "result", "inputs", "cutoff", "forced", "aggregate",
-                 "commits", "causes", "file_info", "store")
-
-    def __init__(self, task: Task, deps: list["Node"] | None):
-        self.task = task
-        self.family = type(task)._family  # task_family
-        self.deps = deps  # None while the plan's walk is below this task
-        self.aggregate = isinstance(task, TaskAggregator)  # a task without outputs still runs
-        self.reasons: list[Reason] = []
-        self.commit: Commit | None = None
-        self.result: str | None = None
-        self.inputs: str | None = None
-        self.cutoff: dict = {}
-        self.forced = False
-        self.commits: list[Commit] | tuple = ()  # assigned, never appended to
-        self.causes: list["Node"] | tuple = ()  # set by the plan: root causes among upstream tasks
-        self.file_info: dict = {}  # a raw input file's listing identity (see daskflow.rawfiles)
-
-    @property
-    def runs(self) -> bool:
-        return self.status == "run"
-
-    def root_causes(self) -> list["Node"]:
-        """The tasks whose own reasons make this one run (upstream reasons collapsed); gathered
-        once per node as the plan decides in topological order: one step per task, not per ancestor."""
-        if self.status == "missing":
-            return [self]
-        if not self.runs:
-            return []
-        if any(r.kind != "upstream" or r.data.get("rebuilt") for r in self.reasons) or not self.reasons:
-            return [self]  # an upstream rebuilt elsewhere (another process, a forced run) is fresh now
-        return self.causes
-
-    def __repr__(self) -> str:
-        return f"<Node {self.task!r} {self.status}>"
 
 
 @contextlib.contextmanager

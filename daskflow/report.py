@@ -11,7 +11,8 @@ import datetime
 from dataclasses import dataclass
 
 from .errors import DaskflowError
-from .plan import Node, Plan, Reason
+from .node import Node
+from .plan import Plan, Reason
 from .taskdef import param_dir as param_dir_of
 
 __all__ = ["preview", "why", "WhyReport", "TaskWhy", "tree_text", "status_row", "size_text"]

@@ -21,7 +21,7 @@ LAYERS = [
     {"task", "lease"},
     {"inherit", "fingerprint", "daskframe", "rawfiles", "dynamic"},
     {"reasons"},
-    {"forcing"},
+    {"forcing", "node"},
     {"tasks", "plan", "trace"},
     {"invalidate"},
     {"gc", "execute", "lines", "drawing"},
