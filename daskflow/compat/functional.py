@@ -45,6 +45,11 @@ def _pending(func) -> dict:
 class Workflow:
     """A functional flow: each decorated function is a task; see the module docstring."""
 
+    def __daskflow_token__(self) -> str:
+        """A step's code names its flow (``@flow.task(...)``): the flow counts as itself, not by
+        the steps it holds (each step's code counts in its own fingerprint)."""
+        return "functional flow"
+
     def __init__(self):
         self.steps: dict[str, type[Task]] = {}
         self.instantiated_tasks: dict[str, Task] = {}
@@ -151,7 +156,11 @@ class Workflow:
             raise ParameterError(f"the step {name} has not been run yet: run it with flow.run({name})")
         return self.instantiated_tasks[name]
 
-    def outputLoad(self, func_to_run, *args, **kwargs):
+    def outputLoad(self, func_to_run, params: dict | None = None, *args, **kwargs):
+        """The outputs of a step: of the task it last ran as, or, with ``params``, of the step
+        with those parameters (d6tflow's signature); ``keys``, ``as_dict``... as in Task's."""
+        if params is not None:
+            return self._instantiate([func_to_run], params)[-1].outputLoad(*args, **kwargs)
         if self.multi_params:
             return {k: t.outputLoad(*args, **kwargs) for k, t in self.multi_params_tasks.items()}
         return self._ran(func_to_run).outputLoad(*args, **kwargs)

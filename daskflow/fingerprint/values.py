@@ -20,6 +20,7 @@ incomplete, with a reason naming it; it never counts "by type".
 from __future__ import annotations
 
 import collections
+import contextlib
 import dataclasses
 import enum
 import functools
@@ -28,6 +29,7 @@ import inspect
 import pathlib
 import re
 import sys
+import threading
 import types
 from collections.abc import Mapping
 
@@ -239,6 +241,9 @@ def _data(value, found: Collector, name: str, depth: int) -> str:
         if state is not None:
             return f"object {key_of(kind)} " + "|".join(
                 f"{k}={describe(v, found, name, depth + 1)}" for k, v in state)
+    token = getattr(kind, "__daskflow_token__", None)  # an object of daskflow's that names itself
+    if token is not None:
+        return f"object {key_of(kind)} {token(value)}"
     found.library(kind.__module__)
     return _tokenize(value, found, name)
 
@@ -353,7 +358,8 @@ def _tokenize(value, found: Collector, name: str) -> str:
     except ImportError:  # pragma: no cover - dask is a dependency
         return _opaque(value, found, name, "dask is not installed")
     try:
-        token = "token " + tokenize(value, ensure_deterministic=True)
+        with _classes_kept():
+            token = "token " + tokenize(value, ensure_deterministic=True)
     except TokenizationError:
         return _opaque(value, found, name, "no deterministic identity")
     except Exception as exc:  # a library object whose pickling fails: it cannot be followed
@@ -369,6 +375,37 @@ def _tokenize(value, found: Collector, name: str) -> str:
         else:
             found.library(module)
     return token + (" names " + "|".join(sorted(user)) if user else "")
+
+
+_KEEPING = threading.Lock()
+
+
+@contextlib.contextmanager
+def _classes_kept():
+    """dask tokenizes an object by a pickle round trip.  cloudpickle, loading a class it pickled
+    by value (one of ``__main__``, or one its module does not name), finds the live class and
+    sets its attributes again, with copies of its functions: the user's classes would lose
+    their code (a functional flow's steps, a class of a script).  Within the block, a class
+    that already holds the attributes keeps its own."""
+    try:
+        from cloudpickle import cloudpickle as cp
+    except ImportError:  # pragma: no cover - distributed depends on it
+        yield
+        return
+    with _KEEPING:
+        original = cp._class_setstate
+
+        def setstate(obj, state):
+            attrs = state[0] if isinstance(state, tuple) else {}
+            if any(k in vars(obj) for k in attrs if not k.startswith("__")):
+                return obj  # the live class: it stays as it is
+            return original(obj, state)
+
+        cp._class_setstate = setstate
+        try:
+            yield
+        finally:
+            cp._class_setstate = original
 
 
 def _opaque(value, found: Collector, name: str, why: str) -> str:
