@@ -211,8 +211,9 @@ class RunContext:
                 self.saved[name] = fmt.write(obj, self.store.fs, self.path(name, fmt))
                 return
             data = dumps(fmt, obj, dict(options or {}), self.names)
-            if not type(fmt).__module__.startswith("daskflow."):  # a user's format: its load() runs
-                self.names.setdefault(id(type(fmt)), type(fmt))  # downstream, so its code counts
+            reader = getattr(fmt, "target_class", None) or type(fmt)  # d6tflow's target class, or
+            if not reader.__module__.startswith("daskflow."):  # a user's format: its load() runs
+                self.names.setdefault(id(reader), reader)  # downstream, so its code counts
         except Exception as exc:  # pyarrow and friends raise their own types: one error naming the output
             raise SaveError(f"{task!r}: output {name!r} ({fmt.name}) cannot take a "
                             f"{type(obj).__module__}.{type(obj).__qualname__}: "

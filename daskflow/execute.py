@@ -340,6 +340,10 @@ def commit_build(spec: Spec, deps: list, inputs: str, start: float, ctx: RunCont
         h.update(f"{name}\0{ctx.saved[name]}\n".encode())
     if code := code_of(ctx.names.values()):  # the code a pickle names, loaded downstream: equal
         h.update(f"code\0{code}\n".encode())  # bytes after an edit to it are not the same result
+    if list(outputs) != sorted(outputs):  # inputLoad() gives the outputs in persist's order
+        h.update(f"order\0{','.join(outputs)}\n".encode())
+    if ctx.meta_bytes is not None:  # saveMeta(): what metaLoad() downstream reads
+        h.update(f"meta\0{hashlib.sha256(ctx.meta_bytes).hexdigest()}\n".encode())
     result = h.hexdigest()[:16]
     body = {k: v for k, v in spec.body.items() if k != "code_parts"}
     body["deps"] = [dict(d, result=o.result) for d, o in zip(spec.body["deps"], deps)]

@@ -358,6 +358,28 @@ CASES = {
         "class Up(daskflow.tasks.TaskPickle):\n    def run(self):\n        log('Up')\n        self.save(Model())\n\n"
         + T("self.inputLoad().predict(2)", requires="Up()"), {},
         ("flow.py", "x + 1", "x + 3"), ["T", "Up"]),
+    # -- what a downstream reads besides the upstream's bytes: order, metadata, a target's load() ----
+    "persist-order-decides-inputload": (  # the same files; inputLoad() gives them in persist's order
+        "class Up(daskflow.tasks.TaskJson):\n    persist = ['a', 'b']\n\n    def run(self):\n        log('Up')\n"
+        "        self.save({'a': 1, 'b': 2})\n\n" + T("self.inputLoad()", requires="Up()"), {},
+        ("flow.py", "persist = ['a', 'b']", "persist = ['b', 'a']"), ["T", "Up"]),
+    "upstream-metadata-only": (  # equal data, other saveMeta(): the downstream reads it
+        "class Up(daskflow.tasks.TaskJson):\n    def run(self):\n        log('Up')\n        self.save({'x': 1})\n"
+        "        self.saveMeta({'scale': 2})\n\n" + T("self.metaLoad()['scale']", requires="Up()"), {},
+        ("flow.py", "{'scale': 2}", "{'scale': 3}"), ["T", "Up"]),
+    "d6tflow-target-class-load": (  # a DataTarget's load() runs downstream: its code counts there
+        "from pkg.targets import TaskTxt\n\nclass Up(TaskTxt):\n    def run(self):\n        log('Up')\n"
+        "        self.save(['a', 'b'])\n\n" + T("self.inputLoad()", requires="Up()"),
+        {"pkg/targets.py": "import daskflow as d6tflow\n\nclass TxtTarget(d6tflow.targets.DataTarget):\n"
+                       "    def load(self, cached=False, **kwargs):\n        def read(path, **options):\n"
+                       "            with open(path) as fh:\n                return fh.read().splitlines()\n"
+                       "        return super().load(read, cached, **kwargs)\n\n    def save(self, lines, **kwargs):\n"
+                       "        self.path.parent.mkdir(parents=True, exist_ok=True)\n"
+                       "        with open(self.path, 'w') as fh:\n            fh.write('\\n'.join(lines))\n"
+                       "        return self.path\n\nclass TaskTxt(d6tflow.tasks.TaskData):\n"
+                       "    target_class = TxtTarget\n    target_ext = 'txt'\n"},
+        ("pkg/targets.py", "return fh.read().splitlines()", "return [x.upper() for x in fh.read().splitlines()]"),
+        ["T", "Up"]),  # Up's class names the target class; T loads through its edited load()
     # -- what a task runs of its upstream's class, through the instance, past early cutoff -----------
     "upstream-method-through-instance": (
         UP + T("self.requires().post(self.inputLoad()['v'])", requires="Up()"), {},
