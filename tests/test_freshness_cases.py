@@ -358,6 +358,15 @@ CASES = {
         "class Up(daskflow.tasks.TaskPickle):\n    def run(self):\n        log('Up')\n        self.save(Model())\n\n"
         + T("self.inputLoad().predict(2)", requires="Up()"), {},
         ("flow.py", "x + 1", "x + 3"), ["T", "Up"]),
+    # -- a module imported only for its constants still ran its own top-level calls ----------------
+    "seed-in-a-constants-module": (
+        "from pkg.constants import N\n\n" + T("N"),
+        {"pkg/constants.py": "import numpy as np\n\nnp.random.seed(0)\nN = 3\nM = 1\n"},
+        ("pkg/constants.py", "np.random.seed(0)", "np.random.seed(1)"), ["T"]),
+    "other-constant-of-a-constants-module": (
+        "from pkg.constants import N\n\n" + T("N"),
+        {"pkg/constants.py": "import numpy as np\n\nnp.random.seed(0)\nN = 3\nM = 1\n"},
+        ("pkg/constants.py", "M = 1", "M = 2"), []),
     # -- what a downstream reads besides the upstream's bytes: order, metadata, a target's load() ----
     "persist-order-decides-inputload": (  # the same files; inputLoad() gives them in persist's order
         "class Up(daskflow.tasks.TaskJson):\n    persist = ['a', 'b']\n\n    def run(self):\n        log('Up')\n"

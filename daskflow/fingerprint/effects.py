@@ -16,6 +16,10 @@ the module depends on them though it never names them:
   register, so the imported module counts by the functions and classes it
   defines and its own effects.
 
+The modules it imports from at all (``from settings import N``) ran their own
+top-level calls first (``np.random.seed(0)``, ``pd.set_option(...)`` in a
+constants module): their effects count too.
+
 Top-level ``if``/``try``/``with`` blocks are read too, but not a script's
 ``if __name__ == "__main__":`` block, which never runs on import (what it does
 when the file runs as a script is not counted).  Parsed once per file.
@@ -76,11 +80,12 @@ def _targets(stmt) -> list:
     return stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
 
 
-def module_effects(filename: str, package: str | None) -> tuple[list, list]:
-    """``(calls, imported)`` of the module in ``filename``: for each top-level call statement
-    ``(dump, head name, dotted callee, names its arguments read)``, and the dotted names of
-    the modules it imports without ever reading them (relative ones resolved against
-    ``package``)."""
+def module_effects(filename: str, package: str | None) -> tuple[list, list, list]:
+    """``(calls, imported, sources)`` of the module in ``filename``: for each top-level call
+    statement ``(dump, head name, dotted callee, names its arguments read)``, the dotted names
+    of the modules it imports without ever reading them, and of every module it imports from
+    (``from settings import N``: settings' own top-level calls ran first; relative names are
+    resolved against ``package``)."""
     key = (filename, package)
     if key in _CACHE:
         return _CACHE[key]
@@ -89,7 +94,7 @@ def module_effects(filename: str, package: str | None) -> tuple[list, list]:
         tree = ast.parse("".join(lines)) if lines else None
     except (SyntaxError, ValueError):
         tree = None
-    calls, imported = [], []
+    calls, imported, sources = [], [], []
     if tree is not None:
         body = list(_statements(strip_docstring(tree.body)))
         for s in body:
@@ -122,6 +127,7 @@ def module_effects(filename: str, package: str | None) -> tuple[list, list]:
         for stmt in body:
             if isinstance(stmt, ast.Import):
                 imported += [a.name for a in stmt.names if not used(a.asname or a.name)]
+                sources += [a.name for a in stmt.names]
             elif isinstance(stmt, ast.ImportFrom):
                 base = stmt.module or ""
                 if stmt.level:
@@ -130,5 +136,6 @@ def module_effects(filename: str, package: str | None) -> tuple[list, list]:
                     base = ".".join(p for p in (head, stmt.module) if p)
                 imported += [f"{base}.{a.name}" if base else a.name for a in stmt.names
                              if a.name != "*" and not used(a.asname or a.name)]
-    _CACHE[key] = (calls, imported)
-    return calls, imported
+                sources += [base] if base else []
+    _CACHE[key] = (calls, imported, sources)
+    return calls, imported, sources

@@ -147,7 +147,8 @@ def _effects_part(modname: str):
     """The top-level calls and side-effect imports of a module of the user's (see
     ``effects``), as a part; None when it has neither."""
     module = sys.modules.get(modname)
-    calls, imported = module_effects(getattr(module, "__file__", None) or "", getattr(module, "__package__", None))
+    calls, imported, sources = module_effects(getattr(module, "__file__", None) or "",
+                                              getattr(module, "__package__", None))
     found = Collector(f"{module_label(modname)} (module)")
     namespace = vars(module) if module is not None else {}
     tokens = []
@@ -164,6 +165,9 @@ def _effects_part(modname: str):
                       + extra)
     if "." in modname and is_user_module(modname.rpartition(".")[0]):  # a package's __init__ runs first
         found.refs.append(("effects", modname.rpartition(".")[0]))
+    for name in sources:  # from settings import N: settings' own top-level calls ran too
+        if name in sys.modules and is_user_module(name):
+            found.refs.append(("effects", name))
     for name in imported:  # import accessors: it counts by all it defines (see describe); an
         other = sys.modules.get(name)  # unused library import is nothing
         if other is not None and is_user_module(name):
