@@ -358,6 +358,10 @@ CASES = {
         "class Up(daskflow.tasks.TaskPickle):\n    def run(self):\n        log('Up')\n        self.save(Model())\n\n"
         + T("self.inputLoad().predict(2)", requires="Up()"), {},
         ("flow.py", "x + 1", "x + 3"), ["T", "Up"]),
+    "query-string-in-a-constant": (  # df.query(QUERY) reads the @LIMIT its text names
+        "import pandas as pd\n\nLIMIT = 2\nQUERY = 'x > @LIMIT'\n\n"
+        + T("len(pd.DataFrame({'x': [1, 2, 3, 4]}).query(QUERY))"), {},
+        ("flow.py", "LIMIT = 2", "LIMIT = 3"), ["T"]),
     # -- a module imported only for its constants still ran its own top-level calls ----------------
     "seed-in-a-constants-module": (
         "from pkg.constants import N\n\n" + T("N"),

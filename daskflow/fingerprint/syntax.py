@@ -19,10 +19,10 @@ from __future__ import annotations
 import ast
 import re
 
-__all__ = ["Walker", "strip_docstring", "dotted_plain", "const_str", "MODULE_HEAD"]
+__all__ = ["Walker", "strip_docstring", "dotted_plain", "const_str", "MODULE_HEAD", "AT_NAME"]
 
 MODULE_HEAD = "<module "  # a chain head naming a module by its dotted name
-_AT_NAME = re.compile(r"(?<![\w.@])@([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)")  # pandas query/eval
+AT_NAME = re.compile(r"(?<![\w.@])@([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)")  # pandas query/eval
 
 
 def strip_docstring(body: list) -> list:
@@ -208,7 +208,7 @@ class Walker:
                     self.attrs.add(attr)  # getattr(up, "post"), as up.post
             if isinstance(node.func, ast.Attribute) and node.func.attr in ("query", "eval"):
                 expr = node.args[:1] + [k.value for k in node.keywords if k.arg == "expr"]
-                for ref in _AT_NAME.findall(" ".join(t for e in expr if (t := const_str(e)))):
+                for ref in AT_NAME.findall(" ".join(t for e in expr if (t := const_str(e)))):
                     self._free(ref)  # pandas: df.query("x > @LIMIT")
         if isinstance(node, ast.Constant):
             out.append(f"Constant {type(node.value).__name__} {node.value!r}")

@@ -45,7 +45,7 @@ from .names import resolve_globals
 from .parts import _SCHEMA, SKIPPED_ATTRS, CodeFingerprint, Part, assemble
 from .reads import scan
 from .source import is_user_function, is_user_module, is_user_namespace, located, module_label, relative
-from .syntax import Walker, strip_docstring
+from .syntax import AT_NAME, Walker, strip_docstring
 from .values import Collector, describe, dispatched, func_token, key_of, shadowed, unwrap_callable, user_wrappers
 
 __all__ = ["CodeFingerprint", "Part", "code_fingerprint", "code_of"]
@@ -260,6 +260,10 @@ def _function_part(func):
     found = Collector(f"{part.key} ({part.file}:{part.line})")  # closures of one code object differ
     found.incomplete.extend(incomplete)
     values = resolve_globals(func, names, found)
+    query = sorted({ref for _, value, _ in values if isinstance(value, str) and "@" in value
+                    for ref in AT_NAME.findall(value) if ref.split(".")[0] in func.__globals__} - set(names))
+    if query:  # QUERY = "x > @LIMIT"; df.query(QUERY): the names the expression reads count too
+        values += resolve_globals(func, query, found)
     tokens = [part.digest]
     used, shown = {}, {}
     for name, value, chain in values:
