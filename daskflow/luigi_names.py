@@ -69,7 +69,8 @@ class LuigiNames:
         defs = dict(cls.get_params())  # settled: luigi.util.inherits sets parameters after the class
         unknown = sorted(set(params_str) - set(defs))
         if unknown:
-            raise TaskDefinitionError(f"{cls.__name__} has no parameter(s) {', '.join(unknown)}")
+            raise TaskDefinitionError(f"{cls.__name__} has no parameter(s) {', '.join(unknown)}; "
+                                      f"valid parameters: {', '.join(defs) or 'none'}")
         return cls(**{n: defs[n].parse(v) if isinstance(v, str) else v for n, v in params_str.items()})
 
     def to_str_params(self, only_significant: bool = False, only_public: bool = False) -> dict:

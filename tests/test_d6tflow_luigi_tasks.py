@@ -120,7 +120,7 @@ def test_from_str_params_and_parse_read_luigi_text(here):
     assert (t.n, t.xs, t.on) == (4, (1, 2), False)
     assert Typed.from_str_params(t.to_str_params()) == t
     assert Typed.n.parse("5") == 5
-    with pytest.raises(daskflow.TaskDefinitionError, match="no parameter.*m"):
+    with pytest.raises(daskflow.TaskDefinitionError, match="no parameter.*m; valid parameters: n"):
         Typed.from_str_params({"m": "1"})
 
 
