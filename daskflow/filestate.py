@@ -23,7 +23,7 @@ import stat
 
 from .config import project_dir
 
-__all__ = ["READS_NAME", "HASHED", "BROKEN", "project_folder", "project_base", "identity", "stamp", "content_digest",
+__all__ = ["READS_NAME", "HASHED", "BROKEN", "project_folder", "project_base", "identity", "file_identity", "stamp", "content_digest",
            "changed", "build_changed", "record_changed"]
 
 READS_NAME = "_reads.json"
@@ -115,17 +115,18 @@ def identity(path: str, listing: bool = False) -> dict | None:
         except OSError:
             return None
         many = len(entries) > _MANY
-        return {"entries": {n: None if st is None else st.st_size if many else _file(os.path.join(path, n), st)
+        return {"entries": {n: None if st is None else st.st_size if many else file_identity(os.path.join(path, n), st)
                             for n, st in sorted(entries.items())}}
     if not stat.S_ISREG(st.st_mode):
         return None
-    return _file(path, st)
+    return file_identity(path, st)
 
 
 _MANY = 1000
 
 
-def _file(path: str, st) -> dict:
+def file_identity(path: str, st) -> dict:
+    """A regular file's identity from its stat ``st``: size, mtime and (up to 64 MiB) sha256."""
     sha = content_digest(path, st) if st.st_size <= HASHED else None
     return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": sha}
 
@@ -145,8 +146,9 @@ def _file_changed(path: str, was: dict) -> str | None:
 
 def changed(record: dict, base: str | None = None) -> str | None:
     """None if every file and folder of a build's record is as it was, else what changed
-    (``data/sales.csv changed``): a stat per file, a hash only where the stat differs.
-    Relative paths are in the project folder ``base`` (default: the current one's)."""
+    (``data/sales.csv changed``): a stat per file, a hash only where the stat differs; an
+    entry ``BROKEN`` (recording failed) is always a change.  Relative paths are in the
+    project folder ``base`` (default: :func:`project_base`)."""
     base = project_base() if base is None else base
     for shown, was in record.items():
         if "broken" in was:

@@ -38,7 +38,7 @@ import sys
 import sysconfig
 import threading
 
-from .filestate import BROKEN, identity, project_base, stamp
+from .filestate import BROKEN, file_identity, identity, project_base, stamp
 
 __all__ = ["Recorder", "recording", "identities"]
 
@@ -112,14 +112,16 @@ def _note(rec: Recorder, event: str, args: tuple) -> None:
         if flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND) or set(mode) & set("wax+"):
             rec.written.add(path)
             return
+        if path in rec.read:
+            return  # as it was when first opened
         try:
             st = os.stat(path)
         except OSError:
-            rec.read.setdefault(path, ())
+            rec.read[path] = ()
             return
-        if flags & _DIRECTORY or stat.S_ISDIR(st.st_mode):  # a folder opened to walk it (shutil.rmtree,
-            return  # os.fwalk): its listing counts, not the folder as a file
-        rec.read.setdefault(path, (st.st_size, st.st_mtime_ns))
+        if flags & _DIRECTORY or not stat.S_ISREG(st.st_mode):  # a folder opened to walk it (shutil.rmtree,
+            return  # os.fwalk: its listing counts), a FIFO, a device: not data of a file
+        rec.read[path] = file_identity(path, st)  # what run() reads: the bytes as it opens them
         return
     rec.listed.setdefault(path, None)
 
@@ -189,7 +191,7 @@ def _excluded_prefixes() -> tuple:
     return tuple(p.rstrip(os.sep) + os.sep for p in prefixes if p) + (os.path.join(home, "."),)
 
 
-def _stored(full: str, roots: tuple) -> bool:
+def _stored(full: str, roots: tuple, listing: bool = False) -> bool:
     """Whether ``full`` is a file daskflow keeps under a root: a build's file
     ``{Family}/{params}@{build}...`` or a family folder's own ``_explain.*``, ``_lease.*``...
     (a user's data beside them, ``raw/v1@2024.csv`` or ``_raw/x.csv``, counts)."""
@@ -198,8 +200,8 @@ def _stored(full: str, roots: tuple) -> bool:
             return True
         if full.startswith(root):
             parts = full[len(root):].split(os.sep)
-            if len(parts) == 1 and _family_folder(full):  # (made again by a commit); a data
-                return True  # folder beside them (the default root is data/: data/raw) counts
+            if len(parts) == 1 and listing and _family_folder(full):  # (made again by a commit);
+                return True  # a data folder beside them (the default root is data/: data/raw) counts
             if len(parts) >= 2 and (_BUILD.match(parts[1]) or (len(parts) == 2 and parts[1].startswith("_"))):
                 return True
     return False
@@ -242,19 +244,19 @@ def identities(rec: Recorder, roots=(), base: str | None = None) -> dict:
     for path, listing in [(p, False) for p in rec.read] + [(p, True) for p in rec.listed]:
         full = os.path.realpath(path)  # a symlinked project: the folder project_dir() resolves
         if path in rec.written or full in rec.written or (full + os.sep).startswith(skip) \
-                or full.endswith(_SKIP_SUFFIXES) or _stored(full, roots):
+                or full.endswith(_SKIP_SUFFIXES) or _stored(full, roots, listing):
             continue
         opened = None if listing else rec.read[path]
-        if opened is not None and opened != stamp(full):  # changed since run() opened it
-            if path in rec.dbs:
+        if path in rec.dbs:
+            if opened != stamp(full):
                 continue  # a database changed while run() had it open: written by it, not an input
-            # another process changed it meanwhile: the build holds what was read before, which
-            # is not what is there now, so the next plan must find it changed
-            ident = {"missing": True} if opened == () else {"size": opened[0], "mtime_ns": opened[1], "sha256": None}
+            ident = identity(full)
+        elif isinstance(opened, dict):  # a file as run() opened it: changed since (another process,
+            ident = opened  # a touch), the next plan compares the bytes it read with those there
+        elif opened == ():  # not found when run() tried: creating it reruns
+            ident = {"missing": True}
         else:
             ident = identity(full, listing)
-            if ident is None and not listing and not os.path.lexists(full):
-                ident = {"missing": True}
         if ident is not None:
             out.setdefault(_shown(full, base), ident)
     return dict(sorted(out.items()))

@@ -48,15 +48,13 @@ _WARNED: "weakref.WeakSet[type]" = weakref.WeakSet()
 _sha256 = hashlib.sha256
 
 
-_WRITTEN: dict = {}  # frozenset of classes -> the constant paths their code writes
-
-
-def _written(classes: frozenset) -> frozenset:
+def _written(classes: frozenset, cache: dict) -> frozenset:
     """The constant paths the code of ``classes`` writes (side files): hashed at plan time
-    they would be read before their writer runs; the reader's run() records them instead."""
-    found = _WRITTEN.get(classes)
+    they would be read before their writer runs; the reader's run() records them instead.
+    ``cache``: the plan's (a process-wide one would keep redefined classes alive)."""
+    found = cache.get(classes)
     if found is None:
-        found = _WRITTEN[classes] = frozenset().union(*map(writes_of, map(code_fingerprint, classes)))
+        found = cache[classes] = frozenset().union(*map(writes_of, map(code_fingerprint, classes)))
     return found
 
 
@@ -181,7 +179,7 @@ class Plan(Reasons, Forcing):
         ``canonical.digest``, with the parts framed here (see ``canonical.framed``)."""
         sha, eight = _sha256, 8
         per_class: dict[tuple, tuple] = {}  # what the tasks of a class (and upstream classes) share
-        ups = None  # node -> its class and the classes upstream of it: found once a class reads files
+        ups, written = None, {}  # node -> its class and the classes upstream of it: once a class reads files
         for node in self.nodes.values():
             task = node.task
             ident = (type(task), frozenset([type(d.task) for d in node.deps]))
@@ -195,7 +193,7 @@ class Plan(Reasons, Forcing):
                     ups = self._upstream_classes()
                 key = (ident, ups[node])  # without the paths its own or an upstream class writes
                 shared = per_class.get(key) or per_class.setdefault(key, self._shared(
-                    node, with_reads(shared, _written(ups[node]))))
+                    node, with_reads(shared, _written(ups[node], written))))
             node.code, head, prefix = shared
             pbytes = task.param_bytes
             version = node.version = sha(head + len(pbytes).to_bytes(eight, "little") + pbytes).hexdigest()[:16]

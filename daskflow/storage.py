@@ -64,7 +64,7 @@ from . import localfs as _local
 from . import redact as _redact
 from .errors import StorageError
 from .listing import BUILD_SEP, MARKER_PREFIX, META_NAME, Commit, build_file
-from .filestate import READS_NAME, content_digest
+from .filestate import HASHED, READS_NAME, content_digest
 from .listing import PARTS_PREFIX, parts_digest  # noqa: F401  (the formats import them from here)
 from .listings import Listings, _protocols
 from .target import Target
@@ -294,7 +294,7 @@ class Store(Listings):
         try:
             outputs = self.read_body(commit).get("outputs", {}).values()
             committed = {o.get("file"): o.get("sha256") for o in outputs}
-        except (FileNotFoundError, ValueError, AttributeError):
+        except (OSError, ValueError, AttributeError, StorageError):  # unreadable: modified, as listed
             return broken
         newest = commit.mtime
         for name in names:
@@ -302,6 +302,8 @@ class Store(Listings):
             if info is None or committed.get(name) is None:
                 return broken
             if info[2] > commit.mtime + 1e-6:
+                if (info[0] or 0) > HASHED:  # a big output is not hashed in every process: rebuilt
+                    return broken
                 path = commit.file(name)
                 try:
                     same = content_digest(path, os.stat(path)) == committed[name]

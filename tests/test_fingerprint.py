@@ -358,3 +358,38 @@ def test_reads_by_a_constant_path_are_found_and_writes_are_not():
     assert paths == {"a.csv", "b.txt", "d.txt", "e.txt"}
     assert names == {"PATH", "cfg.DATA"} and envs == {"G", "H", "I"}
     assert written == {"c.txt", "f.csv", "g.txt"}  # an upstream's side file: left to the run's record
+
+
+def test_tokenizing_keeps_a_scripts_classes_and_other_threads_pickles_name_cloudpickles_setter():
+    import subprocess
+    import sys
+    import threading
+
+    import cloudpickle
+
+    from daskflow.fingerprint import values
+
+    namespace = {"__name__": "__main__"}
+    exec("class Scale:\n    def apply(self, x):\n        return x * 2\n", namespace)  # a script's class
+    Scale = namespace["Scale"]
+    Scale.__module__ = "__main__"
+    code, found = Scale.apply.__code__, values.Collector("test")
+    values._tokenize([Scale()], found, "SCALE")  # dask's pickle round trip of a value holding it
+    assert Scale.apply.__code__ is code
+
+    inside, done, blob = threading.Event(), threading.Event(), []
+
+    def planner():
+        with values._classes_kept():
+            inside.set()
+            done.wait(10)
+
+    t = threading.Thread(target=planner)
+    t.start()
+    inside.wait()
+    blob.append(cloudpickle.dumps(Scale))  # another thread ships the class meanwhile
+    done.set()
+    t.join()
+    child = "import pickle, sys; cls = pickle.loads(sys.stdin.buffer.read()); print(cls().apply(2))"
+    out = subprocess.run([sys.executable, "-c", child], input=blob[0], capture_output=True, timeout=60)
+    assert out.stdout.strip() == b"4", out.stderr

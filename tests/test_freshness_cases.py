@@ -371,6 +371,11 @@ CASES = {
         "from pkg.constants import N\n\n" + T("N"),
         {"pkg/constants.py": "import numpy as np\n\nnp.random.seed(0)\nN = 3\nM = 1\n"},
         ("pkg/constants.py", "M = 1", "M = 2"), []),
+    "settings-making-a-run-folder": (  # its calls count by their code, not this process's values
+        "from pkg.settings import N\n\n" + T("N"),
+        {"pkg/settings.py": "import os, time\n\nN = 3\nRUN = time.strftime('%H%M%S') + str(os.getpid())\n"
+                            "os.makedirs(os.path.join(os.path.dirname(__file__), 'runs', RUN), exist_ok=True)\n"},
+        "seed", []),
     # -- what a downstream reads besides the upstream's bytes: order, metadata, a target's load() ----
     "persist-order-decides-inputload": (  # the same files; inputLoad() gives them in persist's order
         "class Up(daskflow.tasks.TaskJson):\n    persist = ['a', 'b']\n\n    def run(self):\n        log('Up')\n"

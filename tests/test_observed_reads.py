@@ -3,6 +3,7 @@ with the build, checked at each plan, by thread, without what daskflow or librar
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -355,8 +356,27 @@ def test_a_file_changed_while_run_had_it_open_counts_as_changed(tmp_path):
         writer.join()
         os.utime(tmp_path / "sales.csv", ns=(1, 1))
     found = observe.identities(rec)
-    assert found[str(tmp_path / "sales.csv")]["sha256"] is None  # as opened, not as it is now
+    opened = hashlib.sha256(b"v\n1\n").hexdigest()
+    assert found[str(tmp_path / "sales.csv")]["sha256"] == opened  # as opened, not as it is now
     assert filestate.changed(found) == f"file {tmp_path / 'sales.csv'} changed"
+    (tmp_path / "sales.csv").write_text("v\n1\n")  # back: the bytes run() read
+    assert filestate.changed(found) is None
+    with observe.recording() as rec:
+        open(tmp_path / "sales.csv").read()
+        os.utime(tmp_path / "sales.csv", ns=(2, 2))  # touched while read (by run() or another): same bytes
+    assert filestate.changed(observe.identities(rec)) is None  # not stale for ever
+
+
+def test_a_file_missing_right_under_the_root_counts_as_missing(tmp_path):
+    root = tmp_path / "data"  # the default root is {project}/data
+    root.mkdir()
+    with observe.recording() as rec:
+        with pytest.raises(FileNotFoundError):
+            open(root / "overrides.json")
+    found = observe.identities(rec, [str(root)])
+    assert found == {str(root / "overrides.json"): {"missing": True}}
+    (root / "overrides.json").write_text("{}")
+    assert filestate.changed(found) == f"file {root / 'overrides.json'} appeared"
 
 
 def test_listings_of_the_current_folder_and_of_data_beside_the_builds_count(tmp_path, monkeypatch):

@@ -18,7 +18,8 @@ the module depends on them though it never names them:
 
 The modules it imports from at all (``from settings import N``) ran their own
 top-level calls first (``np.random.seed(0)``, ``pd.set_option(...)`` in a
-constants module): their effects count too.
+constants module): their calls count too, by their code alone (not by the
+values their arguments have in this process: a timestamped ``RUN_DIR``).
 
 Top-level ``if``/``try``/``with`` blocks are read too, but not a script's
 ``if __name__ == "__main__":`` block, which never runs on import (what it does

@@ -104,10 +104,11 @@ def writes_of(code: CodeFingerprint) -> frozenset:
 
 def with_reads(code: CodeFingerprint, written: frozenset = frozenset()) -> CodeFingerprint:
     """``code`` with a part for each file its parts read, as it is now; ``code`` itself when
-    it reads none.  A path in ``written`` (one a task of the plan writes by that constant
-    path, as an upstream task's side file) is left out: it would be hashed before its
+    it reads none.  A path in ``written`` (one the task's own class or an upstream class
+    writes by that constant path: a side file) is left out: it would be hashed before its
     writer runs; the file as the reader's ``run()`` opened it counts instead
-    (:mod:`daskflow.observe`)."""
+    (:mod:`daskflow.observe`), when ``run()`` opens it with Python's ``open`` (a C reader,
+    pyarrow's own, is not seen: such a side file does not count)."""
     paths = {p for p in set().union(*(p.reads for p in code.parts.values())) if os.path.normpath(p) not in written}
     if not paths:
         return code

@@ -377,7 +377,7 @@ def _tokenize(value, found: Collector, name: str) -> str:
     return token + (" names " + "|".join(sorted(user)) if user else "")
 
 
-_KEEPING = threading.Lock()
+_KEEPING = threading.local()  # set while this thread tokenizes a value
 
 
 @contextlib.contextmanager
@@ -385,27 +385,32 @@ def _classes_kept():
     """dask tokenizes an object by a pickle round trip.  cloudpickle, loading a class it pickled
     by value (one of ``__main__``, or one its module does not name), finds the live class and
     sets its attributes again, with copies of its functions: the user's classes would lose
-    their code (a functional flow's steps, a class of a script).  Within the block, a class
-    that already holds the attributes keeps its own."""
+    their code (a functional flow's steps, a class of a script).  Within the block, in this
+    thread only, a class that already holds the attributes keeps its own; cloudpickle's own
+    state setter is replaced once by one that does just that and otherwise calls it, under
+    its name, so a pickle made meanwhile (by another thread) still names cloudpickle's."""
     try:
         from cloudpickle import cloudpickle as cp
     except ImportError:  # pragma: no cover - distributed depends on it
         yield
         return
-    with _KEEPING:
+    if getattr(cp._class_setstate, "_daskflow_original", None) is None:
         original = cp._class_setstate
 
-        def setstate(obj, state):
-            attrs = state[0] if isinstance(state, tuple) else {}
+        def _class_setstate(obj, state):
+            attrs = state[0] if isinstance(state, tuple) and getattr(_KEEPING, "on", False) else {}
             if any(k in vars(obj) for k in attrs if not k.startswith("__")):
                 return obj  # the live class: it stays as it is
             return original(obj, state)
 
-        cp._class_setstate = setstate
-        try:
-            yield
-        finally:
-            cp._class_setstate = original
+        _class_setstate.__module__, _class_setstate.__qualname__ = original.__module__, original.__qualname__
+        _class_setstate._daskflow_original = original
+        cp._class_setstate = _class_setstate
+    _KEEPING.on = True
+    try:
+        yield
+    finally:
+        _KEEPING.on = False
 
 
 def _opaque(value, found: Collector, name: str, why: str) -> str:

@@ -120,12 +120,13 @@ def _walk(todo: list, task_class=None):
     seen: set = set()
     while todo:
         kind, obj = todo.pop()
-        ident = (kind, obj if kind == "effects" else id(obj))  # within one walk only: never in a digest
-        if ident in seen:
+        effects = kind in ("effects", "effects-code")
+        ident = (kind, obj if effects else id(obj))  # within one walk only: never in a digest
+        if ident in seen or (kind == "effects-code" and ("effects", obj) in seen):
             continue
         seen.add(ident)
-        if kind == "effects":
-            part, found = _effects_part(obj)
+        if effects:
+            part, found = _effects_part(obj, values=kind == "effects")
             if part is None:  # nothing of its own; its package's __init__ may have some
                 todo.extend(found.refs)
                 continue
@@ -133,7 +134,7 @@ def _walk(todo: list, task_class=None):
             part, found = _class_part(obj, own=kind == "task-class", task_class=task_class)
         else:
             part, found = _function_part(obj)
-        module = getattr(obj, "__module__", None) if kind != "effects" else None
+        module = getattr(obj, "__module__", None) if not effects else None
         if module and is_user_module(module) and ("effects", module) not in seen:
             todo.append(("effects", module))
         incomplete.extend(found.incomplete)
@@ -143,9 +144,12 @@ def _walk(todo: list, task_class=None):
     return parts, incomplete, libraries
 
 
-def _effects_part(modname: str):
+def _effects_part(modname: str, values: bool = True):
     """The top-level calls and side-effect imports of a module of the user's (see
-    ``effects``), as a part; None when it has neither."""
+    ``effects``), as a part; None when it has neither.  ``values=False``, for a module only
+    imported from (``from settings import N``): its calls by their code alone, not by the
+    values their arguments have in this process (``os.makedirs(RUN_DIR)`` with a timestamp
+    would make the task new in every process)."""
     module = sys.modules.get(modname)
     calls, imported, sources = module_effects(getattr(module, "__file__", None) or "",
                                               getattr(module, "__package__", None))
@@ -160,16 +164,20 @@ def _effects_part(modname: str):
             own = getattr(own, dotted.partition(".")[2], None)
         if isinstance(own, types.FunctionType) and is_user_function(own):
             extra = f"|{dotted or head}={describe(own, found, head, 1)}"
+        if not values:
+            tokens.append(f"call {dump}{extra}")
+            continue
         tokens.append(f"call {dump} " + "|".join(f"{n}={describe(namespace[n], found, n, 1)}" for n in read
                                                    if n in namespace and not isinstance(namespace[n], types.ModuleType))
                       + extra)
+    kind = "effects" if values else "effects-code"
     if "." in modname and is_user_module(modname.rpartition(".")[0]):  # a package's __init__ runs first
-        found.refs.append(("effects", modname.rpartition(".")[0]))
+        found.refs.append((kind, modname.rpartition(".")[0]))
     for name in sources:  # from settings import N: settings' own top-level calls ran too
         if name in sys.modules and is_user_module(name):
-            found.refs.append(("effects", name))
-    for name in imported:  # import accessors: it counts by all it defines (see describe); an
-        other = sys.modules.get(name)  # unused library import is nothing
+            found.refs.append(("effects-code", name))
+    for name in imported if values else ():  # import accessors: it counts by all it defines (see
+        other = sys.modules.get(name)  # describe); an unused library import is nothing
         if other is not None and is_user_module(name):
             tokens.append(f"import {describe(other, found, name, 1)}")
     if not tokens:
