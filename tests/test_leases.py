@@ -41,8 +41,11 @@ def mark(name):
                 raise RuntimeError(f"{name}: the other builders never waited for its lease")
             time.sleep(0.01)
     hold = os.environ.get("FLOW_HOLD")
-    if hold == name:  # keep the lease: a test kills or interrupts this builder now
-        time.sleep(float(os.environ.get("FLOW_HOLD_S", "120")))
+    if hold == name:  # keep the lease: a test kills or interrupts this builder now, then
+        release = os.environ.get("FLOW_RELEASE")  # (interrupted) lets the build go on
+        deadline = time.time() + float(os.environ.get("FLOW_HOLD_S", "120"))
+        while time.time() < deadline and not (release and os.path.exists(release)):
+            time.sleep(0.01)
     time.sleep(float(os.environ.get("FLOW_SLOW", "0")))
 
 
@@ -226,8 +229,10 @@ def test_builder_killed_holding_a_lease_is_taken_over_by_exactly_one(team):
 
 @pytest.mark.parametrize("scheduler", ["sync", "threads"])
 def test_ctrl_c_releases_leases(team, scheduler):
-    # on threads the interrupted build goes on in its worker thread (3 s), then must not commit
-    (proc,) = team.start(1, FLOW_HOLD="Source", FLOW_SCHEDULER=scheduler, FLOW_HOLD_S="3")
+    # on threads the interrupted build goes on in its worker thread (until released), then must
+    # not commit; the build holds until the test says, so a slow machine cannot let it finish first
+    release = team.tmp / "release"
+    (proc,) = team.start(1, FLOW_HOLD="Source", FLOW_SCHEDULER=scheduler, FLOW_RELEASE=str(release))
     deadline = time.time() + 60
     while team.runs("Source") == 0 and time.time() < deadline:
         time.sleep(0.05)
@@ -237,6 +242,7 @@ def test_ctrl_c_releases_leases(team, scheduler):
     while team.leases() and time.time() < deadline:
         time.sleep(0.05)
     assert team.leases() == []  # released at once, not left to expire
+    release.touch()
     out, err = proc.communicate(timeout=60)
     assert proc.returncode != 0 and "KeyboardInterrupt" in err
     assert not [p for p in team.listing() if "._commit." in p]
