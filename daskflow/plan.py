@@ -93,6 +93,27 @@ def _same_class(a: Task, b: Task) -> None:
             f"outputs: rename one (or mark the reader external = True)")
 
 
+def _shared(node: Node, code) -> tuple:
+    """What the tasks of one class share: its code, the framed head of its version
+    (``canonical.digest(SCHEMA, family, code digest, param_bytes)``: the first three
+    framed once) and its key's prefix; an incomplete fingerprint warned of once."""
+    cls = type(node.task)
+    if code.incomplete and cls not in _WARNED:
+        _WARNED.add(cls)
+        warnings.warn(f"{node.family}: code fingerprint incomplete, edits reached only through "
+                      f"these are not seen: {'; '.join(code.incomplete)}", stacklevel=4)
+    return code, framed(SCHEMA, node.family.encode(), code.digest.encode()), node.family + "-"
+
+
+def _upstream_classes(nodes) -> dict:
+    """Each node's class and the classes of all the tasks upstream of it: the same in every
+    plan that holds the node, so its fingerprint is too."""
+    ups: dict = {}
+    for node in nodes:  # upstream first
+        ups[node] = frozenset([type(node.task)]).union(*[ups[d] for d in node.deps])
+    return ups
+
+
 class Plan(Reasons, Forcing):
     """The freshness of every task reachable from ``targets``.
 
@@ -186,13 +207,13 @@ class Plan(Reasons, Forcing):
             shared = per_class.get(ident)
             if shared is None:  # the class's code and what it reads of upstream classes
                 code = with_upstream(type(task), code_fingerprint(type(task)), ident[1])
-                shared = per_class[ident] = self._shared(node, code) if not any(
+                shared = per_class[ident] = _shared(node, code) if not any(
                     p.reads for p in code.parts.values()) else code
             if not isinstance(shared, tuple):  # its code reads files by constant paths
                 if ups is None:
-                    ups = self._upstream_classes()
+                    ups = _upstream_classes(self.nodes.values())
                 key = (ident, ups[node])  # without the paths its own or an upstream class writes
-                shared = per_class.get(key) or per_class.setdefault(key, self._shared(
+                shared = per_class.get(key) or per_class.setdefault(key, _shared(
                     node, with_reads(shared, _written(ups[node], written))))
             node.code, head, prefix = shared
             pbytes = task.param_bytes
@@ -204,25 +225,6 @@ class Plan(Reasons, Forcing):
                 parts += (_LEN64, d.fingerprint.encode())
             fingerprint = node.fingerprint = sha(b"".join(parts)).hexdigest()
             node.key = prefix + fingerprint[:32]
-
-    def _shared(self, node: Node, code) -> tuple:
-        """What the tasks of one class share: its code, the framed head of its version
-        (``canonical.digest(SCHEMA, family, code digest, param_bytes)``: the first three
-        framed once) and its key's prefix; an incomplete fingerprint warned of once."""
-        cls = type(node.task)
-        if code.incomplete and cls not in _WARNED:
-            _WARNED.add(cls)
-            warnings.warn(f"{node.family}: code fingerprint incomplete, edits reached only through "
-                          f"these are not seen: {'; '.join(code.incomplete)}", stacklevel=4)
-        return code, framed(SCHEMA, node.family.encode(), code.digest.encode()), node.family + "-"
-
-    def _upstream_classes(self) -> dict:
-        """Each node's class and the classes of all the tasks upstream of it: the same in every
-        plan that holds the node, so its fingerprint is too."""
-        ups: dict = {}
-        for node in self.nodes.values():  # upstream first
-            ups[node] = frozenset([type(node.task)]).union(*[ups[d] for d in node.deps])
-        return ups
 
     def _kind(self, cls: type) -> tuple:
         """What deciding a task of ``cls`` needs of its class, once per plan: whether it is an
