@@ -225,8 +225,10 @@ class RunContext:
             self.saved[name] = hashlib.sha256(data).hexdigest()
             return
         self.last = None  # an earlier save() of it held back: this one replaces it
-        again = name in self.saved and not self.committed  # saved twice in one run(): the last wins
-        self.saved[name] = self.store.write(self.path(name, fmt), data, replace=again)
+        if name in self.saved and not self.committed:  # saved twice in one run(): the last wins
+            self.saved[name] = self.store.write(self.path(name, fmt), data, replace=True)
+        else:
+            self.saved[name] = self.store.write(self.path(name, fmt), data)
 
     def save_meta(self, task, data) -> None:
         try:  # a dict by its items; any other value (d6tflow pickles any) whole

@@ -88,8 +88,9 @@ class Top(daskflow.tasks.TaskPickle):
 '''
 
 BUILDER = '''
-import json, logging, os, sys, time
+import json, logging, os, signal, sys, time
 from pathlib import Path
+signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C, even when started in the background
 sys.path.insert(0, {mods!r})
 import daskflow, {name} as m
 
