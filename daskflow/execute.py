@@ -2,8 +2,8 @@
 
 Imports ``errors``, ``config``, ``listing``, ``storage``, ``context``, ``task``, ``plan``,
 ``fingerprint``, ``lease``, ``luigi_names``, ``filestate``, ``observe``, ``progress`` and
-``trace``; never dask, so the same function serves the sync, threaded and process schedulers and a distributed
-cluster.  A graph node calls :func:`execute` with its :class:`Spec` and the
+``trace``; never dask, so the same function serves the sync, threaded and process
+schedulers and a distributed cluster.  A graph node calls :func:`execute` with its :class:`Spec` and the
 :class:`Outcome` of each upstream task; it returns a small Outcome, never the
 task's data (workers load inputs and save outputs themselves), except for a
 ``TaskCache``, whose values (and metadata) ride in its Outcome to the

@@ -42,8 +42,7 @@ from .filestate import BROKEN, file_identity, identity, project_base, stamp
 
 __all__ = ["Recorder", "recording", "identities"]
 
-_EVENTS = frozenset({"open", "os.listdir", "os.scandir", "sqlite3.connect", "os.rename", "os.replace"})
-_RENAMES = ("os.rename", "os.replace")
+_EVENTS = frozenset({"open", "os.listdir", "os.scandir", "sqlite3.connect", "os.rename"})  # os.replace too
 _SKIP_SUFFIXES = (".pyc", ".pyo", ".so", ".pyd")  # compiled: a source file run by runpy counts
 _OWN = os.path.dirname(os.path.abspath(__file__)) + os.sep
 _DIRECTORY = getattr(os, "O_DIRECTORY", 0)
@@ -60,7 +59,7 @@ class Recorder:
     __slots__ = ("read", "listed", "written", "dbs", "broken")
 
     def __init__(self):
-        self.read: dict = {}  # path -> (size, mtime_ns) when opened, () if it was missing
+        self.read: dict = {}  # path -> its identity when first opened, () if missing (a database: its stamp)
         self.listed: dict = {}
         self.written: set = set()
         self.dbs: set = set()  # the read paths that are SQLite databases (written too, maybe)
@@ -83,7 +82,7 @@ def _note(rec: Recorder, event: str, args: tuple) -> None:
     path = args[0] if args else None
     if isinstance(path, int):  # a file descriptor: what it is was seen when it was opened
         return
-    if event in _RENAMES:  # os.replace(tmp, target): the target is written by the run
+    if event == "os.rename":  # os.replace(tmp, target): the target is written by the run
         if len(args) > 1 and _origin(sys._getframe(2)) == "user":
             rec.written.add(os.path.abspath(os.fsdecode(os.fspath(args[1]))))
         return

@@ -200,21 +200,24 @@ class Plan(Reasons, Forcing):
         ``canonical.digest``, with the parts framed here (see ``canonical.framed``)."""
         sha, eight = _sha256, 8
         per_class: dict[tuple, tuple] = {}  # what the tasks of a class (and upstream classes) share
+        per_reads: dict[tuple, tuple] = {}  # the same for a class that reads files, by its upstream classes
         ups, written = None, {}  # node -> its class and the classes upstream of it: once a class reads files
         for node in self.nodes.values():
             task = node.task
             ident = (type(task), frozenset([type(d.task) for d in node.deps]))
-            shared = per_class.get(ident)
-            if shared is None:  # the class's code and what it reads of upstream classes
+            entry = per_class.get(ident)
+            if entry is None:  # the class's code and what it reads of upstream classes
                 code = with_upstream(type(task), code_fingerprint(type(task)), ident[1])
-                shared = per_class[ident] = _shared(node, code) if not any(
-                    p.reads for p in code.parts.values()) else code
-            if not isinstance(shared, tuple):  # its code reads files by constant paths
-                if ups is None:
+                reads = any(p.reads for p in code.parts.values())
+                entry = per_class[ident] = (code, None if reads else _shared(node, code))
+            code, shared = entry
+            if shared is None:  # its code reads files by constant paths: as they are now, without
+                if ups is None:  # the paths its own or an upstream class writes
                     ups = _upstream_classes(self.nodes.values())
-                key = (ident, ups[node])  # without the paths its own or an upstream class writes
-                shared = per_class.get(key) or per_class.setdefault(key, _shared(
-                    node, with_reads(shared, _written(ups[node], written))))
+                key = (ident, ups[node])
+                shared = per_reads.get(key)
+                if shared is None:
+                    shared = per_reads[key] = _shared(node, with_reads(code, _written(ups[node], written)))
             node.code, head, prefix = shared
             pbytes = task.param_bytes
             version = node.version = sha(head + len(pbytes).to_bytes(eight, "little") + pbytes).hexdigest()[:16]
