@@ -35,13 +35,14 @@ changed after the commit (there is no marker to stat).
 from __future__ import annotations
 
 import datetime
+import functools
 import hashlib
 import os
 import re
 from dataclasses import dataclass, field
 
 __all__ = ["Commit", "INLINE_ID", "INLINE_LEN", "JOURNAL_PREFIX", "META_NAME", "inline_fields", "BUILD_SEP", "MARKER_PREFIX", "LEASE_PREFIX", "sizes_token", "PARTS_PREFIX",
-           "parts_digest", "parse_listing", "group_entries", "scan_commits", "parse_leases", "split_entry", "build_file", "scan_local",
+           "parts_digest", "parse_listing", "group_entries", "parse_leases", "split_entry", "build_file", "scan_local",
            "info_mtime", "info_stamp"]
 
 MARKER_PREFIX = "_commit."
@@ -141,7 +142,7 @@ class Commit:
         if self.sizes:
             files = self.files
             if len(names) == 1 and names[0] in files:  # sizes_token of one file, framed here
-                token = hashlib.sha256(f"{names[0]}\0{files[names[0]][0]}\n".encode()).hexdigest()[:16]
+                token = _one_size(names[0], files[names[0]][0])
             else:
                 token = sizes_token({n: files[n][0] for n in names if n in files})
             if token != self.sizes:
@@ -169,6 +170,12 @@ class Commit:
             size, stamp, mtime = self.files[name]
             h.update(f"{name}\0{size}\0{repr(mtime) if stamp is None else stamp}\n".encode())
         return h.hexdigest()[:16]
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _one_size(name: str, size: int) -> str:
+    """The sizes token of one file (``sizes_token({name: size})``)."""
+    return hashlib.sha256(f"{name}\0{size}\n".encode()).hexdigest()[:16]
 
 
 PARTS_PREFIX = "_parts."
@@ -281,85 +288,6 @@ def group_entries(base: str, entries) -> dict[str, list[Commit]]:
             mtime = int(fields[5]) / 1e6  # at commit is in its name (its mtime now may be newer)
         out.setdefault(param_dir, []).append(Commit(  # listings give the marker's own time
             param_dir, build, version, inputs, result, path, mtime, files, sizes, False, inline))
-    return out
-
-
-def scan_commits(path: str, prefix: str = "") -> dict[str, list[Commit]]:
-    """:func:`parse_listing` of a local family folder, listed here: one ``os.scandir`` (and
-    one more per folder output or old folder build), one stat per file.  The common case
-    (files of today's layout) is grouped inline: this is most of a no-op check."""
-    builds: dict[str, dict] = {}  # "{params}@{build}" -> files
-    markers: dict[str, tuple[str, float]] = {}
-    old = []  # entries of old-layout folder builds, grouped by group_entries
-    try:
-        listing = os.scandir(path)
-    except (FileNotFoundError, NotADirectoryError):
-        return {}
-    folders = []
-    with listing:
-        for entry in listing:
-            name = entry.name
-            if prefix and not name.startswith(prefix):
-                continue
-            at = name.find(BUILD_SEP)
-            dot = name.find(".", at)
-            if at <= 0 or dot < 0 or name[at + 1] == "_":  # not a build's (a lease, a temp file)
-                if at > 0 and entry.is_dir(follow_symlinks=False):
-                    folders.append((entry.path, name, None))  # an old folder build {params}@{id}/
-                continue
-            if entry.is_dir(follow_symlinks=False):
-                folders.append((entry.path, name, dot))
-                continue
-            rest = name[dot + 1:]
-            if rest.startswith(MARKER_PREFIX):  # no stat: the commit time is in the name
-                markers[name[:dot]] = (entry.path, len(name) - dot - 1)  # the marker's name: its last chars
-                continue
-            st = entry.stat()
-            if not rest.startswith(".tmp-"):
-                files = builds.get(name[:dot])
-                if files is None:
-                    files = builds[name[:dot]] = {}
-                files[rest] = (st.st_size, None, st.st_mtime)
-                if dot - at == INLINE_LEN + 1 and rest[0] != "_":  # an output that is its own marker
-                    markers[name[:dot]] = (entry.path, None)
-    for folder, name, dot in folders:
-        entry = split_entry(name + "/x")
-        if entry is None:
-            continue
-        cut = len(folder) + 1
-        if dot is None or entry[2] == "x":  # an old folder build: grouped the general way
-            old += [(f"{name}/{sub[cut:]}", info["size"], info["mtime"], None)
-                    for sub, info in scan_local(folder).items()]
-            continue
-        files = builds.setdefault(name[:dot], {})
-        for sub, info in scan_local(folder).items():  # a folder output: {key}.{output}.{ext}/...
-            files[f"{name[dot + 1:]}/{sub[cut:]}"] = (info["size"], None, info["mtime"])
-    out = group_entries(path, old) if old else {}
-    for key, (marker, tail) in sorted(markers.items()):
-        param_dir, _, build = key.partition(BUILD_SEP)
-        fields = (inline_fields(build) if tail is None
-                  else (match := _MARKER.fullmatch(marker, len(marker) - tail)) and match.groups())
-        if not fields:
-            import warnings
-
-            warnings.warn(f"corrupt or foreign commit marker {marker}; its build is treated as stale")
-            continue
-        if tail is None:
-            version, inputs, result, sizes, stamp = fields[1:]
-        else:
-            version, inputs, result, sizes, stamp = fields
-        # a marker from before 0.4 has no time in its name: its time is its mtime
-        mtime = os.stat(marker).st_mtime if stamp is None else int(stamp) / 1e6
-        commit = Commit(param_dir, build, version, inputs, result, marker, mtime, builds.get(key, {}),
-                        sizes, stamp is not None, tail is None)
-        commits = out.get(param_dir)
-        if commits is None:
-            out[param_dir] = [commit]
-        else:
-            commits.append(commit)
-    if old:
-        for commits in out.values():
-            commits.sort(key=lambda c: c.build)
     return out
 
 

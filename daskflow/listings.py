@@ -1,10 +1,11 @@
 """The listing side of a :class:`~daskflow.storage.Store`: committed builds, leases,
 families, and removing builds (a mixin of Store).
 
-Imports ``errors`` and ``listing`` (which turns names, sizes and times into
+Imports ``errors``, ``listing`` and ``localscan`` (which turns names, sizes and times into
 :class:`~daskflow.listing.Commit` objects).  A family is one listing: one
-``os.scandir`` on local disk, one ``ListObjectsV2`` per 1000 keys on S3, never
-cached, so another process's commit is always seen.
+``os.scandir`` on local disk (its names parsed once while the folder is unchanged, see
+``daskflow.localscan``), one ``ListObjectsV2`` per 1000 keys on S3, never cached, so
+another process's commit is always seen.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from __future__ import annotations
 from .errors import StorageError
 from .listing import (BUILD_SEP, INLINE_LEN, MARKER_PREFIX, Commit, build_file,
                       info_mtime as _mtime, parse_leases as _parse_leases,
-                      parse_listing as _parse_listing, scan_commits as _scan_commits,
-                      scan_local as _scan_local, split_entry)
+                      parse_listing as _parse_listing, scan_local as _scan_local, split_entry)
+from .localscan import scan_commits as _scan_commits
 
 __all__ = ["Listings"]
 

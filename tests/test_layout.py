@@ -14,6 +14,7 @@ PACKAGE = Path(daskflow.__file__).parent
 LAYERS = [
     {"errors", "explain", "progress", "picklerefs"},
     {"config", "params", "canonical", "formats", "listing", "localfs", "redact"},
+    {"localscan"},
     {"target", "scheduling", "journal", "listings", "filestate"},
     {"storage", "observe"},
     {"notes", "context", "taskdef", "luigi_names"},

@@ -1,0 +1,196 @@
+"""Listing a local family folder into commits: one ``os.scandir``, one stat per file.
+
+Imports only ``listing`` and the standard library.  :func:`scan_commits` is most of a
+no-op check on local disk.  What the folder's names say (which builds, which markers,
+what each marker's name holds) is parsed once per process for a folder that has not
+changed since: a family folder's modification and change times move whenever an
+entry is added, removed or renamed, so a folder whose times are the ones seen at the
+last scan holds the same names (the sizes and times of its files are still read by a
+stat of each, so an output edited in place is seen).  A folder changed within
+:data:`RACY` seconds of its scan is never kept: an entry added in the same tick of the
+clock as the scan would not move its times (git's "racy" index entries).  Folders with
+sub-folders (a folder output, a build of the old layout) are scanned every time: a
+change inside a sub-folder does not touch the family folder.  Another process's commit
+is always seen.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import warnings
+
+from .listing import (_MARKER, BUILD_SEP, INLINE_LEN, MARKER_PREFIX, Commit, group_entries,
+                      inline_fields, scan_local, split_entry)
+
+__all__ = ["scan_commits", "forget"]
+
+RACY = 2.0  # seconds: a folder changed this close to its scan is scanned again next time
+KEPT = 2_000_000  # files named by the folders kept, at most (some 300 MB)
+_NAMES: dict[str, tuple] = {}  # family folder -> (its stat signature, its parsed names)
+_KEPT_FILES = 0  # the files of the folders in _NAMES
+_LOCK = threading.Lock()
+
+
+def forget() -> None:
+    """Drop every parsed folder (the next scan of each reads its names again)."""
+    global _KEPT_FILES
+    with _LOCK:
+        _NAMES.clear()
+        _KEPT_FILES = 0
+
+
+def _signature(st: os.stat_result) -> tuple:
+    return st.st_ino, st.st_dev, st.st_mtime_ns, st.st_ctime_ns, st.st_size
+
+
+def scan_commits(path: str, prefix: str = "") -> dict[str, list[Commit]]:
+    """Committed builds of a local family folder by parameter folder, oldest first (what
+    :func:`daskflow.listing.parse_listing` makes of the same files): one ``os.scandir``
+    (and one more per folder output or old folder build) and one stat per file, or, for
+    a folder whose names are known, one stat of the folder and one of each file."""
+    try:
+        before = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return {}
+    sig = _signature(before)
+    known = _NAMES.get(path)
+    if known is not None and known[0] == sig:
+        files, heads, old = known[1]
+        if prefix:  # the builds of one task (names starting with "{param_dir}@")
+            files = [f for f in files if f[0].startswith(prefix)]
+            heads = [h for h in heads if h[0].startswith(prefix)]
+        try:
+            return _assemble(files, heads, old)
+        except FileNotFoundError:  # a file went while its folder's times stayed: read it again
+            pass
+    started = time.time()
+    stable = before.st_mtime < started - RACY and before.st_ctime < started - RACY
+    if prefix and not stable:  # only the task's own names are parsed: nothing to keep
+        return _assemble(*_parse(path, prefix))
+    parsed = _parse(path, "")
+    if parsed[2] is not None:  # sub-folders: never kept
+        return _assemble(*(_parse(path, prefix) if prefix else parsed))
+    if stable:
+        _keep(path, sig, parsed)
+    files, heads, _ = parsed
+    if prefix:
+        files = [f for f in files if f[0].startswith(prefix)]
+        heads = [h for h in heads if h[0].startswith(prefix)]
+    return _assemble(files, heads, None)
+
+
+def _keep(path: str, sig: tuple, parsed: tuple) -> None:
+    """Keep the names of a folder that did not change while they were read (up to
+    :data:`KEPT` files in all: beyond, the folders kept first are dropped)."""
+    global _KEPT_FILES
+    try:
+        after = _signature(os.stat(path))
+    except FileNotFoundError:
+        after = None
+    with _LOCK:
+        dropped = _NAMES.pop(path, None)
+        if dropped is not None:
+            _KEPT_FILES -= len(dropped[1][0])
+        if after != sig:
+            return
+        while _NAMES and _KEPT_FILES + len(parsed[0]) > KEPT:
+            _KEPT_FILES -= len(_NAMES.pop(next(iter(_NAMES)))[1][0])
+        _NAMES[path] = (sig, parsed)
+        _KEPT_FILES += len(parsed[0])
+
+
+def _parse(path: str, prefix: str) -> tuple:
+    """What the names of the folder say: ``(files, heads, old)``.  ``files``: ``(build key,
+    name in the build, path)`` of each file to stat; ``heads``: the fields of each commit
+    but its files' sizes and times; ``old``: the grouped commits of folder builds and the
+    files of folder outputs (None when the folder has no sub-folder)."""
+    files, markers, folders = [], {}, []
+    try:
+        listing = os.scandir(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return [], [], None
+    with listing:
+        for entry in listing:
+            name = entry.name
+            if prefix and not name.startswith(prefix):
+                continue
+            at = name.find(BUILD_SEP)
+            dot = name.find(".", at)
+            if at <= 0 or dot < 0 or name[at + 1] == "_":  # not a build's (a lease, a temp file)
+                if at > 0 and entry.is_dir(follow_symlinks=False):
+                    folders.append((entry.path, name, None))  # an old folder build {params}@{id}/
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                folders.append((entry.path, name, dot))
+                continue
+            rest = name[dot + 1:]
+            if rest.startswith(MARKER_PREFIX):  # no stat: the commit time is in the name
+                markers[name[:dot]] = (entry.path, len(name) - dot - 1)  # the marker's name: its last chars
+                continue
+            if rest.startswith(".tmp-"):
+                continue
+            files.append((name[:dot], rest, entry.path))
+            if dot - at == INLINE_LEN + 1 and rest[0] != "_":  # an output that is its own marker
+                markers[name[:dot]] = (entry.path, None)
+    heads = []
+    for key, (marker, tail) in sorted(markers.items()):
+        param_dir, _, build = key.partition(BUILD_SEP)
+        fields = (inline_fields(build) if tail is None
+                  else (match := _MARKER.fullmatch(marker, len(marker) - tail)) and match.groups())
+        if not fields:
+            warnings.warn(f"corrupt or foreign commit marker {marker}; its build is treated as stale")
+            continue
+        version, inputs, result, sizes, stamp = fields[1:] if tail is None else fields
+        # a marker from before 0.4 has no time in its name: its time is its mtime (stat()ed)
+        heads.append((key, param_dir, build, version, inputs, result, marker,
+                      None if stamp is None else int(stamp) / 1e6, sizes, tail is None))
+    return files, heads, _folders(path, folders) if folders else None
+
+
+def _folders(path: str, folders: list) -> tuple:
+    """The commits of old folder builds and the files of folder outputs, by build key."""
+    old, inner = [], {}
+    for folder, name, dot in folders:
+        entry = split_entry(name + "/x")
+        if entry is None:
+            continue
+        cut = len(folder) + 1
+        if dot is None or entry[2] == "x":  # an old folder build: grouped the general way
+            old += [(f"{name}/{sub[cut:]}", info["size"], info["mtime"], None)
+                    for sub, info in scan_local(folder).items()]
+            continue
+        files = inner.setdefault(name[:dot], {})
+        for sub, info in scan_local(folder).items():  # a folder output: {key}.{output}.{ext}/...
+            files[f"{name[dot + 1:]}/{sub[cut:]}"] = (info["size"], None, info["mtime"])
+    return (group_entries(path, old) if old else {}), inner
+
+
+def _assemble(files: list, heads: list, old) -> dict[str, list[Commit]]:
+    """The commits, with each file's size and time as it is now (a stat of each)."""
+    stat = os.stat
+    builds: dict[str, dict] = {}
+    for key, rest, file in files:
+        st = stat(file)
+        found = builds.get(key)
+        if found is None:
+            found = builds[key] = {}
+        found[rest] = (st.st_size, None, st.st_mtime)
+    out, inner = old if old is not None else ({}, None)  # old: never a kept parse, so its own
+    if inner:
+        for key, found in inner.items():
+            builds.setdefault(key, {}).update(found)
+    for key, param_dir, build, version, inputs, result, marker, mtime, sizes, inline in heads:
+        commit = Commit(param_dir, build, version, inputs, result, marker,
+                        stat(marker).st_mtime if mtime is None else mtime, builds.get(key, {}),
+                        sizes, mtime is not None, inline)
+        commits = out.get(param_dir)
+        if commits is None:
+            out[param_dir] = [commit]
+        else:
+            commits.append(commit)
+    if old is not None and old[0]:
+        for commits in out.values():
+            commits.sort(key=lambda c: c.build)
+    return out
