@@ -48,12 +48,24 @@ def framed(*parts: bytes) -> bytes:
 
 def inputs_id(results) -> str:
     """Identity of a task's inputs: the results of its upstream tasks, in order
-    (``digest(*(r.encode() for r in results))[:16]``, framed here: once per task of a plan)."""
-    parts = []
-    for result in results:
-        body = result.encode()
-        parts += (len(body).to_bytes(8, "little"), body)
-    return hashlib.sha256(b"".join(parts)).hexdigest()[:16] if parts else _NO_INPUTS
+    (``digest(*(r.encode() for r in results))[:16]``, framed here; once per set of results
+    in a process: a no-op check of a warm process looks it up)."""
+    key = tuple(results)
+    found = _INPUTS.get(key)
+    if found is None:
+        parts = []
+        for result in key:
+            body = result.encode()
+            parts += (len(body).to_bytes(8, "little"), body)
+        found = hashlib.sha256(b"".join(parts)).hexdigest()[:16] if parts else _NO_INPUTS
+        if len(_INPUTS) >= _KEPT:
+            _INPUTS.clear()
+        _INPUTS[key] = found
+    return found
+
+
+_INPUTS: dict[tuple, str] = {}
+_KEPT = 1 << 18
 
 
 _NO_INPUTS = hashlib.sha256(b"").hexdigest()[:16]  # inputs_id of a task without upstream tasks

@@ -123,6 +123,7 @@ def parameter_tables(cls, params: dict) -> None:
     cls._slug = tuple((name, name + "=", p.serialize, type(p).serialize is Parameter.serialize
                        and type(p)._text is Parameter._text) for name, p in params.items()
                       if p.significant)
+    cls._dirs = {}  # param_bytes -> param_dir, the slug written once per parameter set and process
     cls._has_paths = any(isinstance(params[n], PathParameter) for n in cls._significant)
     cls._defaults = {name: _check_default(cls, name, p) for name, p in params.items() if p.has_default}
 
@@ -135,7 +136,22 @@ _PLAIN = frozenset({int, str, float, bool, type(None)})  # a base Parameter writ
 
 def param_dir(task) -> str:
     """Readable folder name of a task's significant parameters, ending in their hash
-    (``canonical.digest(task.param_bytes)[:10]``)."""
+    (``canonical.digest(task.param_bytes)[:10]``); written once per parameter set of a
+    class in a process (a no-op check of a warm process looks it up)."""
+    pbytes = task._pbytes or task.param_bytes  # computed once per task (a plan's version needs it)
+    dirs = type(task)._dirs
+    found = dirs.get(pbytes)
+    if found is None:
+        if len(dirs) >= _DIRS_KEPT:
+            dirs.clear()
+        found = dirs[pbytes] = _param_dir(task, pbytes)
+    return found
+
+
+_DIRS_KEPT = 1 << 18  # folder names kept per class
+
+
+def _param_dir(task, pbytes: bytes) -> str:
     pieces, length, params = [], 0, task._params
     for name, head, serialize, plain in type(task)._slug:
         if length >= 80:  # the hash keeps folders apart; the slug is for people
@@ -146,7 +162,6 @@ def param_dir(task) -> str:
         length += len(piece) + 1
     slug = ",".join(pieces)
     slug = slug.encode().translate(_ASCII_SLUG).decode() if slug.isascii() else _UNSAFE.sub("_", slug)
-    pbytes = task._pbytes or task.param_bytes  # computed once per task (a plan's version needs it)
     digest = hashlib.sha256(len(pbytes).to_bytes(8, "little") + pbytes).hexdigest()[:10]
     return f"{slug[:80]}__{digest}" if slug else f"_{digest}"
 
