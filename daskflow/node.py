@@ -7,11 +7,16 @@ pictures read them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
+
 from .listing import Commit
 from .reasons import Reason
 from .task import Task, TaskAggregator
 
 __all__ = ["Node"]
+
+_NONE: Mapping = MappingProxyType({})  # the empty mapping every node starts with (one, read-only)
 
 
 class Node:
@@ -30,11 +35,11 @@ class Node:
         self.commit: Commit | None = None
         self.result: str | None = None
         self.inputs: str | None = None
-        self.cutoff: dict = {}
+        self.cutoff: Mapping = _NONE  # replaced, never changed in place
         self.forced = False
         self.commits: list[Commit] | tuple = ()  # assigned, never appended to
         self.causes: list["Node"] | tuple = ()  # set by the plan: root causes among upstream tasks
-        self.file_info: dict = {}  # a raw input file's listing identity (see daskflow.rawfiles)
+        self.file_info: Mapping = _NONE  # a raw input file's listing identity (see daskflow.rawfiles)
 
     @property
     def runs(self) -> bool:

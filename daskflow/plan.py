@@ -203,11 +203,14 @@ class Plan(Reasons, Forcing):
         per_reads: dict[tuple, tuple] = {}  # the same for a class that reads files, by its upstream classes
         ups, written = None, {}  # node -> its class and the classes upstream of it: once a class reads files
         for node in self.nodes.values():
-            task = node.task
-            ident = (type(task), frozenset([type(d.task) for d in node.deps]))
+            task, deps = node.task, node.deps
+            first = type(deps[0].task) if deps else None  # the common case: one upstream class
+            ident = (type(task), first if all(type(d.task) is first for d in deps) else
+                     frozenset([type(d.task) for d in deps]))
             entry = per_class.get(ident)
             if entry is None:  # the class's code and what it reads of upstream classes
-                code = with_upstream(type(task), code_fingerprint(type(task)), ident[1])
+                upstream = frozenset([type(d.task) for d in deps])
+                code = with_upstream(type(task), code_fingerprint(type(task)), upstream)
                 reads = any(p.reads for p in code.parts.values())
                 entry = per_class[ident] = (code, None if reads else _shared(node, code))
             code, shared = entry
@@ -241,14 +244,29 @@ class Plan(Reasons, Forcing):
         return kind
 
     def _list(self) -> dict:
-        by_family: dict[tuple, list[Node]] = {}  # (store, family): one root, or a few
-        raw = [n.task.path for n in self.nodes.values() if getattr(n.task, "raw_file", False)]
-        self._files = list_identities(raw, self.store) if raw else {}
         main, kind = self.store, self._kind
+        by_class: dict[type, list[Node]] = {}  # the tasks on the plan's store, by class
+        elsewhere = []  # tasks with a path: d6tflow's path= (their own root), raw input files
         for node in self.nodes.values():
             task = node.task
-            node.store = main if task.path is None else (own_store([task]) or main)  # d6tflow's path
-            if kind(type(task))[4]:
+            if task.path is None:
+                node.store = main
+                group = by_class.get(type(task))
+                if group is None:
+                    group = by_class[type(task)] = []
+                group.append(node)
+            else:
+                node.store = own_store([task]) or main
+                elsewhere.append(node)
+        raw = [n.task.path for n in elsewhere if kind(type(n.task))[1]]
+        raw += [n.task.path for cls, nodes in by_class.items() if kind(cls)[1] for n in nodes]
+        self._files = list_identities(raw, self.store) if raw else {}
+        by_family: dict[tuple, list[Node]] = {}  # (store, family): one root, or a few
+        for cls, nodes in by_class.items():
+            if kind(cls)[4]:
+                by_family.setdefault((main, cls._family), []).extend(nodes)
+        for node in elsewhere:
+            if kind(type(node.task))[4]:
                 by_family.setdefault((node.store, node.family), []).append(node)
         out: dict = {}  # one task of a family: list its folder only (explaining compares with others)
         for store in dict.fromkeys(st for st, _ in by_family):
