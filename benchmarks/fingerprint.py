@@ -127,7 +127,11 @@ def main() -> None:
         Plan._fingerprint(holder)
 
     def full_new():  # parameter sets new to the process: no folder name written before
-        getattr(FpFeatures, "_dirs", {}).clear()
+        try:
+            from daskflow.taskdef import _DIRS
+        except ImportError:  # code before folder names were kept
+            _DIRS = {}
+        _DIRS.clear()
         full()
 
     def tokenize():

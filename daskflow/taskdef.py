@@ -123,7 +123,6 @@ def parameter_tables(cls, params: dict) -> None:
     cls._slug = tuple((name, name + "=", p.serialize, type(p).serialize is Parameter.serialize
                        and type(p)._text is Parameter._text) for name, p in params.items()
                       if p.significant)
-    cls._dirs = {}  # param_bytes -> param_dir, the slug written once per parameter set and process
     cls._has_paths = any(isinstance(params[n], PathParameter) for n in cls._significant)
     cls._defaults = {name: _check_default(cls, name, p) for name, p in params.items() if p.has_default}
 
@@ -139,16 +138,19 @@ def param_dir(task) -> str:
     (``canonical.digest(task.param_bytes)[:10]``); written once per parameter set of a
     class in a process (a no-op check of a warm process looks it up)."""
     pbytes = task._pbytes or task.param_bytes  # computed once per task (a plan's version needs it)
-    dirs = type(task)._dirs
-    found = dirs.get(pbytes)
+    key = (type(task), pbytes)
+    found = _DIRS.get(key)
     if found is None:
-        if len(dirs) >= _DIRS_KEPT:
-            dirs.clear()
-        found = dirs[pbytes] = _param_dir(task, pbytes)
+        if len(_DIRS) >= _DIRS_KEPT:
+            _DIRS.clear()
+        found = _DIRS[key] = _param_dir(task, pbytes)
     return found
 
 
-_DIRS_KEPT = 1 << 18  # folder names kept per class
+# (class, param_bytes) -> param_dir: here, not on the class, so a class pickled by value
+# (a script's, on a cluster) does not carry them
+_DIRS: dict[tuple, str] = {}
+_DIRS_KEPT = 1 << 18
 
 
 def _param_dir(task, pbytes: bytes) -> str:
