@@ -20,6 +20,7 @@ import dataclasses
 import datetime
 import decimal
 import enum
+import functools
 import hashlib
 import pathlib
 import re
@@ -50,22 +51,16 @@ def inputs_id(results) -> str:
     """Identity of a task's inputs: the results of its upstream tasks, in order
     (``digest(*(r.encode() for r in results))[:16]``, framed here; once per set of results
     in a process: a no-op check of a warm process looks it up)."""
-    key = tuple(results)
-    found = _INPUTS.get(key)
-    if found is None:
-        parts = []
-        for result in key:
-            body = result.encode()
-            parts += (len(body).to_bytes(8, "little"), body)
-        found = hashlib.sha256(b"".join(parts)).hexdigest()[:16] if parts else _NO_INPUTS
-        if len(_INPUTS) >= _KEPT:
-            _INPUTS.clear()
-        _INPUTS[key] = found
-    return found
+    return _inputs_id(tuple(results))
 
 
-_INPUTS: dict[tuple, str] = {}
-_KEPT = 1 << 18
+@functools.lru_cache(maxsize=1 << 18)
+def _inputs_id(results: tuple) -> str:
+    parts = []
+    for result in results:
+        body = result.encode()
+        parts += (len(body).to_bytes(8, "little"), body)
+    return hashlib.sha256(b"".join(parts)).hexdigest()[:16] if parts else _NO_INPUTS
 
 
 _NO_INPUTS = hashlib.sha256(b"").hexdigest()[:16]  # inputs_id of a task without upstream tasks

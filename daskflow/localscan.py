@@ -57,31 +57,31 @@ def scan_commits(path: str, prefix: str = "") -> dict[str, list[Commit]]:
     sig = _signature(before)
     known = _NAMES.get(path)
     if known is not None and known[0] == sig:
-        files, heads, old = known[1]
-        if prefix:  # the builds of one task (names starting with "{param_dir}@")
-            files = [f for f in files if f[0].startswith(prefix)]
-            heads = [h for h in heads if h[0].startswith(prefix)]
         try:
-            return _assemble(files, heads, old)
+            return _assemble(*_only(known[1], prefix), None)
         except FileNotFoundError:  # a file went while its folder's times stayed: read it again
             pass
     started = time.time()
     stable = before.st_mtime < started - RACY and before.st_ctime < started - RACY
-    if prefix and not stable:  # only the task's own names are parsed: nothing to keep
-        return _assemble(*_parse(path, prefix))
-    parsed = _parse(path, "")
-    if parsed[2] is not None:  # sub-folders: never kept
-        return _assemble(*(_parse(path, prefix) if prefix else parsed))
-    if stable:
-        _keep(path, sig, parsed)
-    files, heads, _ = parsed
+    files, heads, folders = _parse(path, "" if stable else prefix)  # kept: all its names
+    if stable and not folders:  # a change inside a sub-folder would not move the folder's times
+        _keep(path, sig, (files, heads))
     if prefix:
-        files = [f for f in files if f[0].startswith(prefix)]
-        heads = [h for h in heads if h[0].startswith(prefix)]
-    return _assemble(files, heads, None)
+        files, heads = _only((files, heads), prefix)
+        folders = [f for f in folders if f[1].startswith(prefix)]
+    return _assemble(files, heads, _folders(path, folders) if folders else None)
 
 
-def _keep(path: str, sig: tuple, parsed: tuple) -> None:
+def _only(names: tuple, prefix: str) -> tuple:
+    """``(files, heads)`` of a folder's names, those of one task's builds with ``prefix``
+    (``{param_dir}@``)."""
+    files, heads = names
+    if not prefix:
+        return names
+    return [f for f in files if f[0].startswith(prefix)], [h for h in heads if h[0].startswith(prefix)]
+
+
+def _keep(path: str, sig: tuple, names: tuple) -> None:
     """Keep the names of a folder that did not change while they were read (up to
     :data:`KEPT` files in all: beyond, the folders kept first are dropped)."""
     global _KEPT_FILES
@@ -95,22 +95,22 @@ def _keep(path: str, sig: tuple, parsed: tuple) -> None:
             _KEPT_FILES -= len(dropped[1][0])
         if after != sig:
             return
-        while _NAMES and _KEPT_FILES + len(parsed[0]) > KEPT:
+        while _NAMES and _KEPT_FILES + len(names[0]) > KEPT:
             _KEPT_FILES -= len(_NAMES.pop(next(iter(_NAMES)))[1][0])
-        _NAMES[path] = (sig, parsed)
-        _KEPT_FILES += len(parsed[0])
+        _NAMES[path] = (sig, names)
+        _KEPT_FILES += len(names[0])
 
 
 def _parse(path: str, prefix: str) -> tuple:
-    """What the names of the folder say: ``(files, heads, old)``.  ``files``: ``(build key,
-    name in the build, path)`` of each file to stat; ``heads``: the fields of each commit
-    but its files' sizes and times; ``old``: the grouped commits of folder builds and the
-    files of folder outputs (None when the folder has no sub-folder)."""
+    """What the names of the folder say: ``(files, heads, folders)``.  ``files``: ``(build
+    key, name in the build, path)`` of each file to stat; ``heads``: the fields of each
+    commit but its files' sizes and times; ``folders``: its sub-folders, ``(path, name,
+    position of the dot after the build id or None)``."""
     files, markers, folders = [], {}, []
     try:
         listing = os.scandir(path)
     except (FileNotFoundError, NotADirectoryError):
-        return [], [], None
+        return [], [], []
     with listing:
         for entry in listing:
             name = entry.name
@@ -146,7 +146,7 @@ def _parse(path: str, prefix: str) -> tuple:
         # a marker from before 0.4 has no time in its name: its time is its mtime (stat()ed)
         heads.append((key, param_dir, build, version, inputs, result, marker,
                       None if stamp is None else int(stamp) / 1e6, sizes, tail is None))
-    return files, heads, _folders(path, folders) if folders else None
+    return files, heads, folders
 
 
 def _folders(path: str, folders: list) -> tuple:
@@ -177,7 +177,7 @@ def _assemble(files: list, heads: list, old) -> dict[str, list[Commit]]:
         if found is None:
             found = builds[key] = {}
         found[rest] = (st.st_size, None, st.st_mtime)
-    out, inner = old if old is not None else ({}, None)  # old: never a kept parse, so its own
+    out, inner = old if old is not None else ({}, None)  # old: made for this call, never kept
     if inner:
         for key, found in inner.items():
             builds.setdefault(key, {}).update(found)
