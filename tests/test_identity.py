@@ -139,7 +139,9 @@ def test_identities_are_those_of_earlier_releases(root):
 
 def test_param_bytes_are_canonical_encodings_of_names_and_values():
     values = ["", "é\ud800", 0, -1, 10 ** 40, True, False, None, 0.1, -0.0, float("nan"), 1e300,
-              ("a", 1), ["a"], {"k": (1, "x")}, {2, 1}, datetime.date(2020, 1, 2), Shade.LIGHT, b"by"]
+              ("a", 1), ["a"], {"k": (1, "x")}, {2, 1}, datetime.date(2020, 1, 2), Shade.LIGHT, b"by",
+              (0.5, -0.0, float("inf"), True, None, 3, "é"), ((1, 2.5), ["x"], {"a": 1.5}),
+              {"f": 0.1, "b": False, "n": None, 1: "int key", "t": (1.0, "y")}, (Shade.DARK, b"z"), ()]
 
     class Any(daskflow.tasks.TaskPickle):
         v = daskflow.Parameter()
@@ -174,7 +176,8 @@ def test_inputs_id_is_the_digest_of_the_upstream_results_none_included():
 def test_slugs_of_lists_and_dicts_are_what_json_writes():
     lists, dicts = ListParameter(), DictParameter()
     rnd = random.Random(7)
-    atoms = ["", "a", "é", "\u2603", "q\"uote", "back\\slash", "\n", 0, -5, 10 ** 20, True, False, None]
+    atoms = ["", "a", "é", "\u2603", "q\"uote", "back\\slash", "\n", 0, -5, 10 ** 20, True, False, None,
+             0.0, -0.0, 0.1, 2.5, 1e16, 1e-320, float("nan"), float("inf"), -float("inf")]
     keys = [a for a in atoms if isinstance(a, str)]
     for _ in range(2000):
         items = [rnd.choice(atoms) for _ in range(rnd.randint(0, 4))]
