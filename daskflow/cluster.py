@@ -108,7 +108,7 @@ def run_cluster(client, plan: Plan, progress, ship_code) -> dict:
                 dsk[f"daskflow-outcomes-{token}"] = (_outcomes, wanted)
                 wanted = [f"daskflow-outcomes-{token}", *wanted]
             # every task's future is held: after a KilledWorker the independent branches still finish
-            futures = client.get(_annotated(dsk, nodes, keys), wanted, sync=False)
+            futures = client.get(_annotated(dsk, nodes, keys, token), wanted, sync=False)
             held += futures
         if show:
             outcomes = _gather(client, nodes, futures, True, keys)
@@ -116,9 +116,29 @@ def run_cluster(client, plan: Plan, progress, ship_code) -> dict:
             outcomes = _collect(client, futures[0], futures[1:])
         return {key: outcomes[keys[key]] for key in keys}
     finally:
-        if held:
-            client.cancel(held)  # release: the next run has keys of its own anyway
+        _release(client, held)
         del held
+
+
+def _release(client, futures: list) -> None:
+    """Cancel what still runs (an interrupted or failed run), release the rest, and return
+    once the client holds none of them.
+
+    Finished futures are released, not cancelled: the scheduler cancels n keys in about n * n
+    steps (each key's dependents, then each key's client again), a tenth of a second on its
+    process for 500 tasks, where releasing is a step per key.  The next run has keys of its
+    own anyway (see :func:`run_token`)."""
+    pending = [f for f in futures if not f.done()]
+    if pending:
+        client.cancel(pending)
+    for future in futures:
+        future.release()  # a callback on the client's loop
+    if futures:
+        client.sync(_after_releases)  # the loop runs callbacks in order: every release is done
+
+
+async def _after_releases() -> None:
+    return None
 
 
 def _broadcast(client, key: str, value, workers: list):
@@ -169,23 +189,39 @@ def _collect(client, last, futures) -> dict:
 
     for _ in as_completed(futures, loop=client.loop).batches():  # blocks; the client may not be the default
         pass
-    finished = [f for f in futures if f.status == "finished"]
     outcomes: dict = {}
-    try:
-        outcomes.update(zip([f.key for f in finished], client.gather(finished)))
-    except Exception:  # a result lost between finishing and gathering: each is seen below
-        outcomes.clear()
-    for fut in futures:
-        if fut.key not in outcomes:
-            outcomes[fut.key] = _outcome(fut)  # the failure (or the lost result), per task
+    _settle(client, futures, outcomes)
     return outcomes
 
 
-def _annotated(dsk: dict, nodes, keys: dict):
-    """The graph, with each task's ``resources`` as a per-key annotation when any has one."""
+def _settle(client, done, outcomes: dict) -> None:
+    """Each of the futures ``done`` (finished or erred) into ``outcomes`` by graph key: the
+    finished ones gathered in one request, an erred one (or a result lost between finishing
+    and gathering) as its failure."""
+    finished = [f for f in done if f.status == "finished"]
+    try:
+        outcomes.update(zip([f.key for f in finished], client.gather(finished)))
+    except Exception:  # a result lost between finishing and gathering: each is seen below
+        pass
+    for fut in done:
+        if fut.key not in outcomes:
+            outcomes[fut.key] = _outcome(fut)  # the failure (or the lost result), per task
+
+
+def _annotated(dsk: dict, nodes, keys: dict, token: str):
+    """The graph, with each task's ``resources`` as a per-key annotation when any has one.
+
+    A plain graph is named by the run's token, as ``Client.submit`` names its one task: the
+    keys are the run's own, and dask would otherwise tokenize every node's spec to name it
+    (a twentieth of a 500-task run's time on the driver, which on a LocalCluster is also
+    the scheduler's process)."""
     resources = {keys[n.key]: dict(type(n.task).resources) for n in nodes if type(n.task).resources}
     if not resources:
-        return dsk
+        try:
+            from dask._expr import LLGExpr
+        except ImportError:  # a dask before graph expressions: the dict is sent as it is
+            return dsk
+        return LLGExpr(dsk, _determ_token=f"daskflow-{token}")
     from dask.highlevelgraph import HighLevelGraph, MaterializedLayer
 
     plain = {k: v for k, v in dsk.items() if k not in resources}
@@ -244,15 +280,9 @@ def _gather(client, nodes, futures, show: bool, keys: dict) -> dict:
     try:
         while len(outcomes) < len(futures):
             batch = done.next_batch(block=display is None)
-            finished = [f for f in batch if f.status == "finished"]
-            try:
-                outcomes.update(zip([f.key for f in finished], client.gather(finished)))
-            except Exception:  # one result lost between finishing and gathering: see each
-                pass
-            for fut in batch:
-                if fut.key not in outcomes:
-                    outcomes[fut.key] = _outcome(fut)
-                if display is not None:
+            _settle(client, batch, outcomes)
+            if display is not None:
+                for fut in batch:
                     display.finished(fut.key, outcomes[fut.key])
             if display is not None and time.monotonic() - last > 0.5:
                 last = time.monotonic()

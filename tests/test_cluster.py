@@ -20,7 +20,7 @@ import daskflow  # noqa: E402
 from daskflow.graph import ClusterError  # noqa: E402
 from daskflow.shipping import Shared, execute_shipped  # noqa: E402
 from test_cluster_tasks import (AfterFails, AfterKill, Collect, Flaky, KillsWorker,  # noqa: E402
-                                NeedsGPU, NeedsSlot, NeedsTwoSlots, WhereRan)
+                                NeedsGPU, NeedsSlot, NeedsTwoSlots, Sleeps, WhereRan)
 
 
 def _worker_pids(client) -> set:
@@ -321,3 +321,52 @@ def test_a_shared_value_not_on_every_worker_is_carried_by_each_node(client, root
     result = daskflow.run([WhereRan(n=11), WhereRan(n=12)], client=client, progress=False)
     assert result.ran == [WhereRan(n=11), WhereRan(n=12)] and len(asked) == 2  # asked again after replicate
     assert not [k for k in client.futures if str(k).startswith("daskflow-shared-")]
+
+
+
+@pytest.fixture
+def cancels(client, monkeypatch) -> list:
+    """The keys of each ``Client.cancel`` call (the real one is called)."""
+    calls, real = [], type(client).cancel
+
+    def counting(self, futures, *args, **kwargs):
+        calls.append(sorted(str(f.key) for f in futures))
+        return real(self, futures, *args, **kwargs)
+
+    monkeypatch.setattr(type(client), "cancel", counting)
+    return calls
+
+
+def test_a_finished_run_releases_its_futures_without_cancelling_them(client, root, cancels):
+    """Cancelling costs the scheduler about n * n steps for n keys; releasing, one per key."""
+    result = daskflow.run(Collect(n=6), client=client, progress=False, forced_all_upstream=True)
+    assert len(result.ran) == 7
+    assert cancels == []
+    assert not [k for k in client.futures if str(k).startswith(("daskflow-", "WhereRan-", "Collect-"))]
+
+
+def test_an_interrupted_run_cancels_what_still_runs(client, root, cancels, monkeypatch):
+    import daskflow.cluster as cluster
+
+    real = cluster._collect
+
+    def interrupted(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cluster, "_collect", interrupted)  # Ctrl-C while waiting for the outcomes
+    with pytest.raises(KeyboardInterrupt):
+        daskflow.run(Sleeps(seconds=1.0), client=client, progress=False)
+    assert len(cancels) == 1 and any(k.startswith("Sleeps-") for k in cancels[0])  # still running
+    assert not [k for k in client.futures if str(k).startswith(("daskflow-", "Sleeps-"))]
+    monkeypatch.setattr(cluster, "_collect", real)
+    assert daskflow.run(Sleeps(seconds=0.0), client=client, progress=False).ran == [Sleeps(seconds=0.0)]
+
+
+def test_the_graph_is_named_by_the_run_not_tokenized(client, root, monkeypatch):
+    """dask would tokenize every node's spec to name a plain graph; the run's token names it."""
+    expr = pytest.importorskip("dask._expr")
+    calls = []
+    real = expr.Expr.__dask_tokenize__
+    monkeypatch.setattr(expr.Expr, "__dask_tokenize__", lambda self: calls.append(type(self)) or real(self))
+    assert len(daskflow.run(Collect(n=3), client=client, progress=False, forced_all_upstream=True).ran) == 4
+    assert [c for c in calls if c.__name__ == "LLGExpr"] == []

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import socket
 import threading
+import time
 
 import pandas as pd
 
@@ -181,3 +182,13 @@ def release_cluster() -> None:
         if _shared["users"] == 0 and _shared["cluster"] is not None:
             _shared["cluster"].close()
             _shared["cluster"] = None
+
+
+class Sleeps(daskflow.tasks.TaskJson):
+    """Takes ``seconds`` to build: still running when its run is interrupted."""
+
+    seconds = daskflow.FloatParameter(default=1.0)
+
+    def run(self):
+        time.sleep(self.seconds)
+        self.save({"slept": self.seconds})
