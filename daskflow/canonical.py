@@ -98,38 +98,20 @@ def encode_fields(fields, values) -> bytes:
         elif kind is float:
             body = value.hex().encode()
             parts += (head, b"float:", len(body).to_bytes(8, "little"), body)
-        elif kind is tuple:  # a ListParameter's value
-            body = b"".join([_atom(v) for v in value])
-            parts += (head, b"tuple:", len(body).to_bytes(8, "little"), body)
-        elif kind is datetime.date:
-            body = value.isoformat().encode()
-            parts += (head, b"date:", len(body).to_bytes(8, "little"), body)
         else:
-            exact = _EXACT.get(kind)  # a DictParameter's FrozenDict, once it has been seen
             try:
-                parts += (head, encode(value) if exact is None else exact(value))
+                parts += (head, encode(value))
             except TypeError as exc:
                 raise FieldError(name) from exc
     return b"".join(parts)
 
 
-def _atom(value) -> bytes:
-    """:func:`encode` with text, ints and floats framed inline (the elements of most lists)."""
-    kind = type(value)
-    if kind is str:
-        body = value.encode("utf-8", "surrogatepass")
-        return b"str:" + len(body).to_bytes(8, "little") + body
-    if kind is int:
-        body = b"%d" % value
-        return b"int:" + len(body).to_bytes(8, "little") + body
-    if kind is float:
-        body = value.hex().encode()
-        return b"float:" + len(body).to_bytes(8, "little") + body
-    return encode(value)
-
-
 def _frame(tag: bytes, body: bytes) -> bytes:
     return tag + b":" + len(body).to_bytes(8, "little") + body
+
+
+def _seq(tag: bytes, items) -> bytes:
+    return _frame(tag, b"".join([encode(v) for v in items]))
 
 
 def encode(value) -> bytes:
@@ -149,7 +131,7 @@ def _encode_float(v: float) -> bytes:
 
 
 def _encode_mapping(value) -> bytes:
-    items = sorted([(_atom(k), _atom(v)) for k, v in value.items()])
+    items = sorted([(encode(k), encode(v)) for k, v in value.items()])
     return _frame(b"dict", b"".join([k + v for k, v in items]))
 
 
@@ -160,8 +142,8 @@ _EXACT = {
     float: _encode_float,
     str: lambda v: _frame(b"str", v.encode("utf-8", "surrogatepass")),
     bytes: lambda v: _frame(b"bytes", v),
-    tuple: lambda v: _frame(b"tuple", b"".join([_atom(x) for x in v])),
-    list: lambda v: _frame(b"list", b"".join([_atom(x) for x in v])),
+    tuple: lambda v: _seq(b"tuple", v),
+    list: lambda v: _seq(b"list", v),
     dict: _encode_mapping,
     types.MappingProxyType: _encode_mapping,
     set: lambda v: _frame(b"set", b"".join(sorted(encode(x) for x in v))),
@@ -248,7 +230,7 @@ def _encode_numpy(value) -> bytes:
             return _frame(b"records", encode((value.dtype.descr, value.shape)) + b"".join(
                 [_encode_numpy(value[n]) for n in value.dtype.names]))
         if value.dtype.hasobject:
-            return _frame(b"ndarray-obj", repr(value.shape).encode() + _EXACT[list](value.ravel().tolist()))
+            return _frame(b"ndarray-obj", repr(value.shape).encode() + _seq(b"list", value.ravel().tolist()))
         arr = np.ascontiguousarray(value)
         head = f"{arr.dtype.str}|{arr.shape}".encode()
         return _frame(b"ndarray", _frame(b"h", head) + arr.tobytes())

@@ -319,10 +319,9 @@ _ATOMS = frozenset({str, int, float, bool, type(None)})  # _freeze and _thaw kee
 _LIST_JSON = json.JSONEncoder(default=canonical_text)
 _DICT_JSON = json.JSONEncoder(sort_keys=True, default=canonical_text)
 _json_str = json.encoder.encode_basestring_ascii  # json.dumps's text of a str (ensure_ascii)
-# the text json.dumps writes for these types (a float's repr where finite; nan and inf by json)
+# the text json.dumps writes for these types (floats are left to json: nan, inf)
 _JSON_ATOMS = {str: _json_str, int: int.__repr__, bool: lambda v: "true" if v else "false",
-               type(None): lambda v: "null",
-               float: lambda v: float.__repr__(v) if v - v == 0.0 else _LIST_JSON.encode(v)}
+               type(None): lambda v: "null"}
 
 
 class FrozenDict(dict):
