@@ -108,7 +108,7 @@ def run_cluster(client, plan: Plan, progress, ship_code) -> dict:
                 dsk[f"daskflow-outcomes-{token}"] = (_outcomes, wanted)
                 wanted = [f"daskflow-outcomes-{token}", *wanted]
             # every task's future is held: after a KilledWorker the independent branches still finish
-            futures = client.get(_annotated(dsk, nodes, keys, token), wanted, sync=False)
+            futures = client.get(_named(_annotated(dsk, nodes, keys), token), wanted, sync=False)
             held += futures
         if show:
             outcomes = _gather(client, nodes, futures, True, keys)
@@ -208,20 +208,24 @@ def _settle(client, done, outcomes: dict) -> None:
             outcomes[fut.key] = _outcome(fut)  # the failure (or the lost result), per task
 
 
-def _annotated(dsk: dict, nodes, keys: dict, token: str):
-    """The graph, with each task's ``resources`` as a per-key annotation when any has one.
+def _named(graph, token: str):
+    """The graph (a dict or a HighLevelGraph) as dask's expression of it, named by the run's
+    token, as ``Client.submit`` names its one task: ``client.get`` would otherwise tokenize
+    every node's spec to name it (24 ms of a 600 ms 500-task run under a profiler, on the
+    driver, which on a LocalCluster is also the scheduler's process).  The graph itself on
+    a dask before graph expressions."""
+    try:
+        from dask._expr import HLGExpr, LLGExpr
+    except ImportError:
+        return graph
+    return (LLGExpr if isinstance(graph, dict) else HLGExpr)(graph, _determ_token=f"daskflow-{token}")
 
-    A plain graph is named by the run's token, as ``Client.submit`` names its one task: the
-    keys are the run's own, and dask would otherwise tokenize every node's spec to name it
-    (24 ms of a 600 ms 500-task run under a profiler, on the driver, which on a LocalCluster is also
-    the scheduler's process)."""
+
+def _annotated(dsk: dict, nodes, keys: dict):
+    """The graph, with each task's ``resources`` as a per-key annotation when any has one."""
     resources = {keys[n.key]: dict(type(n.task).resources) for n in nodes if type(n.task).resources}
     if not resources:
-        try:
-            from dask._expr import LLGExpr
-        except ImportError:  # a dask before graph expressions: the dict is sent as it is
-            return dsk
-        return LLGExpr(dsk, _determ_token=f"daskflow-{token}")
+        return dsk
     from dask.highlevelgraph import HighLevelGraph, MaterializedLayer
 
     plain = {k: v for k, v in dsk.items() if k not in resources}

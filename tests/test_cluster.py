@@ -355,7 +355,7 @@ def test_an_interrupted_run_cancels_what_still_runs(client, root, cancels, monke
 
     monkeypatch.setattr(cluster, "_collect", interrupted)  # Ctrl-C while waiting for the outcomes
     with pytest.raises(KeyboardInterrupt):
-        daskflow.run(Sleeps(seconds=1.0), client=client, progress=False)
+        daskflow.run(Sleeps(seconds=3.0), client=client, progress=False)  # still running when cancelled
     assert len(cancels) == 1 and any(k.startswith("Sleeps-") for k in cancels[0])  # still running
     assert not [k for k in client.futures if str(k).startswith(("daskflow-", "Sleeps-"))]
     monkeypatch.setattr(cluster, "_collect", real)
