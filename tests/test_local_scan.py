@@ -46,8 +46,8 @@ def kept(monkeypatch):
     calls: list[str] = []
     real = os.scandir
 
-    def counting(path="."):
-        calls.append(os.fspath(path))
+    def counting(path="."):  # a folder is read through its descriptor where the platform can
+        calls.append(os.readlink(f"/proc/self/fd/{path}") if isinstance(path, int) else os.fspath(path))
         return real(path)
 
     monkeypatch.setattr(os, "scandir", counting)
@@ -137,10 +137,48 @@ def test_a_file_gone_while_the_folders_times_stayed_is_listed_again(root, kept):
     plan = Plan(Total())
     folder = str(root / "Part")
     os.remove(plan.nodes[Part(i=0)].commit.file("data.pkl"))
-    signature, names = localscan._NAMES[folder]
+    signature, names, made = localscan._NAMES[folder]
     # what a coarse clock could do: the folder's times as they were when it was kept
-    localscan._NAMES[folder] = (localscan._signature(os.stat(folder)), names)
+    localscan._NAMES[folder] = (localscan._signature(os.stat(folder)), names, made)
     kept.clear()
     plan = Plan(Total())
     assert folder in kept
     assert [n.task for n in plan.to_run()] == [Part(i=0), Total()]
+
+
+def test_an_unchanged_folder_gives_the_commits_of_its_last_scan(root, kept):
+    _built(root)
+    Plan(Total())  # its names kept
+    first = Plan(Total())
+    second = Plan(Total())
+    assert not second.to_run()
+    assert second.nodes[Part(i=0)].commits is first.nodes[Part(i=0)].commits  # made once
+    assert second._listings is not first._listings
+
+
+def test_an_output_edited_in_place_gives_new_commits_and_is_seen(root, kept):
+    _built(root)
+    Plan(Total())
+    first = Plan(Total())
+    output = first.nodes[Part(i=2)].commit.file("data.pkl")
+    with open(output, "ab") as f:  # one more byte: a new size, the folder's names stay
+        f.write(b"x")
+    plan = Plan(Total())
+    assert plan.nodes[Part(i=0)].commits is not first.nodes[Part(i=0)].commits
+    assert [n.task for n in plan.to_run()] == [Part(i=2), Total()]
+    assert "size" in plan.nodes[Part(i=2)].reasons[0].message or "modified" in plan.nodes[Part(i=2)].reasons[0].message
+
+
+def test_without_dir_fd_the_files_are_stat_by_path(root, kept, monkeypatch):
+    """A platform without ``dir_fd`` (Windows): the folder and its files by their paths."""
+    monkeypatch.setattr(localscan, "_BY_FD", False)
+    _built(root)
+    kept.clear()
+    assert not Plan(Total()).to_run()
+    assert str(root / "Part") in kept  # listed by its path
+    output = Plan(Total()).nodes[Part(i=1)].commit.file("data.pkl")
+    later = time.time() + 5
+    with open(output, "ab") as f:
+        f.write(b"x")
+    os.utime(output, (later, later))
+    assert [n.task for n in Plan(Total()).to_run()] == [Part(i=1), Total()]
