@@ -173,8 +173,10 @@ class Commit:
 
 
 @functools.lru_cache(maxsize=1 << 16)
+@functools.lru_cache(maxsize=4096)
 def _one_size(name: str, size: int) -> str:
-    """The sizes token of one file (``sizes_token({name: size})``)."""
+    """The sizes token of one file (``sizes_token({name: size})``; once per name and size:
+    every no-op check asks it of every build)."""
     return hashlib.sha256(f"{name}\0{size}\n".encode()).hexdigest()[:16]
 
 
