@@ -81,18 +81,21 @@ class FieldError(TypeError):
 
 def encode_fields(fields, values) -> bytes:
     """``b"".join(head + encode(values[name]) for name, head in fields)``, with text and ints
-    framed inline (most parameters are; this is once per task instance).  A value with no
-    encoding raises :class:`FieldError` naming it, from the TypeError."""
+    framed inline (most parameters are; this is once per task instance, the frame's tag
+    and length from a table).  A value with no encoding raises :class:`FieldError` naming
+    it, from the TypeError."""
     parts = []
     for name, head in fields:
         value = values[name]
         kind = type(value)
         if kind is str:
             body = value.encode("utf-8", "surrogatepass")
-            parts += (head, b"str:", len(body).to_bytes(8, "little"), body)
+            n = len(body)
+            parts += (head, _STR_FRAMES[n] if n < 256 else b"str:" + n.to_bytes(8, "little"), body)
         elif kind is int:
             body = b"%d" % value
-            parts += (head, b"int:", len(body).to_bytes(8, "little"), body)
+            n = len(body)
+            parts += (head, _INT_FRAMES[n] if n < 32 else b"int:" + n.to_bytes(8, "little"), body)
         elif kind is bool:
             parts += (head, b"bool:1" if value else b"bool:0")
         elif kind is float:
@@ -104,6 +107,11 @@ def encode_fields(fields, values) -> bytes:
             except TypeError as exc:
                 raise FieldError(name) from exc
     return b"".join(parts)
+
+
+# the head of a framed str or int of each length (``_frame(tag, body)`` without the body)
+_STR_FRAMES = [b"str:" + n.to_bytes(8, "little") for n in range(256)]
+_INT_FRAMES = [b"int:" + n.to_bytes(8, "little") for n in range(32)]
 
 
 def _frame(tag: bytes, body: bytes) -> bytes:

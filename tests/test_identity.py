@@ -138,7 +138,8 @@ def test_identities_are_those_of_earlier_releases(root):
 
 
 def test_param_bytes_are_canonical_encodings_of_names_and_values():
-    values = ["", "é\ud800", 0, -1, 10 ** 40, True, False, None, 0.1, -0.0, float("nan"), 1e300,
+    values = ["", "é\ud800", "x" * 255, "x" * 256, "é" * 128, 0, -1, 10 ** 30, 10 ** 31, 10 ** 40, True,
+              False, None, 0.1, -0.0, float("nan"), 1e300,
               ("a", 1), ["a"], {"k": (1, "x")}, {2, 1}, datetime.date(2020, 1, 2), Shade.LIGHT, b"by",
               (0.5, -0.0, float("inf"), True, None, 3, "é"), ((1, 2.5), ["x"], {"a": 1.5}),
               {"f": 0.1, "b": False, "n": None, 1: "int key", "t": (1.0, "y")}, (Shade.DARK, b"z"), ()]
