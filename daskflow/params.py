@@ -319,9 +319,21 @@ _ATOMS = frozenset({str, int, float, bool, type(None)})  # _freeze and _thaw kee
 _LIST_JSON = json.JSONEncoder(default=canonical_text)
 _DICT_JSON = json.JSONEncoder(sort_keys=True, default=canonical_text)
 _json_str = json.encoder.encode_basestring_ascii  # json.dumps's text of a str (ensure_ascii)
-# the text json.dumps writes for these types (floats are left to json: nan, inf)
-_JSON_ATOMS = {str: _json_str, int: int.__repr__, bool: lambda v: "true" if v else "false",
-               type(None): lambda v: "null"}
+_INF = float("inf")
+
+
+def _json_float(v: float) -> str:
+    """What json.dumps writes of a float (``allow_nan``: NaN, Infinity, -Infinity)."""
+    if v != v:
+        return "NaN"
+    if v == _INF or v == -_INF:
+        return "Infinity" if v > 0 else "-Infinity"
+    return float.__repr__(v)
+
+
+# the text json.dumps writes for these types
+_JSON_ATOMS = {str: _json_str, int: int.__repr__, float: _json_float,
+               bool: lambda v: "true" if v else "false", type(None): lambda v: "null"}
 
 
 class FrozenDict(dict):
