@@ -205,8 +205,11 @@ class Plan(Reasons, Forcing):
         for node in self.nodes.values():
             task, deps = node.task, node.deps
             first = type(deps[0].task) if deps else None  # the common case: one upstream class
-            ident = (type(task), first if all(type(d.task) is first for d in deps) else
-                     frozenset([type(d.task) for d in deps]))
+            for d in deps:
+                if type(d.task) is not first:
+                    first = frozenset([type(d.task) for d in deps])
+                    break
+            ident = (type(task), first)
             entry = per_class.get(ident)
             if entry is None:  # the class's code and what it reads of upstream classes
                 upstream = frozenset([type(d.task) for d in deps])

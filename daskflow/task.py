@@ -277,7 +277,7 @@ class Task(LuigiNames, TaskIO):
         # Python's hash of str/bytes is per process: this is for dicts, never a fingerprint
         cached = self._hash
         if cached is None:
-            cached = self._hash = hash((type(self)._family, self.param_bytes))
+            cached = self._hash = hash((type(self)._family, self._pbytes or self.param_bytes))
         return cached
 
     def __repr__(self) -> str:
