@@ -147,10 +147,15 @@ def run_baseline(shape: str, fmt: str, folder: str, scheduler=None) -> None:
 # -- timing and tables -------------------------------------------------------------------------
 
 def timed(fn, *args, **kwargs) -> float:
+    return timed_cpu(fn, *args, **kwargs)[0]
+
+
+def timed_cpu(fn, *args, **kwargs) -> tuple[float, float]:
+    """Wall and CPU seconds of one call, both after a full garbage collection (not counted)."""
     gc.collect()
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     fn(*args, **kwargs)
-    return time.perf_counter() - start
+    return time.perf_counter() - start, time.process_time() - cpu
 
 
 def median(xs):

@@ -154,9 +154,7 @@ def main() -> None:
         order = list(fns)
         for k in range(args.repeat + 1):
             for name in (order if k % 2 == 0 else order[::-1]):
-                c0 = time.process_time()
-                t = C.timed(fns[name])
-                c = time.process_time() - c0
+                t, c = C.timed_cpu(fns[name])
                 if k:
                     times[name].append(t)
                     cpu[name].append(c)
