@@ -60,6 +60,16 @@ MIXINS = ("class DropNa:\n    def clean(self, xs):\n        return [x for x in x
           "class FillNa:\n    def clean(self, xs):\n        return [0 if x is None else x for x in xs]\n\n"
           "class Shout:\n    def loud(self):\n        return 1\n\n")
 
+# task classes made by type() in a module-level loop (globals()[name] = type(...)), as a family of
+# similar tasks often is; T requires them all
+LOOP_CLASSES = (
+    "class Base(daskflow.tasks.TaskJson):\n    K = 1\n\n    def run(self):\n        log(type(self).__name__)\n"
+    "        self.save({'v': self.K})\n\n"
+    "SPECS = [('Times2', 2), ('Times3', 3)]\nfor _name, _k in SPECS:\n"
+    "    globals()[_name] = type(_name, (Base,), {'K': _k, '__module__': __name__})\n\n"
+    "class T(daskflow.tasks.TaskJson):\n    def requires(self):\n        return [Times2(), Times3()]\n\n"
+    "    def run(self):\n        log('T')\n        self.save({'v': sum(x['v'] for x in self.inputLoad())})\n")
+
 # name: (flow.py body after HEADER, {other files}, edit (file, old, new) or a special step, expect)
 CASES = {
     # -- code parts that share a name -------------------------------------------------------
@@ -329,6 +339,16 @@ CASES = {
         "    @scale.register\n    def _(self, x: int):\n        return x + 1\n\n"
         "    @scale.register\n    def _(self, x: float):\n        return x + 0.5\n\n" + T("S().scale(1)"), {},
         ("flow.py", "x + 1", "x + 2"), ["T"]),
+    "classes-made-in-a-module-loop-one-edited": (
+        LOOP_CLASSES, {}, ("flow.py", "('Times3', 3)", "('Times3', 4)"), ["T", "Times3"]),
+    "classes-made-in-a-module-loop-base-edited": (
+        LOOP_CLASSES, {}, ("flow.py", "'v': self.K}", "'v': self.K + 1}"), ["T", "Times2", "Times3"]),
+    "classes-made-in-a-module-loop-by-update": (
+        LOOP_CLASSES.replace("globals()[_name] = type(", "globals().update({_name: type(").replace(
+            "__name__})", "__name__})})"), {}, ("flow.py", "('Times2', 2)", "('Times2', 5)"), ["T", "Times2"]),
+    "item-assignment-to-another-object-still-counts": (
+        "import random\nSTATE = {}\nSTATE['seed'] = 1\nrandom.seed(STATE['seed'])\n\n" + T("random.random()"), {},
+        ("flow.py", "STATE['seed'] = 1", "STATE['seed'] = 2"), ["T"]),
     "module-level-call-reads-a-constant": (
         "import random\nSEED = 1\nrandom.seed(SEED)\n\n" + T("random.random()"), {},
         ("flow.py", "SEED = 1", "SEED = 2"), ["T"]),

@@ -10,7 +10,8 @@ the module depends on them though it never names them:
   calls, such as a script's closing ``d6tflow.run(Train())``, are left out by the
   walk), and assignments to an attribute or item of another object
   (``pd.options.future.infer_string = True``, ``pd.Series.winsor = _winsor``),
-  counted the same way (display options left out);
+  counted the same way (display options left out; ``globals()[name] = value`` defines
+  a name of the module, as ``name = value`` does, and is not an effect);
 - imports whose name the module never reads (``import accessors`` that
   registers a pandas accessor, ``from . import plugins``): run for what they
   register, so the imported module counts by the functions and classes it
@@ -81,6 +82,27 @@ def _targets(stmt) -> list:
     return stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
 
 
+def _is_globals(node) -> bool:
+    """``globals()``: the module's own namespace."""
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "globals" \
+        and not node.args and not node.keywords
+
+
+def _of_another(target) -> bool:
+    """An assignment target that is an attribute or item of another object: not a name of
+    the module itself, as ``globals()[name] = ...`` is (classes made in a loop, ``type(name,
+    bases, attrs)``, are then defined like any other: each counts by what it holds)."""
+    if isinstance(target, ast.Subscript):
+        return not _is_globals(target.value)
+    return isinstance(target, ast.Attribute)
+
+
+def _defines(call) -> bool:
+    """``globals().update(...)`` / ``globals().setdefault(...)``: names of the module defined."""
+    func = call.func
+    return isinstance(func, ast.Attribute) and func.attr in ("update", "setdefault") and _is_globals(func.value)
+
+
 def module_effects(filename: str, package: str | None) -> tuple[list, list, list]:
     """``(calls, imported, sources)`` of the module in ``filename``: for each top-level call
     statement ``(dump, head name, dotted callee, names its arguments read)``, the dotted names
@@ -104,13 +126,15 @@ def module_effects(filename: str, package: str | None) -> tuple[list, list, list
                 if isinstance(s.value.func, ast.Attribute) and s.value.func.attr == "set_option" and isinstance(
                         first, ast.Constant) and str(first.value).startswith("display."):
                     continue  # pd.set_option("display.max_columns", 50): how frames print
+                if _defines(s.value):
+                    continue
                 head, dotted = _head(s.value.func)
                 args = [*s.value.args, *(k.value for k in s.value.keywords)]
                 read = sorted({n.id for a in args for n in ast.walk(a) if isinstance(n, ast.Name)})
                 calls.append((ast.dump(s.value, include_attributes=False), head, dotted, read))
             elif isinstance(s, (ast.Assign, ast.AugAssign)) and any(  # pd.options.future.infer_string = True,
-                    isinstance(t, (ast.Attribute, ast.Subscript)) for t in _targets(s)):  # pd.Series.winsor = f
-                target = next(t for t in _targets(s) if isinstance(t, (ast.Attribute, ast.Subscript)))
+                    _of_another(t) for t in _targets(s)):  # pd.Series.winsor = f
+                target = next(t for t in _targets(s) if _of_another(t))
                 head, dotted = _head(target)
                 if ".display." in dotted or dotted.endswith(".display"):
                     continue  # pd.options.display.max_rows = 50: how frames print
