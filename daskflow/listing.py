@@ -105,6 +105,7 @@ class Commit:
     sizes: str = ""  # parts_digest of the file outputs' sizes at commit (see sizes_token)
     named_time: bool = False  # mtime read from the marker's name, not stat()ed (local scans)
     inline: bool = False  # no marker file: ``marker`` is the output whose name commits the build
+    intact_for: tuple | None = field(default=None, repr=False, compare=False)  # see intact()
 
     @property
     def path(self) -> str:
@@ -126,7 +127,12 @@ class Commit:
 
     def intact(self, names) -> str | None:
         """None if every output in ``names`` is present and unchanged since the commit,
-        else the name of the first one missing or modified (with a word saying which)."""
+        else the name of the first one missing or modified (with a word saying which).
+        A commit remembers the tuple of names it was last found intact for (what it holds
+        never changes: a file's new size or time makes a new commit, see
+        :mod:`daskflow.localscan`)."""
+        if self.intact_for is names:
+            return None
         for name in names:
             info = self.files.get(name) or self._dir_info(name)
             if info is None:
@@ -147,6 +153,8 @@ class Commit:
                 token = sizes_token({n: files[n][0] for n in names if n in files})
             if token != self.sizes:
                 return "an output's size changed"  # replaced keeping an older mtime (cp -p, rsync -a)
+        if type(names) is tuple:
+            self.intact_for = names
         return None
 
     def _dir_info(self, name):

@@ -29,7 +29,7 @@ from .listing import (_MARKER, BUILD_SEP, INLINE_LEN, MARKER_PREFIX, Commit, gro
 __all__ = ["scan_commits", "forget"]
 
 RACY = 2.0  # seconds: a folder changed this close to its scan is scanned again next time
-KEPT = 1_000_000  # files named by the folders kept, at most (some 500 MB with their commits)
+KEPT = 1_000_000  # files named by the folders kept, at most (some 400 MB with their commits)
 # family folder -> (its stat signature, its parsed names, [the stamps and commits of its
 # last whole scan, or None])
 _NAMES: dict[str, tuple] = {}
@@ -136,10 +136,10 @@ def _keep(path: str, sig: tuple, names: tuple) -> None:
 
 def _parse(path: str, prefix: str, fd: int | None = None) -> tuple:
     """What the names of the folder ``path`` (read through ``fd``, its descriptor, if given)
-    say: ``(files, heads, folders)``.  ``files``: ``(build key, name in the build, file name)`` of each
-    file to stat; ``heads``: the fields of each commit but its files' sizes and times;
-    ``folders``: its sub-folders, ``(path, name, position of the dot after
-    the build id or None)``."""
+    say: ``(files, heads, folders)``.  ``files``: ``(build key, name in the build, file
+    name)`` of each file to stat; ``heads``: the fields of each commit but its files'
+    sizes and times; ``folders``: its sub-folders, ``(path, name, position of the dot
+    after the build id or None)``."""
     files, markers, folders = [], {}, []
     try:
         listing = os.scandir(path if fd is None else fd)

@@ -243,7 +243,7 @@ class Plan(Reasons, Forcing):
         if kind is None:
             aggregate, raw, cached = issubclass(cls, TaskAggregator), bool(getattr(cls, "raw_file", False)), cls._is_cached()
             kind = kinds[cls] = (aggregate, raw, bool(cls.external), cached, not (aggregate or cached or raw),
-                                 [f"{n}.{f.ext}" for n, f in cls._outputs.items()])
+                                 cls._output_files())
         return kind
 
     def _list(self) -> dict:

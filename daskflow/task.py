@@ -184,6 +184,15 @@ class Task(LuigiNames, TaskIO):
             cls._in_memory = known
         return known[1]
 
+    @classmethod
+    def _output_files(cls) -> tuple:
+        """``{name}.{ext}`` of each output: one tuple per class (a commit found intact for it
+        remembers it, see :meth:`daskflow.listing.Commit.intact`)."""
+        known = cls.__dict__.get("_files_of")  # this class's own, never a base's
+        if known is None or known[0] is not cls._outputs:  # made again after @requires
+            known = cls._files_of = (cls._outputs, tuple(f"{n}.{f.ext}" for n, f in cls._outputs.items()))
+        return known[1]
+
     # -- identity ---------------------------------------------------------------
     def __init__(self, *args, path=None, flows=None, **kwargs):
         cls = type(self)

@@ -154,6 +154,8 @@ def test_an_unchanged_folder_gives_the_commits_of_its_last_scan(root, kept):
     assert not second.to_run()
     assert second.nodes[Part(i=0)].commits is first.nodes[Part(i=0)].commits  # made once
     assert second._listings is not first._listings
+    # and found intact once: the commit remembers the outputs it was checked for
+    assert second.nodes[Part(i=0)].commit.intact_for is Part._output_files() == ("data.pkl",)
 
 
 def test_an_output_edited_in_place_gives_new_commits_and_is_seen(root, kept):
