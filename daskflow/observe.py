@@ -24,8 +24,11 @@ the interpreter's prefix, site-packages, the system's folders (``/usr/lib``,
 projects), the user's cache and config folders and the home folder's dot-files
 (``~/.aws/credentials``), compiled files, files the task also writes, a folder
 opened to walk it, and a SQLite database the run changed.  Threads a run starts,
-subprocesses and C code that reads without Python's ``open`` (pyarrow's own
-file system, HDF5) are not seen.
+subprocesses and C code that reads without Python's ``open`` (HDF5, a C
+extension's own reads) are not seen, but for pyarrow's readers: pandas'
+``read_parquet``/``read_feather``/``read_orc`` and pyarrow's parquet, dataset,
+feather, ORC, CSV and JSON readers, once their module is imported, note the
+local file or dataset folder they are given (:func:`_wrap_native`).
 """
 
 from __future__ import annotations
@@ -111,18 +114,22 @@ def _note(rec: Recorder, event: str, args: tuple) -> None:
         if flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND) or set(mode) & set("wax+"):
             rec.written.add(path)
             return
-        if path in rec.read:
-            return  # as it was when first opened
-        try:
-            st = os.stat(path)
-        except OSError:
-            rec.read[path] = ()
-            return
-        if flags & _DIRECTORY or not stat.S_ISREG(st.st_mode):  # a folder opened to walk it (shutil.rmtree,
-            return  # os.fwalk: its listing counts), a FIFO, a device: not data of a file
-        rec.read[path] = file_identity(path, st)  # what run() reads: the bytes as it opens them
-        return
+        return _opened(rec, path, flags)
     rec.listed.setdefault(path, None)
+
+
+def _opened(rec: Recorder, path: str, flags: int = 0) -> None:
+    """``path`` (absolute) opened for reading: its identity as it is now, once per run."""
+    if path in rec.read:
+        return  # as it was when first opened
+    try:
+        st = os.stat(path)
+    except OSError:
+        rec.read[path] = ()
+        return
+    if flags & _DIRECTORY or not stat.S_ISREG(st.st_mode):  # a folder opened to walk it (shutil.rmtree,
+        return  # os.fwalk: its listing counts), a FIFO, a device: not data of a file
+    rec.read[path] = file_identity(path, st)  # what run() reads: the bytes as it opens them
 
 
 _KINDS: dict = {}  # code file -> "own" (daskflow), "import" (importlib), "lib" (stdlib, site-packages), "user"
@@ -146,6 +153,86 @@ def _origin(frame) -> str:
     return "user"
 
 
+# C code that reads without Python's open: pyarrow's readers (pandas' read_parquet hands them
+# the path).  Each reader of these modules, once the module is imported and a run is recorded,
+# notes the local file or folder it is given, as an open or a listing would.
+_NATIVE = {
+    "pandas": ("read_parquet", "read_feather", "read_orc"),
+    "pyarrow.parquet": ("read_table", "read_pandas", "read_metadata", "read_schema", "ParquetFile",
+                        "ParquetDataset"),
+    "pyarrow.dataset": ("dataset", "parquet_dataset"),
+    "pyarrow.feather": ("read_table", "read_feather"),
+    "pyarrow.orc": ("read_table", "ORCFile"),
+    "pyarrow.csv": ("read_csv", "open_csv"),
+    "pyarrow.json": ("read_json",),
+}
+_SOURCE_NAMES = ("path", "source", "path_or_paths", "where", "input_file", "metadata_path")
+_native_done: set = set()
+
+
+def _wrap_native() -> None:
+    """Wrap the readers of the modules of :data:`_NATIVE` imported so far (each once)."""
+    for name in [n for n in _NATIVE if n not in _native_done and n in sys.modules]:
+        _native_done.add(name)
+        module = sys.modules[name]
+        for attr in _NATIVE[name]:
+            reader = getattr(module, attr, None)
+            if isinstance(reader, type):  # a class (ParquetFile): the source is its __init__'s
+                if not getattr(reader.__init__, "__daskflow_reads__", False):
+                    reader.__init__ = _noting(reader.__init__, 1)
+            elif callable(reader) and not getattr(reader, "__daskflow_reads__", False):
+                noting = _noting(reader, 0)
+                setattr(module, attr, noting)
+                home = sys.modules.get(getattr(reader, "__module__", None) or "")
+                if home is not None and getattr(home, reader.__qualname__, None) is reader:  # where it is
+                    setattr(home, reader.__qualname__, noting)  # defined too: pickled by reference, as before
+
+
+def _noting(reader, skip: int):
+    """``reader``, noting the local path(s) it is given (argument ``skip``, or by name)."""
+
+    @functools.wraps(reader)
+    def reading(*args, **kwargs):
+        rec = _tls.__dict__.get("rec") if _active else None
+        if rec is not None:
+            source = args[skip] if len(args) > skip else next(
+                (kwargs[k] for k in _SOURCE_NAMES if k in kwargs), None)
+            try:
+                _native(rec, source, kwargs.get("filesystem"), sys._getframe(1))
+            except Exception as exc:  # never into the user's read: the build records it cannot be trusted
+                rec.broken = rec.broken or f"{reader.__qualname__}({source!r:.120}): {type(exc).__name__}: {exc}"
+        return reader(*args, **kwargs)
+
+    reading.__daskflow_reads__ = True
+    return reading
+
+
+def _native(rec: Recorder, source, filesystem, caller) -> None:
+    """Note a native reader's ``source``: a local path or a list of them (an open file was
+    seen when it was opened; another file system's, or a URL, is not a local file)."""
+    if filesystem is not None and "local" not in type(filesystem).__name__.lower():
+        return
+    sources = list(source) if isinstance(source, (list, tuple)) else [source]
+    paths = []
+    for item in sources:
+        if not isinstance(item, (str, os.PathLike)):
+            return  # an open file or a buffer (the open was seen), or something else entirely
+        text = os.fsdecode(os.fspath(item))
+        if text.startswith("file://"):
+            text = text[7:]
+        elif "://" in text:
+            return
+        paths.append(os.path.abspath(text))
+    if not paths or _origin(caller) != "user":  # pandas calling pyarrow: noted by pandas' reader
+        return
+    for path in paths:
+        if os.path.isdir(path):  # a dataset: every folder of it listed (its files by their identity)
+            for folder, _, _ in os.walk(path):
+                rec.listed.setdefault(folder, None)
+        else:
+            _opened(rec, path)
+
+
 class recording:
     """``with recording() as rec:`` notes what this thread opens until the block ends."""
 
@@ -155,6 +242,8 @@ class recording:
             if not _installed:
                 sys.addaudithook(_hook)
                 _installed = True
+            if len(_native_done) < len(_NATIVE):
+                _wrap_native()
             _active += 1
         self.outer = _tls.__dict__.get("rec")
         rec = _tls.rec = Recorder()
