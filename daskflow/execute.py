@@ -90,6 +90,7 @@ class Spec:
     cached: bool = False  # a TaskCache: outputs stay in memory
     dep_stores: list = field(default_factory=list)  # each upstream task's root (d6tflow's path)
     project: str = ""  # the planning process's project folder: read files are kept relative to it
+    memoized: frozenset = frozenset()  # memoized functions its code reaches (see daskflow.observe)
 
 
 def spec_for(node: Node, store: Store, project: str = "") -> Spec:
@@ -98,7 +99,8 @@ def spec_for(node: Node, store: Store, project: str = "") -> Spec:
                 {i: [(c.path, c.result, c.file(READS_NAME) if READS_NAME in c.files else None) for c in cs]
                  for i, cs in node.cutoff.items()}, static_body(node),
                 [d.task for d in node.deps], node.task.__dict__.get("_requires", _UNKNOWN),
-                type(node.task)._is_cached(), [getattr(d, "store", None) or store for d in node.deps], project)
+                type(node.task)._is_cached(), [getattr(d, "store", None) or store for d in node.deps], project,
+                getattr(node.code, "memoized", frozenset()))
 
 
 def known_outcome(node: Node) -> Outcome:
@@ -262,7 +264,7 @@ def _runner(spec: Spec, deps: list, build: str | None):
 def _call_run(spec: Spec, runner, deps: list) -> dict:
     """``run()`` itself, traced when asked; returns what it read (see :func:`_reads`)."""
     task = spec.task
-    with recording() as seen:  # the files run() reads by a path computed at run time
+    with recording(spec.memoized) as seen:  # the files run() reads by a path computed at run time
         if trace_enabled():  # daskflow.trace: which user functions run() calls (opt-in)
             with watch(task, spec.body):
                 made = runner.run()

@@ -43,7 +43,7 @@ import threading
 
 from .filestate import BROKEN, file_identity, identity, project_base, stamp
 
-__all__ = ["Recorder", "recording", "identities"]
+__all__ = ["Recorder", "recording", "identities", "code_id"]
 
 _EVENTS = frozenset({"open", "os.listdir", "os.scandir", "sqlite3.connect", "os.rename"})  # os.replace too
 _SKIP_SUFFIXES = (".pyc", ".pyo", ".so", ".pyd")  # compiled: a source file run by runpy counts
@@ -59,14 +59,15 @@ class Recorder:
     """What one run() opened: paths read (with their stat when opened), folders listed,
     databases connected, paths written, and a hook failure (``broken``) if there was one."""
 
-    __slots__ = ("read", "listed", "written", "dbs", "broken")
+    __slots__ = ("read", "listed", "written", "dbs", "broken", "memoized")
 
-    def __init__(self):
+    def __init__(self, memoized: frozenset = frozenset()):
         self.read: dict = {}  # path -> its identity when first opened, () if missing (a database: its stamp)
         self.listed: dict = {}
         self.written: set = set()
         self.dbs: set = set()  # the read paths that are SQLite databases (written too, maybe)
         self.broken: str = ""
+        self.memoized = memoized  # code_id()s of the memoized functions of the user's its code reaches
 
 
 def _hook(event: str, args: tuple) -> None:
@@ -114,8 +115,31 @@ def _note(rec: Recorder, event: str, args: tuple) -> None:
         if flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND) or set(mode) & set("wax+"):
             rec.written.add(path)
             return
-        return _opened(rec, path, flags)
+        _opened(rec, path, flags)
+        if _WATCHED and path in rec.read:
+            _under_memoized(path, rec.read[path], sys._getframe(2))
+        return
     rec.listed.setdefault(path, None)
+
+
+def code_id(code) -> tuple:
+    """A code object's identity, the same in every process: file, first line, name."""
+    return code.co_filename, code.co_firstlineno, getattr(code, "co_qualname", code.co_name)
+
+
+# A memoized function of the user's (functools.lru_cache, cache) opens its files once per
+# process: a task whose run() then gets the value from the cache opens nothing.  What each
+# opened (as first opened) counts for every task whose code reaches it (Recorder.memoized).
+_WATCHED: set = set()  # code_id()s of the memoized functions some task of the process reaches
+_BY_MEMOIZED: dict = {}  # code_id() -> {path: identity as first opened}
+
+
+def _under_memoized(path: str, ident, frame) -> None:
+    while frame is not None:
+        key = code_id(frame.f_code)
+        if key in _WATCHED:
+            _BY_MEMOIZED.setdefault(key, {}).setdefault(path, ident)
+        frame = frame.f_back
 
 
 def _opened(rec: Recorder, path: str, flags: int = 0) -> None:
@@ -236,9 +260,14 @@ def _native(rec: Recorder, source, filesystem, caller) -> None:
 class recording:
     """``with recording() as rec:`` notes what this thread opens until the block ends."""
 
+    def __init__(self, memoized: frozenset = frozenset()):
+        self.memoized = memoized  # see Recorder.memoized
+
     def __enter__(self) -> Recorder:
         global _active, _installed
         with _lock:
+            if self.memoized:
+                _WATCHED.update(self.memoized)
             if not _installed:
                 sys.addaudithook(_hook)
                 _installed = True
@@ -246,11 +275,15 @@ class recording:
                 _wrap_native()
             _active += 1
         self.outer = _tls.__dict__.get("rec")
-        rec = _tls.rec = Recorder()
+        rec = _tls.rec = Recorder(self.memoized)
         return rec
 
     def __exit__(self, *exc) -> None:
         global _active
+        rec = _tls.rec
+        for key in rec.memoized:  # what they opened in an earlier run() of the process
+            for path, ident in _BY_MEMOIZED.get(key, {}).items():
+                rec.read.setdefault(path, ident)
         _tls.rec = self.outer
         with _lock:
             _active -= 1

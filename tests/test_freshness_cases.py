@@ -60,6 +60,18 @@ MIXINS = ("class DropNa:\n    def clean(self, xs):\n        return [x for x in x
           "class FillNa:\n    def clean(self, xs):\n        return [0 if x is None else x for x in xs]\n\n"
           "class Shout:\n    def loud(self):\n        return 1\n\n")
 
+# a memoized loader (functools.lru_cache) that two sibling tasks call: the second gets the
+# value from the cache and opens nothing; the path is made at run time (no constant to hash)
+MEMOIZED = (
+    "import functools, json\nfrom pathlib import Path\n\n@functools.lru_cache(maxsize=None)\ndef settings():\n"
+    "    return json.loads(Path(__file__).with_name('conf.json').read_text())\n\n\n"
+    "class A(daskflow.tasks.TaskJson):\n    def run(self):\n        log('A')\n"
+    "        self.save({'v': settings()['k']})\n\n"
+    "class B(daskflow.tasks.TaskJson):\n    def run(self):\n        log('B')\n"
+    "        self.save({'v': settings()['k'] * 100})\n\n"
+    "class T(daskflow.tasks.TaskJson):\n    def requires(self):\n        return [A(), B()]\n\n"
+    "    def run(self):\n        log('T')\n        self.save({'v': sum(x['v'] for x in self.inputLoad())})\n")
+
 # task classes made by type() in a module-level loop (globals()[name] = type(...)), as a family of
 # similar tasks often is; T requires them all
 LOOP_CLASSES = (
@@ -339,6 +351,13 @@ CASES = {
         "    @scale.register\n    def _(self, x: int):\n        return x + 1\n\n"
         "    @scale.register\n    def _(self, x: float):\n        return x + 0.5\n\n" + T("S().scale(1)"), {},
         ("flow.py", "x + 1", "x + 2"), ["T"]),
+    "memoized-loader-shared-by-siblings": (
+        MEMOIZED, {"conf.json": '{"k": 1}'}, ("conf.json", '"k": 1', '"k": 2'), ["A", "B", "T"]),
+    "memoized-loader-by-functools-cache-in-a-helper-module": (
+        "import helpers\n\n" + MEMOIZED.split("\n\n\n", 1)[1].replace("settings()", "helpers.settings()"),
+        {"conf.json": '{"k": 1}', "helpers.py": MEMOIZED.split("\n\n\n", 1)[0].replace(
+            "functools.lru_cache(maxsize=None)", "functools.cache")},
+        ("conf.json", '"k": 1', '"k": 3'), ["A", "B", "T"]),
     "classes-made-in-a-module-loop-one-edited": (
         LOOP_CLASSES, {}, ("flow.py", "('Times3', 3)", "('Times3', 4)"), ["T", "Times3"]),
     "classes-made-in-a-module-loop-base-edited": (

@@ -33,6 +33,7 @@ class Part:
     reads: frozenset = frozenset()  # paths of files it reads by a constant name (see ``reads``)
     read_names: frozenset = frozenset()  # module-level names it passes to a reader as a path
     writes: frozenset = frozenset()  # paths of files it writes by a constant name (``open(p, "w")``)
+    memoized: frozenset = frozenset()  # code_id()s of memoized functions it calls (see observe)
 
 
 @dataclass
@@ -41,6 +42,7 @@ class CodeFingerprint:
     parts: dict  # key -> Part
     incomplete: list  # reasons the walk could not follow a reference
     libraries: dict = field(default_factory=dict)  # distribution -> version used by the code
+    memoized: frozenset = frozenset()  # its parts' memoized functions: never in the digest
 
 
 # class attributes that are not code: names daskflow sets, Python's own
@@ -61,4 +63,5 @@ def assemble(parts: dict, incomplete: list, libraries: dict) -> CodeFingerprint:
         h.update(f"{key}\0{parts[key].digest}\n".encode())
     for dist, version in sorted(counted(libraries).items()):
         h.update(f"library {dist}\0{version}\n".encode())
-    return CodeFingerprint(h.hexdigest(), parts, sorted(set(incomplete)), dict(sorted(libraries.items())))
+    return CodeFingerprint(h.hexdigest(), parts, sorted(set(incomplete)), dict(sorted(libraries.items())),
+                           frozenset().union(*(p.memoized for p in parts.values())))

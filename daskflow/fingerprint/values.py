@@ -35,6 +35,7 @@ from collections.abc import Mapping
 
 from .. import canonical
 from ..config import in_project
+from ..observe import code_id
 from ..picklerefs import references
 from ..task import Task
 from .libraries import distributions_of
@@ -62,6 +63,7 @@ class Collector:
         self.refs: list = []
         self.libraries: dict = {}
         self.incomplete: list = []
+        self.memoized: set = set()  # code_id()s of memoized functions of the user's it reaches
 
     def library(self, module: str) -> None:
         for dist, version in distributions_of(module or ""):
@@ -79,6 +81,11 @@ def unwrap_callable(value):
     if isinstance(value, types.FunctionType):
         return inspect.unwrap(value)
     return None
+
+
+def _memoizing(wrapper) -> bool:
+    """A wrapper that keeps results (functools.lru_cache and cache, cachetools' cached)."""
+    return any(hasattr(wrapper, name) for name in ("cache_info", "cache_clear", "cache"))
 
 
 def user_wrappers(value) -> list:
@@ -138,6 +145,8 @@ def describe(value, found: Collector, name: str = "", depth: int = 0) -> str:
     if callable(value) and hasattr(value, "__wrapped__") and not isinstance(value, type):
         outer = value
         value = inspect.unwrap(value)  # functools.wraps decorators, lru_cache...
+        if _memoizing(outer) and isinstance(value, types.FunctionType) and is_user_function(value):
+            found.memoized.add(code_id(value.__code__))  # what it opens counts for every caller
         extra = [f"wrapper {func_token(w, found)}" for w in user_wrappers(outer)]
         registry = getattr(outer, "registry", None)  # functools.singledispatch: every implementation
         if isinstance(registry, Mapping) and callable(getattr(outer, "dispatch", None)):

@@ -242,7 +242,8 @@ def _class_part(cls: type, own: bool = False, task_class=None):
     digest = hashlib.sha256("\0".join(tokens).encode()).hexdigest()
     values = {t.split("=", 1)[0][5:]: hashlib.sha256(t.encode()).hexdigest()[:16]
               for t in tokens if t.startswith("attr ")}
-    return Part(key_of(cls), digest, file, line, values=values, shown=shown), found
+    return Part(key_of(cls), digest, file, line, values=values, shown=shown,
+                memoized=frozenset(found.memoized)), found
 
 
 def _show(value) -> str:
@@ -303,7 +304,7 @@ def _function_part(func):
     reads = part.reads.union(os.fspath(value) for _, value, chain in values  # open(CONFIG): its value
                              if chain in part.read_names and isinstance(value, (str, os.PathLike)))
     return Part(key, digest, part.file, part.line, part.statements, used, part.source, shown, part.attrs,
-                part.self_attrs, reads, writes=part.writes), found
+                part.self_attrs, reads, writes=part.writes, memoized=frozenset(found.memoized)), found
 
 
 def _cell(cell):
