@@ -116,10 +116,10 @@ def _note(rec: Recorder, event: str, args: tuple) -> None:
             rec.written.add(path)
             return
         _opened(rec, path, flags)
-        if _WATCHED and path in rec.read:
-            _under_memoized(path, rec.read[path], sys._getframe(2))
-        return
-    rec.listed.setdefault(path, None)
+    else:
+        rec.listed.setdefault(path, None)
+    if _WATCHED:
+        _under_memoized(rec, path, sys._getframe(2))
 
 
 def code_id(code) -> tuple:
@@ -129,17 +129,35 @@ def code_id(code) -> tuple:
 
 # A memoized function of the user's (functools.lru_cache, cache) opens its files once per
 # process: a task whose run() then gets the value from the cache opens nothing.  What each
-# opened (as first opened) counts for every task whose code reaches it (Recorder.memoized).
+# opened (as it last opened it, in any run) counts for every task whose code reaches it.
 _WATCHED: set = set()  # code_id()s of the memoized functions some task of the process reaches
-_BY_MEMOIZED: dict = {}  # code_id() -> {path: identity as first opened}
+_BY_MEMOIZED: dict = {}  # code_id() -> {path: identity as last opened, or _LISTED}
+_LISTED = "listed"  # a folder it listed (counted by its entries as they are after each run)
 
 
-def _under_memoized(path: str, ident, frame) -> None:
+def _under_memoized(rec: Recorder, path: str, frame) -> None:
+    """Keep what ``rec`` noted of ``path`` for each watched function on the stack."""
+    if path in rec.read:
+        seen = rec.read[path]
+    elif path in rec.listed:
+        seen = _LISTED
+    else:
+        return
     while frame is not None:
         key = code_id(frame.f_code)
         if key in _WATCHED:
-            _BY_MEMOIZED.setdefault(key, {}).setdefault(path, ident)
+            _BY_MEMOIZED.setdefault(key, {})[path] = seen  # the last open: what the cache holds
         frame = frame.f_back
+
+
+def _memoized_reads(rec: Recorder) -> None:
+    """What the memoized functions ``rec``'s code reaches opened in any run of the process."""
+    for key in rec.memoized:
+        for path, seen in _BY_MEMOIZED.get(key, {}).items():
+            if seen is _LISTED:
+                rec.listed.setdefault(path, None)
+            else:
+                rec.read.setdefault(path, seen)
 
 
 def _opened(rec: Recorder, path: str, flags: int = 0) -> None:
@@ -253,8 +271,12 @@ def _native(rec: Recorder, source, filesystem, caller) -> None:
         if os.path.isdir(path):  # a dataset: every folder of it listed (its files by their identity)
             for folder, _, _ in os.walk(path):
                 rec.listed.setdefault(folder, None)
+                if _WATCHED:
+                    _under_memoized(rec, folder, caller)
         else:
             _opened(rec, path)
+            if _WATCHED:
+                _under_memoized(rec, path, caller)
 
 
 class recording:
@@ -280,10 +302,7 @@ class recording:
 
     def __exit__(self, *exc) -> None:
         global _active
-        rec = _tls.rec
-        for key in rec.memoized:  # what they opened in an earlier run() of the process
-            for path, ident in _BY_MEMOIZED.get(key, {}).items():
-                rec.read.setdefault(path, ident)
+        _memoized_reads(_tls.rec)  # what they opened in an earlier run() of the process
         _tls.rec = self.outer
         with _lock:
             _active -= 1

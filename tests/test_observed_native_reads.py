@@ -18,6 +18,7 @@ from daskflow import filestate, observe
 from daskflow.plan import Plan
 
 FLOW = '''
+import functools
 import os
 from pathlib import Path
 import pandas as pd
@@ -49,6 +50,29 @@ class Partitioned(daskflow.tasks.TaskJson):
     def run(self):
         table = ds.dataset(DATA / "events", format="parquet", partitioning="hive").to_table()
         self.save({"n": int(pd.Series(table["v"].to_pylist()).sum())})
+
+
+@functools.lru_cache(maxsize=None)
+def sales():  # memoized: the second task to call it opens nothing
+    return pd.read_parquet(DATA / "sales.parquet")
+
+
+class Left(daskflow.tasks.TaskJson):
+    def run(self):
+        self.save({"v": int(sales()["v"].sum())})
+
+
+class Right(daskflow.tasks.TaskJson):
+    def run(self):
+        self.save({"v": int(sales()["v"].max())})
+
+
+class Sides(daskflow.tasks.TaskJson):
+    def requires(self):
+        return [Left(), Right()]
+
+    def run(self):
+        self.save({"v": [x["v"] for x in self.inputLoad()]})
 
 
 class Frame(daskflow.tasks.TaskPqPandas):
@@ -123,6 +147,18 @@ def test_a_partitioned_dataset_counts_by_every_file_of_its_folders(flow):
     _parquet(data / "events" / "year=2024" / "part-0.parquet", [1, 1, 1])  # one partition's file
     assert daskflow.run(m.Partitioned(), progress=False).ran == [m.Partitioned()]
     assert m.Partitioned().outputLoad() == {"n": 8}
+
+
+def test_a_memoized_reader_counts_for_each_task_that_calls_it(flow):
+    m, data = flow
+    daskflow.run(m.Sides(), scheduler="sync", progress=False)  # Left opens, Right gets the cached frame
+    for task in (m.Left(), m.Right()):
+        assert list(_record(task)) == ["inputs/sales.parquet"], task
+    _parquet(data / "sales.parquet", [7, 8])
+    m.sales.cache_clear()  # a new process would read it again
+    ran = daskflow.run(m.Sides(), scheduler="sync", progress=False).ran
+    assert sorted(map(repr, ran)) == ["Left()", "Right()", "Sides()"]
+    assert m.Sides().outputLoad() == {"v": [15, 8]}
 
 
 def test_daskflows_own_parquet_loads_are_not_inputs(flow):
