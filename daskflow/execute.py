@@ -38,6 +38,7 @@ from .lease import claim
 from .listing import build_file, sizes_token
 from .luigi_names import run_hooked
 from .filestate import READS_NAME, project_folder, record_changed
+from .nativereads import wrap as native_readers
 from .observe import identities, recording
 from .node import Node
 from .plan import cache_result, inputs_id, static_body
@@ -176,7 +177,7 @@ def _record_moved(spec: Spec, reads: str) -> bool:
 
 
 def _claim(spec: Spec, inputs: str):
-    names = [f"{n}.{f.ext}" for n, f in type(spec.task)._outputs.items()]
+    names = type(spec.task)._output_files()
     shown = []
 
     def on_wait(owner):  # the progress display's "waiting for <owner>" line
@@ -264,6 +265,7 @@ def _runner(spec: Spec, deps: list, build: str | None):
 def _call_run(spec: Spec, runner, deps: list) -> dict:
     """``run()`` itself, traced when asked; returns what it read (see :func:`_reads`)."""
     task = spec.task
+    native_readers()  # pyarrow's readers, which open files in C, say what they read
     with recording(spec.memoized) as seen:  # the files run() reads by a path computed at run time
         if trace_enabled():  # daskflow.trace: which user functions run() calls (opt-in)
             with watch(task, spec.body):

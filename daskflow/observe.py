@@ -25,15 +25,14 @@ projects), the user's cache and config folders and the home folder's dot-files
 (``~/.aws/credentials``), compiled files, files the task also writes, a folder
 opened to walk it, and a SQLite database the run changed.  Threads a run starts,
 subprocesses and C code that reads without Python's ``open`` (HDF5, a C
-extension's own reads) are not seen, but for pyarrow's readers: pandas'
-``read_parquet``/``read_feather``/``read_orc`` and pyarrow's parquet, dataset,
-feather, ORC, CSV and JSON readers, once their module is imported, note the
-local file or dataset folder they are given (:func:`_wrap_native`).
+extension's own reads) are not seen, but for pyarrow's readers, which say what
+they read (:mod:`daskflow.nativereads`, through :func:`note_read`).
 """
 
 from __future__ import annotations
 
 import functools
+import inspect
 import os
 import re
 import stat
@@ -43,7 +42,7 @@ import threading
 
 from .filestate import BROKEN, file_identity, identity, project_base, stamp
 
-__all__ = ["Recorder", "recording", "identities", "code_id"]
+__all__ = ["Recorder", "recording", "identities", "code_id", "current", "note_read"]
 
 _EVENTS = frozenset({"open", "os.listdir", "os.scandir", "sqlite3.connect", "os.rename"})  # os.replace too
 _SKIP_SUFFIXES = (".pyc", ".pyo", ".so", ".pyd")  # compiled: a source file run by runpy counts
@@ -122,42 +121,62 @@ def _note(rec: Recorder, event: str, args: tuple) -> None:
         _under_memoized(rec, path, sys._getframe(2))
 
 
-def code_id(code) -> tuple:
-    """A code object's identity, the same in every process: file, first line, name."""
-    return code.co_filename, code.co_firstlineno, getattr(code, "co_qualname", code.co_name)
+def code_id(code, module: str | None) -> tuple:
+    """A function's identity, the same in every process and checkout: its module and name."""
+    return module, getattr(code, "co_qualname", code.co_name)
 
 
 # A memoized function of the user's (functools.lru_cache, cache) opens its files once per
 # process: a task whose run() then gets the value from the cache opens nothing.  What each
-# opened (as it last opened it, in any run) counts for every task whose code reaches it.
+# opened (the file as opened, the folder as listed) counts for every task whose code reaches
+# it; a file that one taking arguments (a cache per argument) saw at two versions in the
+# process makes those tasks' builds unfresh, as their values may come from either.
 _WATCHED: set = set()  # code_id()s of the memoized functions some task of the process reaches
-_BY_MEMOIZED: dict = {}  # code_id() -> {path: identity as last opened, or _LISTED}
-_LISTED = "listed"  # a folder it listed (counted by its entries as they are after each run)
+_BY_MEMOIZED: dict = {}  # code_id() -> {(path, listed): [identities seen]}
 
 
 def _under_memoized(rec: Recorder, path: str, frame) -> None:
     """Keep what ``rec`` noted of ``path`` for each watched function on the stack."""
-    if path in rec.read:
-        seen = rec.read[path]
-    elif path in rec.listed:
-        seen = _LISTED
-    else:
+    listed = path not in rec.read
+    if listed and path not in rec.listed:
         return
+    keys = []
     while frame is not None:
-        key = code_id(frame.f_code)
+        key = code_id(frame.f_code, frame.f_globals.get("__name__"))
         if key in _WATCHED:
-            _BY_MEMOIZED.setdefault(key, {})[path] = seen  # the last open: what the cache holds
+            keys.append((key, _takes_arguments(frame.f_code)))
         frame = frame.f_back
+    if not keys:
+        return
+    seen = identity(path, True) if listed else rec.read[path]  # a folder: as it is listed now
+    with _lock:
+        for key, by_argument in keys:
+            versions = _BY_MEMOIZED.setdefault(key, {}).setdefault((path, listed), [])
+            if not by_argument:  # one value: opened again, its cache was cleared, this is what it holds
+                versions[:] = [seen]
+            elif seen not in versions:
+                versions.append(seen)
+
+
+def _takes_arguments(code) -> bool:
+    return bool(code.co_argcount or code.co_kwonlyargcount
+                or code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS))
 
 
 def _memoized_reads(rec: Recorder) -> None:
     """What the memoized functions ``rec``'s code reaches opened in any run of the process."""
-    for key in rec.memoized:
-        for path, seen in _BY_MEMOIZED.get(key, {}).items():
-            if seen is _LISTED:
-                rec.listed.setdefault(path, None)
-            else:
-                rec.read.setdefault(path, seen)
+    with _lock:
+        found = [(key, where, list(versions)) for key in rec.memoized
+                 for where, versions in _BY_MEMOIZED.get(key, {}).items()]
+    for key, (path, listed), versions in found:
+        if len(versions) > 1:
+            rec.broken = rec.broken or (f"memoized {key[0]}.{key[1]} (cached by argument) read {path} at "
+                                        f"{len(versions)} versions in this process: a task may have an older "
+                                        f"value from its cache; start a new process")
+        elif listed:
+            rec.listed.setdefault(path, versions[0])  # the folder as the loader listed it
+        else:
+            rec.read.setdefault(path, versions[0])
 
 
 def _opened(rec: Recorder, path: str, flags: int = 0) -> None:
@@ -195,88 +214,25 @@ def _origin(frame) -> str:
     return "user"
 
 
-# C code that reads without Python's open: pyarrow's readers (pandas' read_parquet hands them
-# the path).  Each reader of these modules, once the module is imported and a run is recorded,
-# notes the local file or folder it is given, as an open or a listing would.
-_NATIVE = {
-    "pandas": ("read_parquet", "read_feather", "read_orc"),
-    "pyarrow.parquet": ("read_table", "read_pandas", "read_metadata", "read_schema", "ParquetFile",
-                        "ParquetDataset"),
-    "pyarrow.dataset": ("dataset", "parquet_dataset"),
-    "pyarrow.feather": ("read_table", "read_feather"),
-    "pyarrow.orc": ("read_table", "ORCFile"),
-    "pyarrow.csv": ("read_csv", "open_csv"),
-    "pyarrow.json": ("read_json",),
-}
-_SOURCE_NAMES = ("path", "source", "path_or_paths", "where", "input_file", "metadata_path")
-_native_done: set = set()
+def current() -> Recorder | None:
+    """The recorder of the run() this thread is in, if any."""
+    return _tls.__dict__.get("rec") if _active else None
 
 
-def _wrap_native() -> None:
-    """Wrap the readers of the modules of :data:`_NATIVE` imported so far (each once)."""
-    for name in [n for n in _NATIVE if n not in _native_done and n in sys.modules]:
-        _native_done.add(name)
-        module = sys.modules[name]
-        for attr in _NATIVE[name]:
-            reader = getattr(module, attr, None)
-            if isinstance(reader, type):  # a class (ParquetFile): the source is its __init__'s
-                if not getattr(reader.__init__, "__daskflow_reads__", False):
-                    reader.__init__ = _noting(reader.__init__, 1)
-            elif callable(reader) and not getattr(reader, "__daskflow_reads__", False):
-                noting = _noting(reader, 0)
-                setattr(module, attr, noting)
-                home = sys.modules.get(getattr(reader, "__module__", None) or "")
-                if home is not None and getattr(home, reader.__qualname__, None) is reader:  # where it is
-                    setattr(home, reader.__qualname__, noting)  # defined too: pickled by reference, as before
-
-
-def _noting(reader, skip: int):
-    """``reader``, noting the local path(s) it is given (argument ``skip``, or by name)."""
-
-    @functools.wraps(reader)
-    def reading(*args, **kwargs):
-        rec = _tls.__dict__.get("rec") if _active else None
-        if rec is not None:
-            source = args[skip] if len(args) > skip else next(
-                (kwargs[k] for k in _SOURCE_NAMES if k in kwargs), None)
-            try:
-                _native(rec, source, kwargs.get("filesystem"), sys._getframe(1))
-            except Exception as exc:  # never into the user's read: the build records it cannot be trusted
-                rec.broken = rec.broken or f"{reader.__qualname__}({source!r:.120}): {type(exc).__name__}: {exc}"
-        return reader(*args, **kwargs)
-
-    reading.__daskflow_reads__ = True
-    return reading
-
-
-def _native(rec: Recorder, source, filesystem, caller) -> None:
-    """Note a native reader's ``source``: a local path or a list of them (an open file was
-    seen when it was opened; another file system's, or a URL, is not a local file)."""
-    if filesystem is not None and "local" not in type(filesystem).__name__.lower():
+def note_read(rec: Recorder, path: str, caller) -> None:
+    """A file or folder that C code reads for ``caller``'s frame (see
+    :mod:`daskflow.nativereads`): noted as an open or a listing, if the caller is the user's."""
+    if _origin(caller) != "user":  # pandas calling pyarrow: noted by pandas' reader
         return
-    sources = list(source) if isinstance(source, (list, tuple)) else [source]
-    paths = []
-    for item in sources:
-        if not isinstance(item, (str, os.PathLike)):
-            return  # an open file or a buffer (the open was seen), or something else entirely
-        text = os.fsdecode(os.fspath(item))
-        if text.startswith("file://"):
-            text = text[7:]
-        elif "://" in text:
-            return
-        paths.append(os.path.abspath(text))
-    if not paths or _origin(caller) != "user":  # pandas calling pyarrow: noted by pandas' reader
-        return
-    for path in paths:
-        if os.path.isdir(path):  # a dataset: every folder of it listed (its files by their identity)
-            for folder, _, _ in os.walk(path):
-                rec.listed.setdefault(folder, None)
-                if _WATCHED:
-                    _under_memoized(rec, folder, caller)
-        else:
-            _opened(rec, path)
+    if os.path.isdir(path):  # a dataset: every folder of it listed (its files by their identity)
+        for folder, _, _ in os.walk(path):
+            rec.listed.setdefault(folder, None)
             if _WATCHED:
-                _under_memoized(rec, path, caller)
+                _under_memoized(rec, folder, caller)
+    else:
+        _opened(rec, path)
+        if _WATCHED:
+            _under_memoized(rec, path, caller)
 
 
 class recording:
@@ -293,8 +249,6 @@ class recording:
             if not _installed:
                 sys.addaudithook(_hook)
                 _installed = True
-            if len(_native_done) < len(_NATIVE):
-                _wrap_native()
             _active += 1
         self.outer = _tls.__dict__.get("rec")
         rec = _tls.rec = Recorder(self.memoized)
@@ -302,10 +256,12 @@ class recording:
 
     def __exit__(self, *exc) -> None:
         global _active
-        _memoized_reads(_tls.rec)  # what they opened in an earlier run() of the process
-        _tls.rec = self.outer
-        with _lock:
-            _active -= 1
+        try:
+            _memoized_reads(_tls.rec)  # what they opened in an earlier run() of the process
+        finally:
+            _tls.rec = self.outer
+            with _lock:
+                _active -= 1
 
 
 # the system's own files; not all of /usr: a project may live in /usr/src/app (Docker images)
@@ -386,7 +342,7 @@ def identities(rec: Recorder, roots=(), base: str | None = None) -> dict:
         if path in rec.written or full in rec.written or (full + os.sep).startswith(skip) \
                 or full.endswith(_SKIP_SUFFIXES) or _stored(full, roots, listing):
             continue
-        opened = None if listing else rec.read[path]
+        opened = rec.listed[path] if listing else rec.read[path]
         if path in rec.dbs:
             if opened != stamp(full):
                 continue  # a database changed while run() had it open: written by it, not an input
@@ -395,6 +351,8 @@ def identities(rec: Recorder, roots=(), base: str | None = None) -> dict:
             ident = opened  # a touch), the next plan compares the bytes it read with those there
         elif opened == ():  # not found when run() tried: creating it reruns
             ident = {"missing": True}
+        elif listing and opened is not None:  # listed by a memoized loader: as it listed it
+            ident = opened
         else:
             ident = identity(full, listing)
         if ident is not None:

@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import daskflow
-from daskflow import filestate, observe
+from daskflow import filestate, nativereads, observe
 from daskflow.plan import Plan
 
 FLOW = '''
@@ -173,6 +173,7 @@ def test_another_file_systems_reads_and_urls_are_not_local_files(tmp_path):
     memory = fsspec.filesystem("memory")
     with memory.open("/native/x.parquet", "wb") as f:
         pq.write_table(pa.table({"v": [1]}), f)
+    nativereads.wrap()
     with observe.recording() as rec:
         pq.read_table("/native/x.parquet", filesystem=memory)
         pd.read_parquet("memory://native/x.parquet")
@@ -181,8 +182,7 @@ def test_another_file_systems_reads_and_urls_are_not_local_files(tmp_path):
 
 
 def test_the_readers_keep_their_names_docs_and_pickle_by_reference(tmp_path):
-    with observe.recording():
-        pass  # wraps the readers of the modules imported so far
+    nativereads.wrap()  # the readers of the modules imported so far (before each recorded run())
     assert getattr(pd.read_parquet, "__daskflow_reads__", False)
     assert pd.read_parquet.__name__ == "read_parquet" and "parquet" in pd.read_parquet.__doc__
     assert pickle.loads(pickle.dumps(pd.read_parquet)) is pd.read_parquet
@@ -197,8 +197,31 @@ def test_a_failure_while_noting_a_read_makes_the_build_unfresh_never_the_run_fai
     def broken(*args):
         raise RuntimeError("cannot note")
 
-    monkeypatch.setattr(observe, "_native", broken)  # the error path: a mock
+    monkeypatch.setattr(nativereads, "_native", broken)  # the error path: a mock
     assert daskflow.run(m.Sales(), progress=False).ran == [m.Sales()]
     node = Plan(m.Sales()).nodes[m.Sales()]
     assert node.runs and "cannot note" in node.reasons[0].message, node.reasons
     assert daskflow.run(m.Sales(), progress=False).ran == [m.Sales()]  # never fresh
+
+
+def test_a_reader_put_back_unwrapped_is_wrapped_again_and_a_mock_is_left_alone(monkeypatch):
+    from unittest import mock
+
+    nativereads.wrap()
+    original = pd.read_parquet.__wrapped__
+    monkeypatch.setattr(pd, "read_parquet", original)  # what a test's undo does
+    nativereads.wrap()
+    assert pd.read_parquet.__wrapped__ is original
+    with mock.patch("pandas.read_parquet") as fake:
+        nativereads.wrap()
+        assert pd.read_parquet is fake
+
+
+def test_an_original_held_before_wrapping_still_pickles_where_it_is_defined():
+    import pyarrow._csv
+    import pyarrow.csv
+
+    held = pyarrow._csv.read_csv  # what dask.delayed(read_csv) keeps
+    nativereads.wrap()
+    assert getattr(pyarrow.csv.read_csv, "__daskflow_reads__", False)
+    assert pickle.loads(pickle.dumps(held)) is held

@@ -77,7 +77,8 @@ def _attribute(cls: type, other: type, name: str, parts: dict) -> list:
         return [("func", func)]
     found = Collector(f"{key_of(owner)}.{name}")  # a class attribute read through the instance (up.SCALE)
     token = f"attr {name}={describe(value, found, name)}"
-    parts[f"{key_of(owner)}.{name}"] = Part(f"{key_of(owner)}.{name}", hashlib.sha256(token.encode()).hexdigest())
+    parts[f"{key_of(owner)}.{name}"] = Part(f"{key_of(owner)}.{name}", hashlib.sha256(token.encode()).hexdigest(),
+                                            memoized=frozenset(found.memoized))
     return found.refs
 
 

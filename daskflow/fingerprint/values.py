@@ -146,7 +146,8 @@ def describe(value, found: Collector, name: str = "", depth: int = 0) -> str:
         outer = value
         value = inspect.unwrap(value)  # functools.wraps decorators, lru_cache...
         if _memoizing(outer) and isinstance(value, types.FunctionType) and is_user_function(value):
-            found.memoized.add(code_id(value.__code__))  # what it opens counts for every caller
+            found.memoized.add(code_id(value.__code__, value.__globals__.get("__name__")))  # what it
+            # opens counts for every caller
         extra = [f"wrapper {func_token(w, found)}" for w in user_wrappers(outer)]
         registry = getattr(outer, "registry", None)  # functools.singledispatch: every implementation
         if isinstance(registry, Mapping) and callable(getattr(outer, "dispatch", None)):
