@@ -365,6 +365,9 @@ CASES = {
     "classes-made-in-a-module-loop-by-update": (
         LOOP_CLASSES.replace("globals()[_name] = type(", "globals().update({_name: type(").replace(
             "__name__})", "__name__})})"), {}, ("flow.py", "('Times2', 2)", "('Times2', 5)"), ["T", "Times2"]),
+    "globals-update-of-a-call-still-counts": (
+        "import random\n\ndef setup():\n    random.seed(1)\n    return {'N': 1}\n\nglobals().update(setup())\n\n"
+        + T("random.random()"), {}, ("flow.py", "random.seed(1)", "random.seed(2)"), ["T"]),
     "item-assignment-to-another-object-still-counts": (
         "import random\nSTATE = {}\nSTATE['seed'] = 1\nrandom.seed(STATE['seed'])\n\n" + T("random.random()"), {},
         ("flow.py", "STATE['seed'] = 1", "STATE['seed'] = 2"), ["T"]),

@@ -98,9 +98,17 @@ def _of_another(target) -> bool:
 
 
 def _defines(call) -> bool:
-    """``globals().update(...)`` / ``globals().setdefault(...)``: names of the module defined."""
+    """``globals().update(...)`` / ``globals().setdefault(...)`` whose arguments call nothing
+    but builders of classes and mappings (``{name: type(...)}``, ``dict(zip(...))``): names of
+    the module defined.  ``globals().update(setup())`` still counts: ``setup()`` is an effect."""
     func = call.func
-    return isinstance(func, ast.Attribute) and func.attr in ("update", "setdefault") and _is_globals(func.value)
+    if not (isinstance(func, ast.Attribute) and func.attr in ("update", "setdefault") and _is_globals(func.value)):
+        return False
+    inner = [n for a in [*call.args, *(k.value for k in call.keywords)] for n in ast.walk(a) if isinstance(n, ast.Call)]
+    return all(isinstance(n.func, ast.Name) and n.func.id in _BUILDERS for n in inner)
+
+
+_BUILDERS = frozenset({"type", "dict", "zip", "enumerate", "range", "list", "tuple"})
 
 
 def module_effects(filename: str, package: str | None) -> tuple[list, list, list]:
