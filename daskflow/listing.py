@@ -128,9 +128,10 @@ class Commit:
     def intact(self, names) -> str | None:
         """None if every output in ``names`` is present and unchanged since the commit,
         else the name of the first one missing or modified (with a word saying which).
-        A commit remembers the tuple of names it was last found intact for (what it holds
-        never changes: a file's new size or time makes a new commit, see
-        :mod:`daskflow.localscan`)."""
+        A commit remembers the tuple of names it was last found intact for: its files'
+        sizes and times never change (a new size or time makes a new commit, see
+        :mod:`daskflow.localscan`), and what intact() learns of its commit time (a marker's
+        stat, an output's bytes matching its sha256) only ever makes it intact."""
         if self.intact_for is names:
             return None
         for name in names:
@@ -181,10 +182,8 @@ class Commit:
 
 
 @functools.lru_cache(maxsize=1 << 16)
-@functools.lru_cache(maxsize=4096)
 def _one_size(name: str, size: int) -> str:
-    """The sizes token of one file (``sizes_token({name: size})``; once per name and size:
-    every no-op check asks it of every build)."""
+    """The sizes token of one file (``sizes_token({name: size})``)."""
     return hashlib.sha256(f"{name}\0{size}\n".encode()).hexdigest()[:16]
 
 

@@ -59,13 +59,12 @@ def scan_commits(path: str, prefix: str = "") -> dict[str, list[Commit]]:
     the kernel then resolves one name, not the whole path, for each."""
     try:
         fd = os.open(path, _DIR_FLAGS) if _BY_FD else None
+        before = os.stat(path) if fd is None else os.fstat(fd)
     except (FileNotFoundError, NotADirectoryError):
-        return {}
+        if path in _NAMES:  # a folder removed (an old root, a test's): what was kept of it goes
+            _drop(path)
+        return {}  # (fstat of an open folder does not fail so: nothing is left open)
     try:
-        try:
-            before = os.stat(path) if fd is None else os.fstat(fd)
-        except (FileNotFoundError, NotADirectoryError):
-            return {}
         sig = _signature(before)
         known = _NAMES.get(path)
         if known is not None and known[0] == sig:
@@ -112,6 +111,14 @@ def _only(names: tuple, prefix: str) -> tuple:
     if not prefix:
         return names
     return [f for f in files if f[0].startswith(prefix)], [h for h in heads if h[0].startswith(prefix)]
+
+
+def _drop(path: str) -> None:
+    global _KEPT_FILES
+    with _LOCK:
+        dropped = _NAMES.pop(path, None)
+        if dropped is not None:
+            _KEPT_FILES -= len(dropped[1][0])
 
 
 def _keep(path: str, sig: tuple, names: tuple) -> None:

@@ -112,7 +112,7 @@ def is_complete(task: Task, store=None) -> bool:
         return _in_memory(node) is not None
     if flags.check_dependencies or node.status in ("fresh", "external") or node.aggregate:
         return node.status in ("fresh", "external")
-    names = [f"{n}.{f.ext}" for n, f in type(task)._outputs.items()]
+    names = type(task)._output_files()
     store = node.store or plan.store
     return any(c.version == node.version and store.intact(c, names) is None for c in node.commits)
 

@@ -366,10 +366,10 @@ class Plan(Reasons, Forcing):
     def _decide_external(self, node: Node) -> None:
         where = f"{node.store.display}/{node.family}/{node.param_dir}"
         if not node.commits:
-            gone = self._gone(node, [f"{n}.{f.ext}" for n, f in type(node.task)._outputs.items()], True)
+            gone = self._gone(node, type(node.task)._output_files(), True)
             why = f"external data missing: {gone or 'nothing committed'} under {where}@..."
         else:
-            names = [f"{n}.{f.ext}" for n, f in type(node.task)._outputs.items()]
+            names = type(node.task)._output_files()
             broken = node.commits[-1].intact(names)
             if broken is None or broken.endswith("modified"):  # republished in place: still present
                 node.status, node.commit = "external", node.commits[-1]

@@ -184,3 +184,15 @@ def test_without_dir_fd_the_files_are_stat_by_path(root, kept, monkeypatch):
         f.write(b"x")
     os.utime(output, (later, later))
     assert [n.task for n in Plan(Total()).to_run()] == [Part(i=1), Total()]
+
+
+def test_a_folder_removed_drops_what_was_kept_of_it(root, kept):
+    _built(root)
+    Plan(Total())
+    folder = str(root / "Part")
+    assert folder in localscan._NAMES
+    import shutil
+
+    shutil.rmtree(root)
+    assert [n.task for n in Plan(Total()).to_run()] == [Part(i=0), Part(i=1), Part(i=2), Total()]
+    assert folder not in localscan._NAMES
