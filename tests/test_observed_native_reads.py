@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import pickle
-import sys
 
 import pandas as pd
 import pyarrow as pa
@@ -14,6 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import daskflow
+from flowfiles import load_flow, unload_flow
 from daskflow import filestate, nativereads, observe
 from daskflow.plan import Plan
 
@@ -102,15 +102,8 @@ def flow(tmp_path, monkeypatch):
     (data / "rates.csv").write_text("r\n100\n")
     _parquet(data / "events" / "year=2024" / "part-0.parquet", [1, 1])
     _parquet(data / "events" / "year=2025" / "part-0.parquet", [5])
-    (tmp_path / "native_flow.py").write_text(FLOW)
-    monkeypatch.setenv("FLOW_DATA", str(data))
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.chdir(tmp_path)
-    daskflow.set_root(str(tmp_path / "store"))
-    import native_flow
-
-    yield native_flow, data
-    sys.modules.pop("native_flow", None)
+    yield load_flow(tmp_path, monkeypatch, "native_flow", FLOW, data), data
+    unload_flow("native_flow")
 
 
 def _record(task) -> dict:

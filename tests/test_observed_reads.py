@@ -13,6 +13,7 @@ import textwrap
 import pytest
 
 import daskflow
+from flowfiles import load_flow, unload_flow
 from daskflow import filestate, observe
 from daskflow.lease import _match
 from daskflow.plan import Plan
@@ -83,15 +84,8 @@ def flow(tmp_path, monkeypatch):
     data.mkdir()
     (data / "a.txt").write_text("alpha")
     (data / "b.txt").write_text("beta")
-    (tmp_path / "obs_flow.py").write_text(FLOW)
-    monkeypatch.setenv("FLOW_DATA", str(data))
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.chdir(tmp_path)
-    daskflow.set_root(str(tmp_path / "store"))
-    import obs_flow
-
-    yield obs_flow, data
-    sys.modules.pop("obs_flow", None)
+    yield load_flow(tmp_path, monkeypatch, "obs_flow", FLOW, data), data
+    unload_flow("obs_flow")
 
 
 def _record(task):
