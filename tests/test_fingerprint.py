@@ -393,3 +393,15 @@ def test_tokenizing_keeps_a_scripts_classes_and_other_threads_pickles_name_cloud
     child = "import pickle, sys; cls = pickle.loads(sys.stdin.buffer.read()); print(cls().apply(2))"
     out = subprocess.run([sys.executable, "-c", child], input=blob[0], capture_output=True, timeout=60)
     assert out.stdout.strip() == b"4", out.stderr
+
+
+def test_the_output_file_names_daskflow_keeps_on_a_class_are_not_code():
+    class Kept(daskflow.tasks.TaskPickle):
+        def run(self):
+            self.save(1)
+
+    from daskflow.fingerprint.walk import _fingerprint_class
+
+    before = _fingerprint_class(Kept).digest
+    assert Kept._output_files() == ("data.pkl",)  # kept on the class (_files_of)
+    assert _fingerprint_class(Kept).digest == before
