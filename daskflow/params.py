@@ -319,21 +319,10 @@ _ATOMS = frozenset({str, int, float, bool, type(None)})  # _freeze and _thaw kee
 _LIST_JSON = json.JSONEncoder(default=canonical_text)
 _DICT_JSON = json.JSONEncoder(sort_keys=True, default=canonical_text)
 _json_str = json.encoder.encode_basestring_ascii  # json.dumps's text of a str (ensure_ascii)
-_INF = float("inf")
-
-
-def _json_float(v: float) -> str:
-    """What json.dumps writes of a float (``allow_nan``: NaN, Infinity, -Infinity)."""
-    if v != v:
-        return "NaN"
-    if v == _INF or v == -_INF:
-        return "Infinity" if v > 0 else "-Infinity"
-    return float.__repr__(v)
-
-
-# the text json.dumps writes for these types
-_JSON_ATOMS = {str: _json_str, int: int.__repr__, float: _json_float,
-               bool: lambda v: "true" if v else "false", type(None): lambda v: "null"}
+# the text json.dumps writes for these types (a float's repr where finite; nan and inf by json)
+_JSON_ATOMS = {str: _json_str, int: int.__repr__, bool: lambda v: "true" if v else "false",
+               type(None): lambda v: "null",
+               float: lambda v: float.__repr__(v) if v - v == 0.0 else _LIST_JSON.encode(v)}
 
 
 class FrozenDict(dict):
