@@ -141,7 +141,7 @@ def _under_memoized(rec: Recorder, path: str, frame) -> None:
     if listed and path not in rec.listed:
         return
     keys = []
-    while frame is not None:
+    while frame is not None and not frame.f_code.co_filename.startswith(_OWN):  # up to run()'s caller
         key = code_id(frame.f_code, frame.f_globals.get("__name__"))
         if key in _WATCHED:
             keys.append((key, _takes_arguments(frame.f_code)))
