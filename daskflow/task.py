@@ -44,6 +44,19 @@ def _rebuild(cls, params, extras=None):
 
 
 
+# A task made again of the same keywords (every plan's requires() makes its upstream tasks
+# anew) takes the values, param_bytes and hash the first one computed: only for values whose
+# equality implies the same identity (1 == 1.0 == True, 0.0 == -0.0 are told apart by type
+# or left out), per class, at most _MADE_MAX parameter sets each.
+_ATOMS = frozenset({str, int, bool, float, type(None)})
+_MADE_MAX = 200_000
+
+
+def _plain_floats(kwargs: dict) -> bool:
+    """No float 0.0 (equal to -0.0, another identity) nor nan (equal to nothing) among the values."""
+    return not any(type(v) is float and (not v or v != v) for v in kwargs.values())
+
+
 _FOREIGN: list = []  # [adapt]: turns a foreign task in requires() (a luigi task) into a Task
 
 
@@ -105,6 +118,8 @@ class Task(LuigiNames, TaskIO):
     _ctx: RunContext | None = None  # set by the executor (or a direct build) while it runs
     _pbytes: bytes | None = None  # param_bytes and the hash, computed once per instance
     _hash: int | None = None
+    _key: tuple | None = None  # the keywords it was made of, where they are plain values
+    _made: dict = {}  # per class (parameter_tables): keywords -> (values, param_bytes, hash)
     _requires = _UNWALKED  # set by deps() on the instance: what requires() returned
     _reads: list | None = None
     _pending = None
@@ -204,6 +219,15 @@ class Task(LuigiNames, TaskIO):
         overrides = _OVERRIDES.get()
         if overrides and cls in overrides:  # see class_overrides
             kwargs = {**kwargs, **overrides[cls]}
+        elif not args and path is None and not flows:  # by keyword, plain values: made before?
+            types = tuple(map(type, kwargs.values()))
+            if _ATOMS.issuperset(types) and (float not in types or _plain_floats(kwargs)):
+                key = (tuple(kwargs.items()), types)
+                known = cls._made.get(key)
+                if known is not None:
+                    self._params, self._pbytes, self._hash = known
+                    return
+                self._key = key  # param_bytes keeps what it computes under it
         if args:
             if len(args) > len(defs):
                 raise ParameterError(f"{cls.__name__} takes at most {len(defs)} positional "
@@ -268,6 +292,11 @@ class Task(LuigiNames, TaskIO):
             except canonical.FieldError as exc:
                 raise FingerprintError(f"{self!r}: parameter {exc.field!r} cannot be fingerprinted "
                                        f"deterministically: {exc.__cause__}") from exc.__cause__
+            if (key := self._key) is not None:  # made by keyword of plain values: kept, see _made
+                cls = type(self)
+                self._hash = hash((cls._family, cached))
+                if len(cls._made) < _MADE_MAX:
+                    cls._made[key] = (self._params, cached, self._hash)
         return cached
 
     def __daskflow_identity__(self) -> bytes:

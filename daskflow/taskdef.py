@@ -114,6 +114,7 @@ def parameter_tables(cls, params: dict) -> None:
     as given without the call), how the folder slug is written (``_slug``), whether a value
     names a raw input file (``_has_paths``) and the checked defaults (a bad one fails here)."""
     cls._param_defs = params
+    cls._made = {}  # instances made by keyword: see Task.__init__ (new tables, none kept)
     cls._significant = tuple(n for n, p in params.items() if p.significant)
     cls._name_bytes = {name: canonical.encode(name) for name in params}
     cls._encoders = tuple((name, cls._name_bytes[name]) for name in cls._significant)

@@ -395,7 +395,7 @@ def test_tokenizing_keeps_a_scripts_classes_and_other_threads_pickles_name_cloud
     assert out.stdout.strip() == b"4", out.stderr
 
 
-def test_the_output_file_names_daskflow_keeps_on_a_class_are_not_code():
+def test_what_daskflow_keeps_on_a_class_is_not_code():
     class Kept(daskflow.tasks.TaskPickle):
         def run(self):
             self.save(1)
@@ -404,4 +404,6 @@ def test_the_output_file_names_daskflow_keeps_on_a_class_are_not_code():
 
     before = _fingerprint_class(Kept).digest
     assert Kept._output_files() == ("data.pkl",)  # kept on the class (_files_of)
+    hash(Kept())  # and the tasks made by keyword (_made)
+    assert Kept._made
     assert _fingerprint_class(Kept).digest == before

@@ -224,3 +224,43 @@ def test_planning_leaves_the_collector_as_it_found_it(root):
         assert gc.is_tracked(plan.nodes[plan.targets_tasks[0]])
     finally:
         gc.unfreeze()
+
+
+def test_a_task_made_again_of_equal_values_keeps_the_identity_of_its_own():
+    # a task made again of the same keywords takes what the first computed (Task._made): only
+    # where equal values are the same identity; 1 == 1.0 == True and 0.0 == -0.0 are not
+    class Any(daskflow.tasks.TaskPickle):
+        v = daskflow.Parameter()
+
+    pairs = [(1, 1.0), (1, True), (0, False), (0.0, -0.0), (-0.0, 0.0), (float("nan"), float("nan")),
+             ((1, 2), (1.0, 2.0)), (frozenset({1}), frozenset({1.0})), (Shade.LIGHT, Shade.LIGHT.value)]
+    for first, second in pairs:
+        a = Any(v=first)
+        hash(a)  # computed, and kept under its keywords
+        b = Any(v=second)
+        assert b.param_bytes == b"".join(_reference(x) for x in ("v", second)), (first, second)
+        assert type(b.v) is type(second)
+        again = Any(v=first)
+        assert again == a and hash(again) == hash(a) and again.param_bytes == a.param_bytes
+    kept = Any(v="x")
+    hash(kept)
+    assert Any(v="x")._params is kept._params  # made again: the values computed once
+
+
+def test_a_task_made_again_under_overrides_or_new_parameters_is_made_anew():
+    from daskflow.task import class_overrides
+
+    class Over(daskflow.tasks.TaskPickle):
+        n = daskflow.IntParameter(default=1)
+
+    hash(Over(n=2))
+    with class_overrides({Over: {"n": 5}}):
+        assert Over(n=2).n == 5
+    assert Over(n=2).n == 2
+    hash(Over(n=3))
+    extra = daskflow.IntParameter(default=7)  # set after the class, as luigi.util does
+    extra.__set_name__(Over, "extra")
+    Over.extra = extra
+    del Over._settled
+    made = Over(n=3)
+    assert made.extra == 7 and "extra" in made.param_kwargs
