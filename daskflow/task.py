@@ -21,7 +21,7 @@ from .formats import Format, get_format, target_format
 from .luigi_names import LuigiNames, config_defaults
 from .params import Parameter
 from .target import load_targets as _load  # noqa: F401  (collection and workflow load through it)
-from .taskdef import (_OVERRIDES, _check_default, _from_luigi, class_overrides,  # noqa: F401
+from .taskdef import (_OVERRIDES, _SETS, _check_default, _from_luigi, class_overrides,  # noqa: F401
                       REQUIRING, RESOLVER, UpstreamPending, options_for, own_store, parameter_tables,
                       root_url)
 from .taskio import TaskIO, _planner, set_planner  # noqa: F401  (outputs registers through set_planner)
@@ -45,11 +45,11 @@ def _rebuild(cls, params, extras=None):
 
 
 # A task made again of the same keywords (every plan's requires() makes its upstream tasks
-# anew) takes the values, param_bytes and hash the first one computed: only for values whose
-# equality implies the same identity (1 == 1.0 == True, 0.0 == -0.0 are told apart by type
-# or left out), per class, at most _MADE_MAX parameter sets each.
+# anew) takes the values, param_bytes and hash the first one computed (taskdef._SETS): only
+# for values whose equality implies the same identity (1 == 1.0 == True, 0.0 == -0.0 are
+# told apart by type or left out), at most _SETS_KEPT parameter sets per class.
 _ATOMS = frozenset({str, int, bool, float, type(None)})
-_MADE_MAX = 200_000
+_SETS_KEPT = 200_000
 
 
 def _plain_floats(kwargs: dict) -> bool:
@@ -119,7 +119,6 @@ class Task(LuigiNames, TaskIO):
     _pbytes: bytes | None = None  # param_bytes and the hash, computed once per instance
     _hash: int | None = None
     _key: tuple | None = None  # the keywords it was made of, where they are plain values
-    _made: dict = {}  # per class (parameter_tables): keywords -> (values, param_bytes, hash)
     _requires = _UNWALKED  # set by deps() on the instance: what requires() returned
     _reads: list | None = None
     _pending = None
@@ -223,8 +222,8 @@ class Task(LuigiNames, TaskIO):
             types = tuple(map(type, kwargs.values()))
             if _ATOMS.issuperset(types) and (float not in types or _plain_floats(kwargs)):
                 key = (tuple(kwargs.items()), types)
-                known = cls._made.get(key)
-                if known is not None:
+                known = _SETS.get(cls)
+                if known is not None and (known := known.get(key)) is not None:
                     self._params, self._pbytes, self._hash = known
                     return
                 self._key = key  # param_bytes keeps what it computes under it
@@ -292,11 +291,12 @@ class Task(LuigiNames, TaskIO):
             except canonical.FieldError as exc:
                 raise FingerprintError(f"{self!r}: parameter {exc.field!r} cannot be fingerprinted "
                                        f"deterministically: {exc.__cause__}") from exc.__cause__
-            if (key := self._key) is not None:  # made by keyword of plain values: kept, see _made
+            if (key := self._key) is not None:  # made by keyword of plain values: kept, see _SETS
                 cls = type(self)
                 self._hash = hash((cls._family, cached))
-                if len(cls._made) < _MADE_MAX:
-                    cls._made[key] = (self._params, cached, self._hash)
+                known = _SETS.get(cls) or _SETS.setdefault(cls, {})
+                if len(known) < _SETS_KEPT:
+                    known[key] = (self._params, cached, self._hash)
         return cached
 
     def __daskflow_identity__(self) -> bytes:

@@ -227,7 +227,7 @@ def test_planning_leaves_the_collector_as_it_found_it(root):
 
 
 def test_a_task_made_again_of_equal_values_keeps_the_identity_of_its_own():
-    # a task made again of the same keywords takes what the first computed (Task._made): only
+    # a task made again of the same keywords takes what the first computed (taskdef._SETS): only
     # where equal values are the same identity; 1 == 1.0 == True and 0.0 == -0.0 are not
     class Any(daskflow.tasks.TaskPickle):
         v = daskflow.Parameter()
