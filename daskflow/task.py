@@ -315,7 +315,10 @@ class Task(LuigiNames, TaskIO):
         # Python's hash of str/bytes is per process: this is for dicts, never a fingerprint
         cached = self._hash
         if cached is None:
-            cached = self._hash = hash((type(self)._family, self._pbytes or self.param_bytes))
+            pbytes = self._pbytes or self.param_bytes  # which sets the hash of a task made by keyword
+            cached = self._hash
+            if cached is None:
+                cached = self._hash = hash((type(self)._family, pbytes))
         return cached
 
     def __repr__(self) -> str:
