@@ -6,8 +6,10 @@ nodes), ``cluster`` (running on a dask.distributed cluster), ``rawfiles`` (luigi
 upstream), ``result``, ``scheduling`` (which scheduler, in dask's order) and
 ``progress`` (the display).  Only the tasks the plan says will run become graph nodes, keyed ``Family-<fingerprint>``
 so the dashboard groups them by task class and a key is a cache identity on a
-cluster.  Each node is ``(execute, spec, [upstream keys or known outcomes])``:
-a plain dict graph, cheaper than ``dask.delayed`` objects.  Nodes never raise
+cluster.  Each node is ``execute(spec, [upstream keys or known outcomes])`` as dask's
+own task object (``dask._task_spec.Task``, which dask would otherwise convert a legacy
+tuple to on every compute; a tuple on a dask without them): a plain dict graph,
+cheaper than ``dask.delayed`` objects.  Nodes never raise
 (see ``daskflow.execute``), so independent branches finish on every
 scheduler; the driver raises one :class:`RunError` afterwards.
 
@@ -34,6 +36,11 @@ from .stages import run_in_stages
 
 __all__ = ["run", "execute_plan", "build_graph", "graph_key", "run_token"]
 
+try:  # dask's task objects (2024.12 on), what dask.delayed builds itself
+    from dask._task_spec import List as _List, Task as _Node, TaskRef as _Ref
+except ImportError:
+    _Node = None
+
 
 def build_graph(plan: Plan, shipped: bool = False, run: str | None = None) -> dict:
     """A dask graph (a dict) of the tasks that will run.
@@ -49,8 +56,14 @@ def build_graph(plan: Plan, shipped: bool = False, run: str | None = None) -> di
         return shipped_graph(plan, lambda key: graph_key(key, run))[0]
     dsk, project = {}, str(project_dir())
     for node in plan.to_run():
-        deps = [graph_key(d.key, run) if d.runs else known_outcome(d) for d in node.deps]
-        dsk[graph_key(node.key, run)] = (execute, spec_for(node, plan.store, project), deps)
+        key = graph_key(node.key, run)
+        spec = spec_for(node, plan.store, project)
+        if _Node is None:  # a dask before its task objects: legacy tuples
+            deps = [graph_key(d.key, run) if d.runs else known_outcome(d) for d in node.deps]
+            dsk[key] = (execute, spec, deps)
+        else:  # dask's own nodes: nothing for dask to convert (and walk) on every compute
+            deps = [_Ref(graph_key(d.key, run)) if d.runs else known_outcome(d) for d in node.deps]
+            dsk[key] = _Node(key, execute, spec, _List(*deps))
     return dsk
 
 

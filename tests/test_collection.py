@@ -160,7 +160,8 @@ def test_without_distributed_imported_specs_are_not_shipped(tmp_path):
         "from flows import Train\n"
         f"daskflow.set_root({str(tmp_path / 'store')!r})\n"
         "flow = daskflow.delayed(Train())\n"
-        "fns = {v[0].__name__ for v in dict(flow.__dask_graph__()).values() if isinstance(v, tuple)}\n"
+        "nodes = dict(flow.__dask_graph__()).values()  # legacy tuples or dask's task objects\n"
+        "fns = {(v[0] if isinstance(v, tuple) else v.func).__name__ for v in nodes if hasattr(v, 'func') or isinstance(v, tuple)}\n"
         "before = 'distributed' in sys.modules\n"
         "print(sorted(fns), dask.compute(flow)[0]['rows'], before)\n")
     env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(daskflow.__file__)))
@@ -223,8 +224,10 @@ def test_forced_rebuilds_through_collections_on_one_client(client, root):
 
 
 def test_specs_are_shipped_only_while_a_client_is_open(cluster, root):
-    def functions(flow):
-        return {v[0].__name__ for v in dict(flow.__dask_graph__()).values() if isinstance(v, tuple)}
+    def functions(flow):  # of legacy tuples or dask's task objects
+        nodes = dict(flow.__dask_graph__()).values()
+        return {(v[0] if isinstance(v, tuple) else v.func).__name__ for v in nodes
+                if isinstance(v, tuple) or hasattr(v, "func")}
 
     assert functions(daskflow.delayed(Train())) == {"execute", "_collect"}
     with distributed.Client(cluster, set_as_default=False) as c:  # not the default: still shipped
