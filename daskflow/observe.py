@@ -199,19 +199,30 @@ _KINDS: dict = {}  # code file -> "own" (daskflow), "import" (importlib), "lib" 
 def _origin(frame) -> str:
     """Who opens: ``"own"`` when the nearest caller that is not a library's is daskflow
     (``tomllib`` reading the project's settings for it), ``"import"`` for the import machinery
-    (a module's source, a folder on sys.path), else ``"user"`` (``pd.read_csv`` in run())."""
+    (a module's source, a folder on sys.path), else ``"user"`` (``pd.read_csv`` in run()).
+    A loader's ``get_data`` called from outside the import machinery (``pkgutil.get_data``)
+    reads a package's data for its caller, not a module."""
     while frame is not None:
-        name = frame.f_code.co_filename
-        kind = _KINDS.get(name)
-        if kind is None:
-            kind = _KINDS[name] = (
-                "own" if name.startswith(_OWN) else "import" if name.startswith("<frozen importlib")
-                else "lib" if name.startswith("<frozen") else "user" if name.startswith("<")  # <stdin>, exec()
-                else "lib" if (name.rpartition(os.sep)[0] + os.sep).startswith(_excluded_prefixes()) else "user")
+        kind = _kind(frame)
+        if kind == "import" and frame.f_code.co_name == "get_data" and _kind(frame.f_back) != "import":
+            kind = "lib"
         if kind != "lib":
             return kind
         frame = frame.f_back
     return "user"
+
+
+def _kind(frame) -> str:
+    if frame is None:
+        return "user"
+    name = frame.f_code.co_filename
+    kind = _KINDS.get(name)
+    if kind is None:
+        kind = _KINDS[name] = (
+            "own" if name.startswith(_OWN) else "import" if name.startswith("<frozen importlib")
+            else "lib" if name.startswith("<frozen") else "user" if name.startswith("<")  # <stdin>, exec()
+            else "lib" if (name.rpartition(os.sep)[0] + os.sep).startswith(_excluded_prefixes()) else "user")
+    return kind
 
 
 def current() -> Recorder | None:

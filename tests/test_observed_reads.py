@@ -512,3 +512,18 @@ def test_an_early_cutoff_takes_an_older_build_that_read_the_files_as_they_are_no
     result = daskflow.run(m.Mixed(), progress=False)  # Read(a) builds the same bytes again
     assert result.ran == [m.Read(name="a")] and result.cutoff == [m.Mixed()]
     assert m.Mixed().outputLoad() == {"a": "alpha", "b": "beta"}
+
+
+def test_package_data_read_with_pkgutil_get_data_is_recorded_but_not_a_module_imported(tmp_path, monkeypatch):
+    import pkgutil
+
+    pkg = tmp_path / "datapkg"
+    (pkg / "data").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "helper.py").write_text("X = 1\n")
+    (pkg / "data" / "lookup.csv").write_text("code,w\na,1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with observe.recording() as rec:
+        assert pkgutil.get_data("datapkg", "data/lookup.csv") == b"code,w\na,1\n"  # a loader's get_data
+        import datapkg.helper  # noqa: F401  (its source: read by the import machinery)
+    assert set(rec.read) == {str(pkg / "data" / "lookup.csv")}
