@@ -194,6 +194,10 @@ def _opened(rec: Recorder, path: str, flags: int = 0) -> None:
 
 
 _KINDS: dict = {}  # code file -> "own" (daskflow), "import" (importlib), "lib" (stdlib, site-packages), "user"
+# what looks for installed distributions on sys.path (a library's importlib.metadata.version(),
+# entry points) lists the script's folder too: part of the import machinery, not data
+_FINDERS = tuple(os.sep + p + os.sep for p in (os.path.join("importlib", "metadata"), "importlib_metadata",
+                                                  "pkg_resources"))
 
 
 def _origin(frame) -> str:
@@ -220,6 +224,7 @@ def _kind(frame) -> str:
     if kind is None:
         kind = _KINDS[name] = (
             "own" if name.startswith(_OWN) else "import" if name.startswith("<frozen importlib")
+            or any(part in name for part in _FINDERS)  # distributions looked for on sys.path
             else "lib" if name.startswith("<frozen") else "user" if name.startswith("<")  # <stdin>, exec()
             else "lib" if (name.rpartition(os.sep)[0] + os.sep).startswith(_excluded_prefixes()) else "user")
     return kind

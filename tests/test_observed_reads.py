@@ -527,3 +527,18 @@ def test_package_data_read_with_pkgutil_get_data_is_recorded_but_not_a_module_im
         assert pkgutil.get_data("datapkg", "data/lookup.csv") == b"code,w\na,1\n"  # a loader's get_data
         import datapkg.helper  # noqa: F401  (its source: read by the import machinery)
     assert set(rec.read) == {str(pkg / "data" / "lookup.csv")}
+
+
+def test_looking_for_installed_distributions_on_sys_path_is_not_a_listing_of_data(tmp_path, monkeypatch):
+    import importlib.metadata
+
+    (tmp_path / "notes.txt").write_text("a log beside the script")
+    monkeypatch.syspath_prepend(str(tmp_path))  # the script's folder, first on sys.path
+    with observe.recording() as rec:
+        importlib.metadata.version("pandas")  # as sklearn, fsspec and pandas' plugins do in run()
+        list(importlib.metadata.entry_points(group="daskflow.nothing"))
+        assert [d for d in importlib.metadata.distributions(path=[str(tmp_path)])] == []
+    assert str(tmp_path) not in rec.listed and not rec.read
+    with observe.recording() as rec:
+        os.listdir(tmp_path)  # the user's own listing of it counts
+    assert set(rec.listed) == {str(tmp_path)}
