@@ -36,11 +36,6 @@ from .stages import run_in_stages
 
 __all__ = ["run", "execute_plan", "build_graph", "graph_key", "run_token"]
 
-try:  # dask's task objects (2024.12 on), what dask.delayed builds itself
-    from dask._task_spec import List as _List, Task as _Node, TaskRef as _Ref
-except ImportError:
-    _Node = None
-
 
 def build_graph(plan: Plan, shipped: bool = False, run: str | None = None) -> dict:
     """A dask graph (a dict) of the tasks that will run.
@@ -54,16 +49,20 @@ def build_graph(plan: Plan, shipped: bool = False, run: str | None = None) -> di
     check_expanded(plan)
     if shipped:
         return shipped_graph(plan, lambda key: graph_key(key, run))[0]
+    try:  # dask's task objects (2024.12 on), what dask.delayed builds itself; imported here:
+        from dask._task_spec import List, Task, TaskRef  # import daskflow leaves dask for later
+    except ImportError:
+        Task = None
     dsk, project = {}, str(project_dir())
     for node in plan.to_run():
         key = graph_key(node.key, run)
         spec = spec_for(node, plan.store, project)
-        if _Node is None:  # a dask before its task objects: legacy tuples
+        if Task is None:  # a dask before its task objects: legacy tuples
             deps = [graph_key(d.key, run) if d.runs else known_outcome(d) for d in node.deps]
             dsk[key] = (execute, spec, deps)
         else:  # dask's own nodes: nothing for dask to convert (and walk) on every compute
-            deps = [_Ref(graph_key(d.key, run)) if d.runs else known_outcome(d) for d in node.deps]
-            dsk[key] = _Node(key, execute, spec, _List(*deps))
+            deps = [TaskRef(graph_key(d.key, run)) if d.runs else known_outcome(d) for d in node.deps]
+            dsk[key] = Task(key, execute, spec, List(*deps))
     return dsk
 
 
