@@ -343,6 +343,26 @@ CASES = {
                        "class Feat:\n    def __init__(self, df):\n        self._df = df\n\n"
                        "    def total(self):\n        return int(self._df['x'].sum()) + 1\n"},
         ("pkg/acc.py", "+ 1", "+ 2"), ["T"]),
+    "accessor-registered-in-a-helper-reached-for-another-name": (  # helpers.clean is reached; df.feat too
+        "from pkg.helpers import clean\nimport pandas as pd\n\n"
+        + T("clean(pd.DataFrame({'x': [1, 2]})).feat.total()"),
+        {"pkg/helpers.py": "import pandas as pd\n\ndef clean(df):\n    return df.dropna()\n\n"
+                           "@pd.api.extensions.register_dataframe_accessor('feat')\n"
+                           "class Feat:\n    def __init__(self, df):\n        self._df = df\n\n"
+                           "    def total(self):\n        return int(self._df['x'].sum()) + 1\n"},
+        ("pkg/helpers.py", "+ 1", "+ 2"), ["T"]),
+    "accessor-imported-by-a-name-never-read": (
+        "from pkg.acc import Feat  # noqa: F401\nimport pandas as pd\n\n"
+        + T("pd.DataFrame({'x': [1, 2]}).feat.total()"),
+        {"pkg/acc.py": "import pandas as pd\n\n@pd.api.extensions.register_dataframe_accessor('feat')\n"
+                       "class Feat:\n    def __init__(self, df):\n        self._df = df\n\n"
+                       "    def total(self):\n        return int(self._df['x'].sum()) + 1\n"},
+        ("pkg/acc.py", "+ 1", "+ 2"), ["T"]),
+    "unregistered-class-beside-a-reached-helper-is-not-counted": (
+        "from pkg.helpers import clean\n\n" + T("clean(1)"),
+        {"pkg/helpers.py": "import dataclasses\n\ndef clean(x):\n    return x + 1\n\n"
+                           "@dataclasses.dataclass(frozen=True)\nclass Other:\n    k: int = 1\n"},
+        ("pkg/helpers.py", "k: int = 1", "k: int = 2"), []),
     "cached-property-body": (
         "import functools\n\nclass Stats:\n    @functools.cached_property\n    def k(self):\n        return 2\n\n"
         + T("Stats().k"), {}, ("flow.py", "return 2", "return 3"), ["T"]),

@@ -12,6 +12,9 @@ the module depends on them though it never names them:
   (``pd.options.future.infer_string = True``, ``pd.Series.winsor = _winsor``),
   counted the same way (display options left out; ``globals()[name] = value`` defines
   a name of the module, as ``name = value`` does, and is not an effect);
+- definitions decorated by a registration (``@pd.api.extensions.register_dataframe_accessor("feat")``,
+  ``@REGISTRY.register("name")``): the class or function is reached through what it was
+  registered with, never by its name, so it counts as an effect by what it defines;
 - imports whose name the module never reads (``import accessors`` that
   registers a pandas accessor, ``from . import plugins``): run for what they
   register, so the imported module counts by the functions and classes it
@@ -111,12 +114,20 @@ def _defines(call) -> bool:
 _BUILDERS = frozenset({"type", "dict", "zip", "enumerate", "range", "list", "tuple"})
 
 
-def module_effects(filename: str, package: str | None) -> tuple[list, list, list]:
-    """``(calls, imported, sources)`` of the module in ``filename``: for each top-level call
-    statement ``(dump, head name, dotted callee, names its arguments read)``, the dotted names
-    of the modules it imports without ever reading them, and of every module it imports from
-    (``from settings import N``: settings' own top-level calls ran first; relative names are
-    resolved against ``package``)."""
+def _registers(dotted: str) -> bool:
+    """A decorator that registers what it decorates somewhere else (``register_dataframe_accessor``,
+    ``REGISTRY.register("name")``, ``fn.register`` of a singledispatch function)."""
+    last = dotted.rpartition(".")[2].lower()
+    return "register" in last or last.endswith("_accessor")
+
+
+def module_effects(filename: str, package: str | None) -> tuple[list, list, list, list]:
+    """``(calls, imported, sources, registered)`` of the module in ``filename``: for each
+    top-level call statement ``(dump, head name, dotted callee, names its arguments read)``,
+    the dotted names of the modules it imports without ever reading them, and of every module
+    it imports from (``from settings import N``: settings' own top-level calls ran first;
+    relative names are resolved against ``package``), and ``(decorator dump, name)`` of each
+    definition a decorator registers."""
     key = (filename, package)
     if key in _CACHE:
         return _CACHE[key]
@@ -125,7 +136,7 @@ def module_effects(filename: str, package: str | None) -> tuple[list, list, list
         tree = ast.parse("".join(lines)) if lines else None
     except (SyntaxError, ValueError):
         tree = None
-    calls, imported, sources = [], [], []
+    calls, imported, sources, registered = [], [], [], []
     if tree is not None:
         body = list(_statements(strip_docstring(tree.body)))
         for s in body:
@@ -140,6 +151,11 @@ def module_effects(filename: str, package: str | None) -> tuple[list, list, list
                 args = [*s.value.args, *(k.value for k in s.value.keywords)]
                 read = sorted({n.id for a in args for n in ast.walk(a) if isinstance(n, ast.Name)})
                 calls.append((ast.dump(s.value, include_attributes=False), head, dotted, read))
+            elif isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                for deco in s.decorator_list:  # @pd.api.extensions.register_dataframe_accessor("feat"):
+                    if _registers(_head(deco.func if isinstance(deco, ast.Call) else deco)[1]):  # the class
+                        registered.append((ast.dump(deco, include_attributes=False), s.name))  # is reached
+                        break  # through pandas, by attribute, never by its name
             elif isinstance(s, (ast.Assign, ast.AugAssign)) and any(  # pd.options.future.infer_string = True,
                     _of_another(t) for t in _targets(s)):  # pd.Series.winsor = f
                 target = next(t for t in _targets(s) if _of_another(t))
@@ -170,5 +186,5 @@ def module_effects(filename: str, package: str | None) -> tuple[list, list, list
                 imported += [f"{base}.{a.name}" if base else a.name for a in stmt.names
                              if a.name != "*" and not used(a.asname or a.name)]
                 sources += [base] if base else []
-    _CACHE[key] = (calls, imported, sources)
-    return calls, imported, sources
+    _CACHE[key] = (calls, imported, sources, registered)
+    return _CACHE[key]

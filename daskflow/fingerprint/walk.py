@@ -151,8 +151,8 @@ def _effects_part(modname: str, values: bool = True):
     values their arguments have in this process (``os.makedirs(RUN_DIR)`` with a timestamp
     would make the task new in every process)."""
     module = sys.modules.get(modname)
-    calls, imported, sources = module_effects(getattr(module, "__file__", None) or "",
-                                              getattr(module, "__package__", None))
+    calls, imported, sources, registered = module_effects(getattr(module, "__file__", None) or "",
+                                                          getattr(module, "__package__", None))
     found = Collector(f"{module_label(modname)} (module)")
     namespace = vars(module) if module is not None else {}
     tokens = []
@@ -170,6 +170,8 @@ def _effects_part(modname: str, values: bool = True):
         tokens.append(f"call {dump} " + "|".join(f"{n}={describe(namespace[n], found, n, 1)}" for n in read
                                                    if n in namespace and not isinstance(namespace[n], types.ModuleType))
                       + extra)
+    for dump, name in registered:  # @register_dataframe_accessor("feat") class FeatAccessor: by its code,
+        tokens.append(f"registers {dump} {name}={describe(namespace.get(name), found, name, 1)}")  # in any case
     kind = "effects" if values else "effects-code"
     if "." in modname and is_user_module(modname.rpartition(".")[0]):  # a package's __init__ runs first
         found.refs.append((kind, modname.rpartition(".")[0]))
