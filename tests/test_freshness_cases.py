@@ -51,6 +51,10 @@ def T(body, uses="", requires=""):
             f"        self.save({{'v': {body}}})\n")
 
 
+MATCH = ("def agg(spec):\n    match spec:\n        case {'how': 'trim', 'k': k, **rest} if k > 0:\n"
+         "            return [k, sorted(rest)]\n        case [first, *others]:\n            return [first, others]\n"
+         "        case _:\n            return 0\n")
+
 HELPERS_MOD = "SCALE = 3\n\ndef inner(x):\n    return x * SCALE\n"
 
 UP = ("class Up(daskflow.tasks.TaskJson):\n    SCALE = 2\n\n    def run(self):\n        log('Up')\n"
@@ -363,6 +367,12 @@ CASES = {
         {"pkg/helpers.py": "import dataclasses\n\ndef clean(x):\n    return x + 1\n\n"
                            "@dataclasses.dataclass(frozen=True)\nclass Other:\n    k: int = 1\n"},
         ("pkg/helpers.py", "k: int = 1", "k: int = 2"), []),
+    "match-capture-guard-edited": (
+        "import helpers\n\n" + T("helpers.agg({'how': 'trim', 'k': 1})"),
+        {"helpers.py": MATCH}, ("helpers.py", "if k > 0", "if k > 1"), ["T"]),
+    "match-capture-beside-a-global-of-its-name": (  # k in the case is the pattern's, not the global
+        "import helpers\n\n" + T("helpers.agg({'how': 'trim', 'k': 1})"),
+        {"helpers.py": "k = 5\n\n" + MATCH}, ("helpers.py", "k = 5", "k = 6"), []),
     "cached-property-body": (
         "import functools\n\nclass Stats:\n    @functools.cached_property\n    def k(self):\n        return 2\n\n"
         + T("Stats().k"), {}, ("flow.py", "return 2", "return 3"), ["T"]),

@@ -85,6 +85,9 @@ def dotted_plain(node) -> str:
     return ""
 
 
+_CAPTURES = (ast.MatchAs, ast.MatchStar, ast.MatchMapping)  # the names a case pattern binds
+
+
 class Walker:
     """Turns a syntax tree into canonical tokens; records free names and dynamic lookups."""
 
@@ -137,6 +140,8 @@ class Walker:
                 declared.update(n.names)
             elif isinstance(n, ast.ExceptHandler) and n.name:
                 found.add(n.name)
+            elif isinstance(n, _CAPTURES):  # case {"k": k} if k > 0: / case [x, *rest]:
+                found.update(v for v in (getattr(n, "name", None), getattr(n, "rest", None)) if v)
         return found - declared
 
     @staticmethod
@@ -241,6 +246,8 @@ class Walker:
                     else:
                         out.append(f"{type(item).__name__} {self._name(item) if isinstance(item, str) else item!r}")
                 out.append("]")
+            elif isinstance(node, _CAPTURES) and name in ("name", "rest"):  # case {"k": k}: a local
+                out.append(f"str {self._name(value)}")
             else:
                 out.append(f"{type(value).__name__} {value!r}")
 
