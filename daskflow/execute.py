@@ -39,6 +39,7 @@ from .listing import build_file, sizes_token
 from .luigi_names import run_hooked
 from .filestate import READS_NAME, project_folder, record_changed
 from .nativereads import wrap as native_readers
+from .threadreads import wrap as thread_readers
 from .observe import identities, recording
 from .node import Node
 from .plan import cache_result, inputs_id, static_body
@@ -266,6 +267,7 @@ def _call_run(spec: Spec, runner, deps: list) -> dict:
     """``run()`` itself, traced when asked; returns what it read (see :func:`_reads`)."""
     task = spec.task
     native_readers()  # pyarrow's readers, which open files in C, say what they read
+    thread_readers()  # and the threads run() starts or hands work to count with it
     with recording(spec.memoized) as seen:  # the files run() reads by a path computed at run time
         if trace_enabled():  # daskflow.trace: which user functions run() calls (opt-in)
             with watch(task, spec.body):

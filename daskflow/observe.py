@@ -31,6 +31,7 @@ they read (:mod:`daskflow.nativereads`, through :func:`note_read`).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import os
@@ -47,6 +48,7 @@ __all__ = ["Recorder", "recording", "identities", "code_id", "current", "note_re
 _EVENTS = frozenset({"open", "os.listdir", "os.scandir", "sqlite3.connect", "os.rename"})  # os.replace too
 _SKIP_SUFFIXES = (".pyc", ".pyo", ".so", ".pyd")  # compiled: a source file run by runpy counts
 _OWN = os.path.dirname(os.path.abspath(__file__)) + os.sep
+_HANDOFF = _OWN + "threadreads.py"
 _DIRECTORY = getattr(os, "O_DIRECTORY", 0)
 _tls = threading.local()
 _active = 0  # runs being recorded in this process: the hook returns at once when 0
@@ -58,7 +60,7 @@ class Recorder:
     """What one run() opened: paths read (with their stat when opened), folders listed,
     databases connected, paths written, and a hook failure (``broken``) if there was one."""
 
-    __slots__ = ("read", "listed", "written", "dbs", "broken", "memoized")
+    __slots__ = ("read", "listed", "written", "dbs", "broken", "memoized", "closed")
 
     def __init__(self, memoized: frozenset = frozenset()):
         self.read: dict = {}  # path -> its identity when first opened, () if missing (a database: its stamp)
@@ -67,13 +69,14 @@ class Recorder:
         self.dbs: set = set()  # the read paths that are SQLite databases (written too, maybe)
         self.broken: str = ""
         self.memoized = memoized  # code_id()s of the memoized functions of the user's its code reaches
+        self.closed = False  # its run() returned: a thread it started notes nothing more
 
 
 def _hook(event: str, args: tuple) -> None:
     if not _active or event not in _EVENTS:
         return
     rec = _tls.__dict__.get("rec")
-    if rec is None:
+    if rec is None or rec.closed:
         return
     try:
         _note(rec, event, args)
@@ -223,7 +226,8 @@ def _kind(frame) -> str:
     kind = _KINDS.get(name)
     if kind is None:
         kind = _KINDS[name] = (
-            "own" if name.startswith(_OWN) else "import" if name.startswith("<frozen importlib")
+            "lib" if name == _HANDOFF  # work a run handed to a thread: whose it is lies below
+            else "own" if name.startswith(_OWN) else "import" if name.startswith("<frozen importlib")
             or any(part in name for part in _FINDERS)  # distributions looked for on sys.path
             else "lib" if name.startswith("<frozen") else "user" if name.startswith("<")  # <stdin>, exec()
             else "lib" if (name.rpartition(os.sep)[0] + os.sep).startswith(_excluded_prefixes()) else "user")
@@ -272,12 +276,26 @@ class recording:
 
     def __exit__(self, *exc) -> None:
         global _active
+        rec = _tls.rec
         try:
-            _memoized_reads(_tls.rec)  # what they opened in an earlier run() of the process
+            _memoized_reads(rec)  # what they opened in an earlier run() of the process
         finally:
+            rec.closed = True
             _tls.rec = self.outer
             with _lock:
                 _active -= 1
+
+
+@contextlib.contextmanager
+def joined(rec: Recorder):
+    """Within the block, this thread notes what it opens into ``rec``, the recorder of the
+    run() that asked for the work (see :mod:`daskflow.threadreads`)."""
+    outer = _tls.__dict__.get("rec")
+    _tls.rec = rec
+    try:
+        yield
+    finally:
+        _tls.rec = outer
 
 
 # the system's own files; not all of /usr: a project may live in /usr/src/app (Docker images)

@@ -575,6 +575,16 @@ CASES = {
     "file-read-by-fstring-path": (
         "import json, os\nfrom pathlib import Path\nHERE = os.path.dirname(os.path.abspath(__file__))\n\nNAME = 'q'\n\n" + T("Path(f'sql/{NAME}.sql').read_text()"), {"sql/q.sql": "select 1"},
         ("sql/q.sql", "1", "2"), ["T"]),
+    "files-read-by-a-thread-pool-of-run": (  # paths made in run(), read in the pool's threads
+        "import os\nfrom concurrent.futures import ThreadPoolExecutor\nimport pandas as pd\n\n"
+        "def parts():\n    return [os.path.join('inputs', f'part{i}.csv') for i in range(3)]\n\n"
+        + T("int(sum(f['v'].sum() for f in ThreadPoolExecutor(3).map(pd.read_csv, parts())))"),
+        {f"inputs/part{i}.csv": f"v\n{i}\n" for i in range(3)}, ("inputs/part1.csv", "1", "100"), ["T"]),
+    "file-read-by-a-thread-run-starts": (
+        "import threading\n\ndef read(out):\n    out.append(open('in' + '.txt').read())\n\n"
+        "def in_thread():\n    out = []\n    t = threading.Thread(target=read, args=(out,))\n    t.start()\n"
+        "    t.join()\n    return out[0]\n\n" + T("in_thread()"),
+        {"in.txt": "one"}, ("in.txt", "one", "two"), ["T"]),
     "file-read-by-with-name": (
         "import json, os\nfrom pathlib import Path\nHERE = os.path.dirname(os.path.abspath(__file__))\n\n" + T("Path(__file__).with_name('f.txt').read_text()"), {"f.txt": "alpha"},
         ("f.txt", "alpha", "beta"), ["T"]),

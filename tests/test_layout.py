@@ -17,7 +17,7 @@ LAYERS = [
     {"localscan"},
     {"target", "scheduling", "journal", "listings", "filestate"},
     {"storage", "observe"},
-    {"notes", "context", "taskdef", "luigi_names", "nativereads"},
+    {"notes", "context", "taskdef", "luigi_names", "nativereads", "threadreads"},
     {"taskio"},
     {"task", "lease"},
     {"inherit", "fingerprint", "daskframe", "rawfiles", "dynamic"},

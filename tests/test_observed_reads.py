@@ -157,12 +157,13 @@ def test_the_recorder_keeps_to_its_thread_and_sees_listings_and_databases(tmp_pa
 
     (tmp_path / "d").mkdir()
     (tmp_path / "d" / "x.csv").write_text("1")
-    other = []
+    other, go = [], threading.Event()
+    t = threading.Thread(target=lambda: (go.wait(10), other.append(open(tmp_path / "d" / "x.csv").read())))
+    t.start()  # another thread (another task's): not one this run started (tests/test_observed_threads.py)
     with observe.recording() as rec:
         os.listdir(tmp_path / "d")
         sqlite3.connect(tmp_path / "db.sqlite").close()
-        t = threading.Thread(target=lambda: other.append(open(tmp_path / "d" / "x.csv").read()))
-        t.start()
+        go.set()
         t.join()
     assert other == ["1"]
     assert set(rec.listed) == {str(tmp_path / "d")}

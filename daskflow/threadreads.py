@@ -1,0 +1,73 @@
+"""Reads in the threads a ``run()`` starts: they count with the run's own.
+
+Imports only ``observe`` and the standard library.  The audit hook of
+:mod:`daskflow.observe` notes what the thread running ``run()`` opens; a run
+that reads its parts in a pool (``ThreadPoolExecutor().map(pd.read_csv,
+paths)``) or in a thread of its own opens them elsewhere.  :func:`wrap`
+(called by the executor before each recorded ``run()``, patching once)
+makes what such a thread does count for the run that asked for it:
+
+- ``ThreadPoolExecutor.submit`` (and ``map``, which submits) called inside a
+  recorded run: the function runs with that run's recorder, whichever pool
+  thread runs it (a pool made before, at a module's top, too);
+- ``threading.Thread.start`` called inside a recorded run: the thread's
+  ``run`` records into it (not a pool's own worker threads: what they run is
+  bound by ``submit``).
+
+What such a thread opens after its run finished is not noted (the run's
+record is written).  Outside a recorded run both cost one thread-local look-up.
+Not seen: processes a run starts (``ProcessPoolExecutor``, ``subprocess``).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import concurrent.futures.thread
+import functools
+import threading
+
+from .observe import current, joined
+
+__all__ = ["wrap"]
+
+_ORIGINAL: dict = {}
+_LOCK = threading.Lock()
+
+
+def wrap() -> None:
+    """Patch ``ThreadPoolExecutor.submit`` and ``Thread.start`` (again if put back)."""
+    pool, thread = concurrent.futures.ThreadPoolExecutor, threading.Thread
+    if pool.__dict__.get("submit") is _submit and thread.__dict__.get("start") is _start:
+        return
+    with _LOCK:
+        if pool.__dict__.get("submit") is not _submit:
+            _ORIGINAL["submit"] = pool.__dict__["submit"]
+            pool.submit = _submit
+        if thread.__dict__.get("start") is not _start:
+            _ORIGINAL["start"] = thread.__dict__["start"]
+            thread.start = _start
+
+
+def _submit(self, fn, /, *args, **kwargs):
+    rec = current()
+    if rec is not None:
+        fn = functools.partial(_call_in, rec, fn)
+    return _ORIGINAL["submit"](self, fn, *args, **kwargs)
+
+
+_submit.__doc__ = concurrent.futures.ThreadPoolExecutor.submit.__doc__
+
+
+def _call_in(rec, fn, /, *args, **kwargs):
+    with joined(rec):
+        return fn(*args, **kwargs)
+
+
+def _start(self):
+    rec = current()
+    if rec is not None and getattr(self, "_target", None) is not concurrent.futures.thread._worker:
+        self.run = functools.partial(_call_in, rec, self.run)  # the thread's own run(), bound
+    return _ORIGINAL["start"](self)
+
+
+_start.__doc__ = threading.Thread.start.__doc__
