@@ -373,6 +373,12 @@ CASES = {
     "match-capture-beside-a-global-of-its-name": (  # k in the case is the pattern's, not the global
         "import helpers\n\n" + T("helpers.agg({'how': 'trim', 'k': 1})"),
         {"helpers.py": "k = 5\n\n" + MATCH}, ("helpers.py", "k = 5", "k = 6"), []),
+    "cmp-to-key-of-own-function-edited": (
+        "import functools\n\ndef compare(a, b):\n    return a - b\n\nKEY = functools.cmp_to_key(compare)\n\n"
+        + T("sorted([3, 1, 2], key=KEY)"), {}, ("flow.py", "return a - b", "return b - a"), ["T"]),
+    "frompyfunc-of-own-function-edited": (
+        "import numpy as np\n\ndef bucket(x):\n    return int(x > 2)\n\nVB = np.frompyfunc(bucket, 1, 1)\n\n"
+        + T("[int(v) for v in VB(np.array([1, 2, 3]))]"), {}, ("flow.py", "x > 2", "x > 1"), ["T"]),
     "cached-property-body": (
         "import functools\n\nclass Stats:\n    @functools.cached_property\n    def k(self):\n        return 2\n\n"
         + T("Stats().k"), {}, ("flow.py", "return 2", "return 3"), ["T"]),

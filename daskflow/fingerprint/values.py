@@ -1,6 +1,6 @@
 """Tokens for the values a piece of code refers to: every value by value.
 
-Imports ``canonical``, ``params``, ``task`` and the sibling ``source`` and
+Imports ``canonical``, ``params``, ``task`` and the siblings ``source``, ``callables`` and
 ``libraries``; dask only lazily, for values nothing here knows.  In order:
 code (functions, classes, modules, ``functools.partial``) is queued for the
 walk or named with its library's distribution and version; data goes through
@@ -38,8 +38,9 @@ from ..config import in_project
 from ..observe import code_id
 from ..picklerefs import references
 from ..task import Task
+from .callables import held_function, memoizing, ufunc_shape, unwrap_callable, user_wrappers  # noqa: F401 (walk, borrowed)
 from .libraries import distributions_of
-from .source import code_key, is_user_file, is_user_function, is_user_module, is_user_namespace, located, module_label
+from .source import code_key, is_user_file, is_user_function, is_user_module, is_user_namespace, module_label
 
 __all__ = ["Collector", "Name", "describe", "dispatched", "func_token", "key_of", "own_class", "shadowed",
            "user_wrappers"]
@@ -68,40 +69,6 @@ class Collector:
     def library(self, module: str) -> None:
         for dist, version in distributions_of(module or ""):
             self.libraries[dist] = version
-
-
-def unwrap_callable(value):
-    """The function behind a method, static/class method or property (unwrapped), else None."""
-    if isinstance(value, (staticmethod, classmethod)):
-        value = value.__func__
-    if isinstance(value, property):
-        value = value.fget
-    if isinstance(value, (functools.cached_property, functools.singledispatchmethod)):
-        value = value.func  # a singledispatchmethod's other implementations: see dispatched()
-    if isinstance(value, types.FunctionType):
-        return inspect.unwrap(value)
-    return None
-
-
-def _memoizing(wrapper) -> bool:
-    """A wrapper that keeps results (functools.lru_cache and cache, cachetools' cached)."""
-    return any(hasattr(wrapper, name) for name in ("cache_info", "cache_clear", "cache"))
-
-
-def user_wrappers(value) -> list:
-    """The user's functions that ``inspect.unwrap(value)`` steps over, where the function
-    it reaches was not decorated in its own source (``clean = clip(_clean)``, a class
-    decorator replacing methods): their code counts too.  With ``@clip`` on the def, the
-    decorator is part of the def's source and walked from there."""
-    out, seen = [], value
-    while hasattr(seen, "__wrapped__"):
-        if isinstance(seen, types.FunctionType) and is_user_file(seen.__code__.co_filename):
-            out.append(seen)  # by its file: functools.wraps gives a wrapper the wrapped one's module
-        seen = seen.__wrapped__
-    if not out or not isinstance(seen, types.FunctionType):
-        return out
-    where = located(seen.__code__, seen.__module__)
-    return [] if where is not None and getattr(where.node, "decorator_list", None) else out
 
 
 def dispatched(value) -> list:
@@ -145,7 +112,7 @@ def describe(value, found: Collector, name: str = "", depth: int = 0) -> str:
     if callable(value) and hasattr(value, "__wrapped__") and not isinstance(value, type):
         outer = value
         value = inspect.unwrap(value)  # functools.wraps decorators, lru_cache...
-        if _memoizing(outer) and isinstance(value, types.FunctionType) and is_user_function(value):
+        if memoizing(outer) and isinstance(value, types.FunctionType) and is_user_function(value):
             found.memoized.add(code_id(value.__code__, value.__globals__.get("__name__")))  # what it
             # opens counts for every caller
         extra = [f"wrapper {func_token(w, found)}" for w in user_wrappers(outer)]
@@ -185,6 +152,8 @@ def describe(value, found: Collector, name: str = "", depth: int = 0) -> str:
         inner = describe(value.func, found, name, depth + 1)
         args = describe((value.args, dict(value.keywords)), found, name, depth + 1)
         return f"partial {inner} {args}"
+    if (held := held_function(value)) is not None:  # cmp_to_key(compare), np.frompyfunc(bucket, 1, 1)
+        return f"{key_of(type(value))} {describe(held, found, name, depth + 1)}{ufunc_shape(value)}"
     func = unwrap_callable(value)
     if func is not None or isinstance(value, (types.BuiltinFunctionType, types.MethodType)):
         func, of = func or getattr(value, "__func__", value), "" if func is not None else \
