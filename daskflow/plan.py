@@ -29,7 +29,7 @@ import warnings
 import weakref
 
 from . import canonical, dynamic
-from .errors import CycleError, MissingExternalError, ParameterError, TaskDefinitionError
+from .errors import CycleError, MissingExternalError, ParameterError
 from .canonical import cache_result, framed, inputs_id
 from .fingerprint import code_fingerprint, static_body, with_reads, with_upstream, writes_of
 from .filestate import READS_NAME, build_changed
@@ -39,7 +39,7 @@ from .node import Node
 from .reasons import Reason, Reasons, causes_of, upstream_reason
 from .storage import Store, Target, default_store
 from .task import Task, TaskAggregator, own_store
-from .taskdef import param_dir
+from .taskdef import Redefined, newest, param_dir, same_class
 
 __all__ = ["Plan", "Node", "Reason", "cache_result", "inputs_id", "static_body"]
 
@@ -83,14 +83,8 @@ def _deps(task: Task) -> list:
     return task.deps() + raw_inputs(task) if type(task)._has_paths else task.deps()
 
 
-def _same_class(a: Task, b: Task) -> None:
-    """Two different classes of one name in one graph would share outputs: refuse."""
-    ca, cb = type(a), type(b)
-    if ca is not cb and not (ca.external or cb.external):
-        raise TaskDefinitionError(
-            f"two task classes named {a.task_family} in one graph: {ca.__module__}.{ca.__qualname__} and "
-            f"{cb.__module__}.{cb.__qualname__}; a family is its class name, so they would share "
-            f"outputs: rename one (or mark the reader external = True)")
+def _newest_deps(task: Task) -> list:
+    return [newest(d) for d in _deps(task)]
 
 
 def _shared(node: Node, code) -> tuple:
@@ -164,15 +158,25 @@ class Plan(Reasons, Forcing):
 
         One dict lookup per edge: a task reached again finds its Node, whose ``deps`` is
         None while the walk is still below it (then the edge closes a cycle)."""
+        try:
+            self._walk_with(_deps)
+        except Redefined as again:  # a task class defined again: its newest definition, throughout
+            warnings.warn(f"{again} was defined again (a notebook cell run again?) and an earlier "
+                          f"definition is still required (@requires, a class attribute): the newest "
+                          f"definition is planned", stacklevel=3)
+            self.targets_tasks = [newest(t) for t in self.targets_tasks]
+            self._walk_with(_newest_deps)
+
+    def _walk_with(self, deps_of) -> None:
         seen: dict[Task, Node] = {}
         order: list[Node] = []
         for root in self.targets_tasks:
             node = seen.get(root)
             if node is not None:
-                _same_class(node.task, root)
+                same_class(node.task, root)
                 continue
             node = seen[root] = Node(root, None)
-            stack = [(node, iter(_deps(root)), [])]
+            stack = [(node, iter(deps_of(root)), [])]
             while stack:
                 node, deps, found = stack[-1]
                 for dep in deps:
@@ -180,14 +184,14 @@ class Plan(Reasons, Forcing):
                     if child is None:
                         child = seen[dep] = Node(dep, None)
                         found.append(child)
-                        stack.append((child, iter(_deps(dep)), []))
+                        stack.append((child, iter(deps_of(dep)), []))
                         break
                     if child.deps is None:
                         path = [n.task for n, _, _ in stack]
                         cycle = path[path.index(dep):] + [dep]
                         raise CycleError("requires() forms a cycle: " + " -> ".join(map(repr, cycle)))
                     if type(child.task) is not type(dep):
-                        _same_class(child.task, dep)
+                        same_class(child.task, dep)
                     found.append(child)
                 else:
                     stack.pop()

@@ -21,7 +21,7 @@ from .formats import Format, get_format, target_format
 from .luigi_names import LuigiNames, config_defaults
 from .params import Parameter
 from .target import load_targets as _load  # noqa: F401  (collection and workflow load through it)
-from .taskdef import (_OVERRIDES, _SETS, _check_default, _from_luigi, class_overrides,  # noqa: F401
+from .taskdef import (_OVERRIDES, _SETS, _check_default, _from_luigi, class_overrides, note_class,  # noqa: F401
                       REQUIRING, RESOLVER, UpstreamPending, options_for, own_store, parameter_tables,
                       root_url)
 from .taskio import TaskIO, _planner, set_planner  # noqa: F401  (outputs registers through set_planner)
@@ -129,6 +129,7 @@ class Task(LuigiNames, TaskIO):
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         cls._collect()
+        note_class(cls)
 
     @classmethod
     def _settle(cls) -> None:

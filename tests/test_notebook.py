@@ -137,3 +137,42 @@ def test_progress_in_a_real_notebook_kernel(tmp_path):
 
     assert "ipykernel" in sys.modules  # nbclient imported it here, yet this process is no notebook:
     assert not progress.in_notebook() and not progress.enabled(None)
+
+
+def test_a_cell_run_again_defines_its_task_anew_and_the_newest_definition_runs(tmp_path):
+    """A notebook's habit: the cell of an upstream task run again (edited), a decorator in
+    another cell still holding the earlier class: the newest definition is planned and run."""
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    import os
+    from pathlib import Path
+
+    get_data = ("class TaskGetData(daskflow.tasks.TaskPqPandas):\n    def run(self):\n"
+                "        self.save(pd.DataFrame({'a': range(N)}))\n")
+    cells = [
+        f"import warnings\nimport pandas as pd\nimport daskflow\ndaskflow.set_root({str(tmp_path / 'store')!r})\nN = 3",
+        get_data,
+        "@daskflow.requires(TaskGetData)\nclass TaskTrain(daskflow.tasks.TaskPqPandas):\n    def run(self):\n"
+        "        self.save(self.inputLoad() * 2)\n\nclass TaskReport(daskflow.tasks.TaskJson):\n"
+        "    def requires(self):\n        return {'train': TaskTrain(), 'data': TaskGetData()}\n"
+        "    def run(self):\n        self.save({'n': len(self.inputLoad()['train'])})\n",
+        "print(sorted(map(repr, daskflow.run(TaskReport(), scheduler='sync', progress=False).ran)))",
+        get_data.replace("range(N)", "range(N + 2)"),  # the cell edited and run again
+        "with warnings.catch_warnings(record=True) as caught:\n    warnings.simplefilter('always')\n"
+        "    r = daskflow.run(TaskReport(), scheduler='sync', progress=False)\n"
+        "print(sorted(map(repr, r.ran)), TaskReport().outputLoad(), [str(w.message)[:29] for w in caught])",
+    ]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    env_path = os.pathsep.join([str(Path(daskflow.__file__).parent.parent), os.environ.get("PYTHONPATH", "")])
+    os.environ["PYTHONPATH"], saved = env_path, os.environ.get("PYTHONPATH")
+    try:
+        nbclient.NotebookClient(nb, timeout=120, kernel_name="python3").execute()
+    finally:
+        if saved is None:
+            del os.environ["PYTHONPATH"]
+        else:
+            os.environ["PYTHONPATH"] = saved
+    first, second = (c.outputs[0]["text"].strip() for c in (nb.cells[3], nb.cells[5]))
+    assert first == "['TaskGetData()', 'TaskReport()', 'TaskTrain()']"
+    assert second == ("['TaskGetData()', 'TaskReport()', 'TaskTrain()'] {'n': 5} "
+                      "['TaskGetData was defined again']")

@@ -297,3 +297,26 @@ def test_a_value_pyarrow_cannot_write_is_a_save_error_naming_the_output(root):
     (failure,) = err.value.failures
     assert isinstance(failure.exception, daskflow.SaveError)
     assert "Odd(): output 'data' (parquet) cannot take" in str(failure.exception)
+
+
+def test_two_classes_of_one_name_made_in_a_function_are_told_apart_by_their_place(root):
+    def make(k):
+        class Same(daskflow.tasks.TaskPickle):
+            def run(self):
+                self.save(k)
+        return Same
+
+    first, second = make(1), make(2)
+
+    class Both(daskflow.tasks.TaskPickle):
+        def requires(self):
+            return [first(), second()]
+
+        def run(self):
+            self.save(0)
+
+    from daskflow.plan import Plan
+
+    with pytest.raises(daskflow.TaskDefinitionError, match=r"two task classes named Same.*test_task.py:\d+\) and "
+                                                           r".*test_task.py:\d+\)"):
+        Plan(Both())
