@@ -234,14 +234,13 @@ class BoolParameter(Parameter):
 
 
 class DateParameter(Parameter):
-    """A ``datetime.date``; ISO strings (``2024-01-31``) are parsed."""
+    """A ``datetime.date``; ISO strings (``2024-01-31``) are parsed, and a datetime (a
+    ``pandas.Timestamp``, ``datetime.now()``) gives its date, as luigi's does."""
 
     type_name = "date"
 
     def normalize(self, value):
-        if isinstance(value, datetime.datetime):  # also pandas.Timestamp
-            if value.time() != datetime.time(0) or value.tzinfo is not None:
-                raise TypeError(f"expected a date, got a datetime with a time of day: {value}")
+        if isinstance(value, datetime.datetime):  # also pandas.Timestamp: its date, where it is
             return datetime.date(value.year, value.month, value.day)
         if isinstance(value, datetime.date):
             return value

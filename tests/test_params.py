@@ -163,8 +163,9 @@ def test_numpy_and_pandas_scalars_are_accepted():
     assert P(i=np.int64(3)) == P(i=3)
     with pytest.raises(ParameterError):
         P(i=np.bool_(True))
-    with pytest.raises(ParameterError, match="time of day"):
-        P(d=datetime.datetime(2024, 1, 1, 12, 0))
+    noon = P(d=datetime.datetime(2024, 1, 1, 12, 0))  # a datetime gives its date, as luigi's does
+    assert noon.d == datetime.date(2024, 1, 1) and type(noon.d) is datetime.date and noon == P(d="2024-01-01")
+    assert P(d=pd.Timestamp("2024-01-01 23:59", tz="US/Pacific")).d == datetime.date(2024, 1, 1)
 
 
 def test_dict_values_are_read_only_dicts_that_save_and_pickle(root):
