@@ -20,17 +20,23 @@ __all__ = ["Target", "LocalPath", "load_targets", "UnknownOutputError"]
 
 
 class LocalPath(str):
-    """A local output's path: a ``str`` (as daskflow's paths are) that also answers the
-    ``pathlib.Path`` questions d6tflow scripts ask of ``output().path``.
+    """A local output's path: a ``str`` (as daskflow's paths are) that also answers what
+    ``pathlib.Path`` does (d6tflow's ``output().path`` is one): every Path attribute a str
+    has not (``with_suffix``, ``as_posix``, ``relative_to``, ``unlink``...), on the Path.
 
     Examples
     --------
     >>> p = LocalPath("/tmp/x/data.pkl")
-    >>> p.name, p.suffix, str(p.parent), p.rsplit("/", 1)[0]
-    ('data.pkl', '.pkl', '/tmp/x', '/tmp/x')
+    >>> p.name, p.suffix, str(p.parent), p.rsplit("/", 1)[0], str(p.with_suffix(".png"))
+    ('data.pkl', '.pkl', '/tmp/x', '/tmp/x', '/tmp/x/data.png')
     """
 
     __slots__ = ()
+
+    def __getattr__(self, name: str):
+        if name.startswith("__"):  # copy and pickle ask for dunders: a str's answers
+            raise AttributeError(name)
+        return getattr(pathlib.Path(self), name)
 
     def as_path(self) -> pathlib.Path:
         return pathlib.Path(self)

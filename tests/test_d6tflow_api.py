@@ -289,3 +289,24 @@ def test_taskflow_helpers_and_task_data(root):
     assert d6tflow.taskflow_upstream(Down(), only_complete=True) == [Outputs()]
     assert d6tflow.taskflow_downstream(Outputs(), Down()) == [Outputs(), Down()]
     assert issubclass(d6tflow.tasks.TaskPickle, d6tflow.tasks.TaskData)
+
+
+def test_an_output_path_answers_what_a_pathlib_path_does(root):
+    import copy
+    import pathlib
+    import pickle
+
+    class Plot(d6tflow.tasks.TaskPickle):
+        def run(self):
+            self.save(1)
+
+    d6tflow.run(Plot())
+    p = Plot().output().path
+    as_path = pathlib.Path(p)
+    missing = [n for n in dir(pathlib.Path) if not n.startswith("_") and not hasattr(p, n)]
+    assert missing == []
+    assert p.with_suffix(".png") == as_path.with_suffix(".png") and p.as_posix() == as_path.as_posix()
+    assert p.relative_to(root) == as_path.relative_to(root) and p.with_name("plot.png").parent == as_path.parent
+    assert p.read_bytes() == as_path.read_bytes() and p.is_file()
+    assert p.replace("/", "|") == str(p).replace("/", "|")  # a str first: str's methods win
+    assert pickle.loads(pickle.dumps(p)) == p and copy.copy(p) == p and isinstance(p, str)
