@@ -8,9 +8,11 @@ whose outputs match today's code, parameters and upstream results is skipped.
 >>> import daskflow as d6tflow   # d6tflow's spellings work
 """
 
+import sys as _sys
+
 from . import outputs as _outputs  # noqa: F401  (registers the planner behind Task.output())
 from . import formats, functional, tasks
-from .compat import targets, utils
+from .compat import cache, targets, utils
 from .compat.params import (DateHourParameter, DateMinuteParameter, DateSecondParameter, MonthParameter,
                             NumericalParameter, OptionalParameter, TaskParameter, TimeDeltaParameter,
                             TupleParameter, YearParameter)
@@ -38,6 +40,11 @@ from .workflow import Workflow, WorkflowMulti
 
 __version__ = "0.1.0"
 
+# d6tflow's submodules, importable by name as there (import d6tflow.settings, from
+# d6tflow.targets import PickleTarget, d6tflow.cache.data): the same objects as the attributes
+_sys.modules.update({f"{__name__}.targets": targets, f"{__name__}.utils": utils,
+                     f"{__name__}.settings": settings, f"{__name__}.cache": cache})
+
 
 def __getattr__(name):  # PEP 562: dask is imported by the first daskflow.delayed / Flow, not here
     if name in ("Flow", "delayed"):
@@ -48,7 +55,7 @@ def __getattr__(name):  # PEP 562: dask is imported by the first daskflow.delaye
 
 __all__ = [
     "tasks", "targets", "settings", "data", "formats", "functional", "Task", "run", "delayed", "Flow", "map",
-    "preview", "show", "why", "set_root", "set_dir", "utils",
+    "preview", "show", "why", "set_root", "set_dir", "utils", "cache",
     "draw", "graph_html", "Drawing",
     "invalidate_downstream", "invalidate_upstream", "taskflow_upstream", "taskflow_downstream",
     "gc", "GcReport",

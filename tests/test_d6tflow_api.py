@@ -310,3 +310,14 @@ def test_an_output_path_answers_what_a_pathlib_path_does(root):
     assert p.read_bytes() == as_path.read_bytes() and p.is_file()
     assert p.replace("/", "|") == str(p).replace("/", "|")  # a str first: str's methods win
     assert pickle.loads(pickle.dumps(p)) == p and copy.copy(p) == p and isinstance(p, str)
+
+
+def test_d6tflows_submodules_import_by_name():
+    import importlib
+
+    assert importlib.import_module("daskflow.targets") is d6tflow.targets
+    assert importlib.import_module("daskflow.settings") is d6tflow.settings
+    assert importlib.import_module("daskflow.utils") is d6tflow.utils
+    assert importlib.import_module("daskflow.cache").data is d6tflow.data
+    from daskflow.targets import PickleTarget  # noqa: F401
+    from daskflow.utils import params_generator_single  # noqa: F401
