@@ -34,7 +34,9 @@ class Down(d6tflow.tasks.TaskJson):
 
 def test_settings_and_set_dir(tmp_path):
     root = d6tflow.set_dir(tmp_path / "d")
-    assert isinstance(root, Path) and root == tmp_path / "d" and d6tflow.settings.dir == root
+    assert isinstance(root, Path) and root == tmp_path / "d" and d6tflow.settings.dirpath == root
+    assert d6tflow.settings.dir == str(root) and d6tflow.settings.dir + "/raw.csv" == f"{root}/raw.csv"  # text
+    assert d6tflow.settings.dir / "raw.csv" == root / "raw.csv"
     assert d6tflow.set_dir("memory://x") == "memory://x"
     d6tflow.settings.log_level = "WARNING"
     assert logging.getLogger("daskflow").level == logging.WARNING

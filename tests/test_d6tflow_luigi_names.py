@@ -3,6 +3,7 @@ d6tflow usage patterns, run under d6tflow 0.2.8 and daskflow side by side, found
 missing): luigi's task API and parameter kinds, d6tflow's settings, utils and run options."""
 
 import datetime
+from pathlib import Path
 
 import luigi
 import luigi.task
@@ -113,7 +114,7 @@ def test_luigi_parameter_kinds(root):
 
 
 def test_settings_utils_and_show(root, capsys):
-    assert d6tflow.settings.dirpath == d6tflow.settings.dir and d6tflow.settings.isinit is True
+    assert d6tflow.settings.dirpath == Path(d6tflow.settings.dir) and d6tflow.settings.isinit is True
     assert d6tflow.settings.save_with_param is True and d6tflow.settings.check_crc is False
     with pytest.raises(d6tflow.ParameterError, match="save_with_param = False"):
         d6tflow.settings.save_with_param = False

@@ -1,10 +1,12 @@
 """d6tflow's ``settings`` object and ``set_dir``.
 
-Imports ``config``, ``errors``, ``luigi_names`` and ``outputs``.  Each setting maps onto what
+Imports ``config``, ``errors``, ``luigi_names``, ``outputs`` and ``target``.  Each setting maps onto what
 daskflow does, or says why it cannot:
 
-- ``dir``: the storage root (``daskflow.set_root``); reading it gives a
-  ``pathlib.Path`` for a local root, the URL otherwise;
+- ``dir``: the storage root (``daskflow.set_root``); reading it gives text, as
+  d6tflow's does (``settings.dir + "/raw.csv"``): a local root's path (which also
+  takes ``/`` and Path's methods), the URL otherwise; ``dirpath`` the same as a
+  ``pathlib.Path``;
 - ``log_level``: the level of the ``daskflow`` logger;
 - ``check_dependencies``: False makes ``complete()`` look at the task's own
   outputs only (runs still check everything: a stale upstream is rebuilt);
@@ -13,7 +15,7 @@ daskflow does, or says why it cannot:
 - ``execution_summary``: accepted; ``daskflow.run`` always returns the
   summary (a ``RunResult``) and prints nothing.
 
-``dirpath`` is ``dir``; ``isinit`` reads True, ``save_with_param`` True and
+``isinit`` reads True, ``save_with_param`` True and
 ``check_crc`` False, which are what daskflow does (setting the other value is
 an error saying so); ``set_parameter_len`` sets how much of the parameters
 ``task.task_id`` shows.  Setting any other name is an error listing these,
@@ -30,6 +32,7 @@ from .. import config
 from ..errors import ParameterError
 from ..luigi_names import TASK_ID
 from ..outputs import flags
+from ..target import LocalPath
 
 __all__ = ["Settings", "settings", "set_dir"]
 
@@ -78,15 +81,24 @@ class Settings:
 
     @property
     def dir(self):
-        """The storage root: a ``pathlib.Path`` for a local root, else its URL."""
+        """The storage root as text, as d6tflow's (``settings.dir + "/raw.csv"``): a local
+        root's path (a :class:`~daskflow.target.LocalPath`, ``/`` and Path's methods too), else its URL."""
         url, _ = config.resolve_root()
-        return Path(url) if "://" not in url or url.startswith("file://") else url
+        return LocalPath(url.removeprefix("file://")) if "://" not in url or url.startswith("file://") else url
 
     @dir.setter
     def dir(self, value):
         config.set_root(value)
 
-    dirpath = dir  # d6tflow's Path of the folder: ``settings.dirpath / "input.csv"``
+    @property
+    def dirpath(self):
+        """d6tflow's ``pathlib.Path`` of the root: ``settings.dirpath / "input.csv"`` (a URL as text)."""
+        found = self.dir
+        return Path(found) if isinstance(found, LocalPath) else found
+
+    @dirpath.setter
+    def dirpath(self, value):
+        config.set_root(value)
 
     isinit = _Fixed(True, "daskflow needs no initialising")
     save_with_param = _Fixed(True, "daskflow always stores each parameter set's outputs apart (its folder "
