@@ -198,12 +198,20 @@ class Workflow:
         outputs.invalidate_downstream(self.get_task(task), self.get_task(task_downstream))
 
 
+def grid(lists: dict) -> dict:
+    """Every combination of the lists in ``lists``, named ``{key}_{value}_...`` with the keys
+    in sorted order, as d6tflow names them (``{"lr": [0.1], "depth": [1]}``: ``depth_1_lr_0.1``)."""
+    keys = sorted(lists)
+    return {"_".join(f"{k}_{v}" for k, v in zip(keys, combo)): dict(zip(keys, combo))
+            for combo in itertools.product(*(lists[k] for k in keys))}
+
+
 class WorkflowMulti:
     """Several experiments (parameter sets) of one task class, run in one graph.
 
     ``params`` is a dict of experiment name -> parameters, a list (experiments
     named 0, 1, ...), or a grid ``{"model": ["ols", "gbm"], ...}`` whose
-    experiments are named ``model_ols_...``.  Every method takes ``flow=`` (one
+    experiments are named as d6tflow names them (:func:`grid`: ``depth_1_model_ols``).  Every method takes ``flow=`` (one
     experiment); without it, it acts on all and returns a dict by experiment.
     """
 
@@ -214,9 +222,7 @@ class WorkflowMulti:
         if isinstance(params, list):
             params = dict(enumerate(params))
         elif all(isinstance(v, list) for v in params.values()):
-            names = list(params)
-            params = {"_".join(f"{k}_{v}" for k, v in zip(names, combo)): dict(zip(names, combo))
-                      for combo in itertools.product(*params.values())}
+            params = grid(params)
         self.default_task = task
         self.params = params
         self.workflows = {name: Workflow(task, p, path=path, env=env) for name, p in params.items()}

@@ -59,8 +59,11 @@ def test_workflow_multi_runs_all_experiments_in_one_graph():
 
 def test_workflow_multi_grid_and_list():
     grid = daskflow.WorkflowMulti(Train, {"model": ["ols", "gbm"], "do_preprocess": [True, False]})
-    assert set(grid.workflows) == {"model_ols_do_preprocess_True", "model_ols_do_preprocess_False",
-                                   "model_gbm_do_preprocess_True", "model_gbm_do_preprocess_False"}
+    assert list(grid.workflows) == [  # named with the keys in sorted order, as d6tflow names them
+        "do_preprocess_True_model_ols", "do_preprocess_True_model_gbm",
+        "do_preprocess_False_model_ols", "do_preprocess_False_model_gbm"]
+    assert list(grid.workflows) == list(daskflow.utils.params_generator_multiple(
+        {"model": ["ols", "gbm"], "do_preprocess": [True, False]}))
     listed = daskflow.WorkflowMulti(GetData, [{"n": 4}, {"n": 6}])
     listed.run()
     assert {k: len(v) for k, v in listed.outputLoad().items()} == {0: 4, 1: 6}

@@ -1,6 +1,6 @@
 """d6tflow's ``utils``: experiment generators for ``WorkflowMulti``, the upstream walk, a tree.
 
-Imports ``report`` and ``task``.  ``params_generator_single({"model": ["ols", "gbm"]})``
+Imports ``report``, ``task`` and ``workflow``.  ``params_generator_single({"model": ["ols", "gbm"]})``
 gives ``{0: {"model": "ols"}, 1: {"model": "gbm"}}``; ``params_generator_multiple``
 (``generate_exps_for_multi_param``) the grid of several lists, named as d6tflow
 names them (``alpha_1_beta_3``...); ``traverse(task)`` the task and then its
@@ -9,11 +9,11 @@ upstream tasks, depth first, each once; ``print_tree`` is ``daskflow.preview``.
 
 from __future__ import annotations
 
-import itertools
 from pathlib import Path
 
 from ..report import preview
 from ..task import Task, flatten
+from ..workflow import grid
 
 __all__ = ["params_generator_single", "params_generator_multiple", "generate_exps_for_multi_param",
            "traverse", "print_tree", "to_parquet"]
@@ -28,9 +28,7 @@ def params_generator_single(dict_: dict, params_base: dict | None = None) -> dic
 def generate_exps_for_multi_param(params_dict: dict, current_key=0, multi_exp_dict=None) -> dict:
     """Every combination of the lists in ``params_dict`` (keys in sorted order), named
     ``{key}_{value}_...``; the other arguments are d6tflow's recursion's, unused."""
-    keys = sorted(params_dict)
-    return {"_".join(f"{k}_{v}" for k, v in zip(keys, combo)): dict(zip(keys, combo))
-            for combo in itertools.product(*(params_dict[k] for k in keys))}
+    return grid(params_dict)
 
 
 params_generator_multiple = generate_exps_for_multi_param
