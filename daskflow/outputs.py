@@ -108,13 +108,23 @@ def targets(task: Task, strict: bool, store=None) -> dict:
 def is_complete(task: Task, store=None) -> bool:
     plan = Plan(task, store)
     node = plan.nodes[task]
-    if type(task)._is_cached():
-        return _in_memory(node) is not None
-    if flags.check_dependencies or node.status in ("fresh", "external") or node.aggregate:
+    if type(task)._is_cached() or node.aggregate:
+        return _held_or_fresh(node)
+    if flags.check_dependencies or node.status in ("fresh", "external"):
         return node.status in ("fresh", "external")
     names = type(task)._output_files()
     store = node.store or plan.store
     return any(c.version == node.version and store.intact(c, names) is None for c in node.commits)
+
+
+def _held_or_fresh(node) -> bool:
+    """A TaskCache: its value held in this process; an aggregator: each of its members is (the
+    plan runs the caches an aggregator asks for, so its own status says it would run)."""
+    if type(node.task)._is_cached():
+        return _in_memory(node) is not None
+    if node.aggregate:
+        return all(_held_or_fresh(d) for d in node.deps)
+    return node.status in ("fresh", "external")
 
 
 def load_meta(task: Task, store=None) -> dict:

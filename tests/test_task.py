@@ -320,3 +320,20 @@ def test_two_classes_of_one_name_made_in_a_function_are_told_apart_by_their_plac
     with pytest.raises(daskflow.TaskDefinitionError, match=r"two task classes named Same.*test_task.py:\d+\) and "
                                                            r".*test_task.py:\d+\)"):
         Plan(Both())
+
+
+def test_an_aggregator_of_a_taskcache_is_complete_once_its_members_are(root):
+    class Held(daskflow.tasks.TaskCache):
+        def run(self):
+            self.save({"c": 1})
+
+    class Collect(daskflow.tasks.TaskAggregator):
+        def run(self):
+            yield GetData()
+            yield Held()
+
+    assert not Collect().complete()
+    daskflow.run(Collect(), scheduler="sync")
+    assert GetData().complete() and Held().complete() and Collect().complete()
+    GetData().invalidate()
+    assert not Collect().complete()
