@@ -114,6 +114,13 @@ class Target:
     def exists(self) -> bool:
         return self._path is not None
 
+    def invalidate(self, confirm=None) -> bool:
+        """d6tflow's target API: the task of this output goes stale (its builds for today's
+        code are removed, as ``task.invalidate()`` does: one build's outputs go together)."""
+        if self.task is None:
+            raise NotBuiltError(f"{self!r} belongs to no task: nothing to invalidate")
+        return self.task.invalidate(confirm)
+
     def load(self, cached: bool = False, **options):
         """Load the output; ``options`` go to the format's reader (``cached`` is d6tflow's)."""
         self.path  # noqa: B018  (not built: the error naming the task)

@@ -323,3 +323,17 @@ def test_d6tflows_submodules_import_by_name():
     assert importlib.import_module("daskflow.cache").data is d6tflow.data
     from daskflow.targets import PickleTarget  # noqa: F401
     from daskflow.utils import params_generator_single  # noqa: F401
+
+
+def test_a_target_invalidates_its_task(root):
+    class Two(d6tflow.tasks.TaskPickle):
+        persist = ["a", "b"]
+
+        def run(self):
+            self.save({"a": 1, "b": 2})
+
+    d6tflow.run(Two())
+    target = Two().output()["a"]
+    assert target.exists() and Two().complete()
+    assert target.invalidate() is True
+    assert not Two().complete() and not Two().output()["b"].exists()
