@@ -74,8 +74,14 @@ class FingerprintError(DaskflowError, TypeError):
     """A value cannot be hashed deterministically (names the task and parameter)."""
 
 
-class SaveError(DaskflowError):
-    """``save()`` was given the wrong output names or a value its format cannot write."""
+class SaveError(DaskflowError, ValueError):
+    """``save()`` was given the wrong output names or a value its format cannot write (a
+    ValueError too, as d6tflow raises)."""
+
+
+class NoTaskError(ParameterError, RuntimeError):
+    """A workflow asked to act without a task and with no default task (a RuntimeError
+    too, as d6tflow raises)."""
 
 
 class MissingOutputError(DaskflowError, RuntimeError):

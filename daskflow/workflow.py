@@ -17,7 +17,7 @@ import os
 
 from . import outputs
 from .config import resolve_root
-from .errors import ParameterError
+from .errors import NoTaskError, ParameterError
 from .graph import run as _run
 from .plan import Plan
 from .report import preview as _preview
@@ -106,8 +106,8 @@ class Workflow:
     def _class(self, task):
         cls = task or self.default_task
         if cls is None:
-            raise ParameterError("no task given and no default task set for this workflow: pass "
-                                 "Workflow(task=...) or call set_default(Task)")
+            raise NoTaskError("no task given and no default task set for this workflow: pass "
+                              "Workflow(task=...) or call set_default(Task)")
         return cls
 
     def _check_params(self, cls) -> None:
@@ -188,14 +188,17 @@ class Workflow:
         return {n.family: _load(targets_of(n.task, outputs.targets(n.task, True, plan.store)), keys, as_dict)
                 for n in plan.nodes.values() if not n.aggregate}
 
-    def reset(self, task=None, confirm=None) -> None:
-        self.get_task(task).invalidate()
+    def reset(self, task=None, confirm=None) -> bool:
+        """Make the task stale (see ``Task.invalidate``); True, as d6tflow returns."""
+        return self.get_task(task).invalidate()
 
-    def reset_upstream(self, task=None, confirm=None) -> None:
+    def reset_upstream(self, task=None, confirm=None) -> bool:
         outputs.invalidate_upstream(self.get_task(task))
+        return True
 
-    def reset_downstream(self, task=None, task_downstream=None, confirm=None) -> None:
+    def reset_downstream(self, task=None, task_downstream=None, confirm=None) -> bool:
         outputs.invalidate_downstream(self.get_task(task), self.get_task(task_downstream))
+        return True
 
 
 def grid(lists: dict) -> dict:
@@ -304,14 +307,15 @@ class WorkflowMulti:
     def complete(self, task=None, flow=None):
         return self._each(flow, lambda w: w.complete(task))
 
-    def reset(self, task=None, flow=None, confirm=None) -> None:
-        self._each(flow, lambda w: w.reset(task))
+    def reset(self, task=None, flow=None, confirm=None):
+        """True for one experiment (``flow=``), else ``{experiment: True}``, as d6tflow returns."""
+        return self._each(flow, lambda w: w.reset(task))
 
-    def reset_upstream(self, task=None, flow=None, confirm=None) -> None:
-        self._each(flow, lambda w: w.reset_upstream(task))
+    def reset_upstream(self, task=None, flow=None, confirm=None):
+        return self._each(flow, lambda w: w.reset_upstream(task))
 
-    def reset_downstream(self, task=None, task_downstream=None, flow=None, confirm=None) -> None:
-        self._each(flow, lambda w: w.reset_downstream(task, task_downstream))
+    def reset_downstream(self, task=None, task_downstream=None, flow=None, confirm=None):
+        return self._each(flow, lambda w: w.reset_downstream(task, task_downstream))
 
 
 def _closure(tasks) -> set:

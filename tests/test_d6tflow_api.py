@@ -337,3 +337,30 @@ def test_a_target_invalidates_its_task(root):
     assert target.exists() and Two().complete()
     assert target.invalidate() is True
     assert not Two().complete() and not Two().output()["b"].exists()
+
+
+def test_errors_and_returns_are_the_kinds_d6tflow_code_catches(root):
+    class Pair(d6tflow.tasks.TaskPickle):
+        persist = ["x", "y"]
+
+        def run(self):
+            self.save({"x": 1})  # y forgotten
+
+    with pytest.raises(ValueError, match=r"exactly the outputs \['x', 'y'\]"):  # d6tflow's ValueError
+        Pair().run()
+    with pytest.raises(RuntimeError, match="no default task"):
+        d6tflow.Workflow(params={}).run()
+    with pytest.raises(d6tflow.ParameterError, match="no default task"):
+        d6tflow.Workflow(params={}).run()
+
+    class One(d6tflow.tasks.TaskPickle):
+        def run(self):
+            self.save(1)
+
+    flow = d6tflow.Workflow(One)
+    flow.run()
+    assert flow.reset() is True and not One().complete()
+    flow.run()
+    assert flow.reset_upstream() is True and flow.reset_downstream(One) is True
+    multi = d6tflow.WorkflowMulti(One, {"a": {}, "b": {}})
+    assert multi.reset() == {"a": True, "b": True} and multi.reset(flow="a") is True
