@@ -26,9 +26,9 @@ from .errors import NotBuiltError, TaskDefinitionError
 
 __all__ = ["LuigiNames", "TASK_ID", "EVENTS", "config_defaults", "run_hooked"]
 
-#: luigi's TASK_ID_INCLUDE_PARAMS and TASK_ID_TRUNCATE_PARAMS (d6tflow's
-#: ``settings.set_parameter_len`` sets them); the hash is cut to 10 characters.
-TASK_ID = {"include_params": 3, "truncate_params": 16}
+#: luigi's TASK_ID_INCLUDE_PARAMS and TASK_ID_TRUNCATE_PARAMS, as d6tflow sets them on import
+#: (``settings.set_parameter_len(20, 64)``; luigi's own are 3 and 16); the hash is cut to 10 characters.
+TASK_ID = {"include_params": 20, "truncate_params": 64}
 _INVALID = re.compile(r"[^A-Za-z0-9_]")
 _CALLBACKS: dict = {}  # task class -> {event: [handler]}: luigi's Task.event_handler
 #: luigi.Event's names, so that no luigi import is needed to trigger them

@@ -60,18 +60,24 @@ class Fails(d6tflow.tasks.TaskPickle):
         raise ValueError("no")
 
 
-def test_luigi_task_api(root):
+def test_luigi_task_api(root, monkeypatch):
     task = A(n=12, model="a long model name!")
     params = task.to_str_params(only_significant=True)
     assert params == {"n": "12", "model": "a long model name!"}
+    assert task.task_id.startswith("A_a_long_model_name__12_")  # d6tflow's 20 values of 64 characters
+    monkeypatch.setattr(luigi.task, "TASK_ID_INCLUDE_PARAMS", 20)  # as d6tflow sets luigi's on import
+    monkeypatch.setattr(luigi.task, "TASK_ID_TRUNCATE_PARAMS", 64)
     assert task.task_id == luigi.task.task_id_str("A", params)  # luigi's own formula
     assert A.get_param_names() == ["n", "model"] and [n for n, _ in A.get_params()] == ["n", "model"]
     assert A.get_task_family() == "A" and task.task_module == __name__
-    d6tflow.settings.set_parameter_len()  # d6tflow's 20 values of 64 characters
+    d6tflow.settings.set_parameter_len(3, 16)  # luigi's own
     try:
-        assert task.task_id.startswith("A_a_long_model_name__12_")
+        assert task.task_id.startswith("A_a_long_model_nam_12_")
+        monkeypatch.setattr(luigi.task, "TASK_ID_INCLUDE_PARAMS", 3)
+        monkeypatch.setattr(luigi.task, "TASK_ID_TRUNCATE_PARAMS", 16)
+        assert task.task_id == luigi.task.task_id_str("A", params)
     finally:
-        d6tflow.settings.set_parameter_len(3, 16)
+        d6tflow.settings.set_parameter_len()
     assert task.metadata is None
     d6tflow.run(task, scheduler="sync")
     assert task.metadata == {"n": 12}
