@@ -46,11 +46,25 @@ _sys.modules.update({f"{__name__}.targets": targets, f"{__name__}.utils": utils,
                      f"{__name__}.settings": settings, f"{__name__}.cache": cache})
 
 
+# d6tflow's names daskflow does not provide, and what to use instead
+_NOT_PROVIDED = {
+    "pipes": "d6tpipe is not supported: share outputs through an S3 root (set_root('s3://...')) and "
+             "mark the readers' tasks external = True",
+    "FlowExport": "share the task module and an S3 root instead (README: Sharing one root)",
+    "FlowImport": "share the task module and an S3 root instead (README: Sharing one root)",
+    "enable_gcs": "any fsspec URL is a root: daskflow.set_root('gs://bucket/prefix') with gcsfs installed",
+    "invalidate_all": "use daskflow.gc (dry run by default) or invalidate_upstream(task)",
+    "invalidate_orphans": "use daskflow.gc, which removes what no current task version uses",
+}
+
+
 def __getattr__(name):  # PEP 562: dask is imported by the first daskflow.delayed / Flow, not here
     if name in ("Flow", "delayed"):
         from . import collection
 
         return getattr(collection, name)
+    if name in _NOT_PROVIDED:
+        raise AttributeError(f"daskflow does not provide d6tflow's {name}: {_NOT_PROVIDED[name]}")
     raise AttributeError(f"module 'daskflow' has no attribute {name!r}")
 
 __all__ = [

@@ -364,3 +364,11 @@ def test_errors_and_returns_are_the_kinds_d6tflow_code_catches(root):
     assert flow.reset_upstream() is True and flow.reset_downstream(One) is True
     multi = d6tflow.WorkflowMulti(One, {"a": {}, "b": {}})
     assert multi.reset() == {"a": True, "b": True} and multi.reset(flow="a") is True
+
+
+def test_d6tflows_names_not_provided_say_what_to_use():
+    for name, hint in [("pipes", "S3 root"), ("FlowExport", "S3 root"), ("enable_gcs", "gs://"),
+                       ("invalidate_orphans", "daskflow.gc")]:
+        with pytest.raises(AttributeError, match=f"does not provide d6tflow's {name}: .*{hint}"):
+            getattr(d6tflow, name)
+    assert not hasattr(d6tflow, "pipes")
