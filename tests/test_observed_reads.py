@@ -344,10 +344,12 @@ def test_a_file_changed_while_run_had_it_open_counts_as_changed(tmp_path):
     import threading
 
     (tmp_path / "sales.csv").write_text("v\n1\n")
+    go = threading.Event()
+    writer = threading.Thread(target=lambda: (go.wait(10), (tmp_path / "sales.csv").write_text("v\n100\n")))
+    writer.start()  # someone else: a thread the run did not start (one it starts writes for it)
     with observe.recording() as rec:
         open(tmp_path / "sales.csv").read()  # run() read 1 ...
-        writer = threading.Thread(target=(tmp_path / "sales.csv").write_text, args=("v\n100\n",))
-        writer.start()  # ... someone else wrote meanwhile
+        go.set()  # ... someone else wrote meanwhile
         writer.join()
         os.utime(tmp_path / "sales.csv", ns=(1, 1))
     found = observe.identities(rec)
