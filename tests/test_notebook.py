@@ -95,11 +95,28 @@ def test_graph_shows_boxes_legend_and_table(root):
     assert len(rows(doc)) == 4
 
 
-def test_progress_in_a_real_notebook_kernel(tmp_path):
-    """A kernel (ipykernel via nbclient) runs tasks: the table shows when asked or when a run is long."""
+def _executed(cells: list):
+    """A notebook of ``cells`` run in a real kernel (ipykernel via nbclient), this daskflow on its path."""
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
     import os
+    from pathlib import Path
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    env_path = os.pathsep.join([str(Path(daskflow.__file__).parent.parent), os.environ.get("PYTHONPATH", "")])
+    os.environ["PYTHONPATH"], saved = env_path, os.environ.get("PYTHONPATH")
+    try:
+        nbclient.NotebookClient(nb, timeout=120, kernel_name="python3").execute()
+    finally:
+        if saved is None:
+            del os.environ["PYTHONPATH"]
+        else:
+            os.environ["PYTHONPATH"] = saved
+    return nb
+
+
+def test_progress_in_a_real_notebook_kernel(tmp_path):
+    """A kernel (ipykernel via nbclient) runs tasks: the table shows when asked or when a run is long."""
     import sys
     from pathlib import Path
 
@@ -113,16 +130,7 @@ def test_progress_in_a_real_notebook_kernel(tmp_path):
         "daskflow.run(Leaf(i=5), scheduler='sync').summary()",  # quick: nothing shown
         "daskflow.run(Slow(), scheduler='sync').summary()",  # over a second: shown
     ]
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
-    env_path = os.pathsep.join([str(Path(daskflow.__file__).parent.parent), os.environ.get("PYTHONPATH", "")])
-    os.environ["PYTHONPATH"], saved = env_path, os.environ.get("PYTHONPATH")
-    try:
-        nbclient.NotebookClient(nb, timeout=120, kernel_name="python3").execute()
-    finally:
-        if saved is None:
-            del os.environ["PYTHONPATH"]
-        else:
-            os.environ["PYTHONPATH"] = saved
+    nb = _executed(cells)
 
     def shown(cell):
         return "\n".join(o.get("data", {}).get("text/plain", "") + o.get("text", "") for o in cell.outputs)
@@ -142,11 +150,6 @@ def test_progress_in_a_real_notebook_kernel(tmp_path):
 def test_a_cell_run_again_defines_its_task_anew_and_the_newest_definition_runs(tmp_path):
     """A notebook's habit: the cell of an upstream task run again (edited), a decorator in
     another cell still holding the earlier class: the newest definition is planned and run."""
-    nbformat = pytest.importorskip("nbformat")
-    nbclient = pytest.importorskip("nbclient")
-    import os
-    from pathlib import Path
-
     get_data = ("class TaskGetData(daskflow.tasks.TaskPqPandas):\n    def run(self):\n"
                 "        self.save(pd.DataFrame({'a': range(N)}))\n")
     cells = [
@@ -162,16 +165,7 @@ def test_a_cell_run_again_defines_its_task_anew_and_the_newest_definition_runs(t
         "    r = daskflow.run(TaskReport(), scheduler='sync', progress=False)\n"
         "print(sorted(map(repr, r.ran)), TaskReport().outputLoad(), [str(w.message)[:29] for w in caught])",
     ]
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
-    env_path = os.pathsep.join([str(Path(daskflow.__file__).parent.parent), os.environ.get("PYTHONPATH", "")])
-    os.environ["PYTHONPATH"], saved = env_path, os.environ.get("PYTHONPATH")
-    try:
-        nbclient.NotebookClient(nb, timeout=120, kernel_name="python3").execute()
-    finally:
-        if saved is None:
-            del os.environ["PYTHONPATH"]
-        else:
-            os.environ["PYTHONPATH"] = saved
+    nb = _executed(cells)
     first, second = (c.outputs[0]["text"].strip() for c in (nb.cells[3], nb.cells[5]))
     assert first == "['TaskGetData()', 'TaskReport()', 'TaskTrain()']"
     assert second == ("['TaskGetData()', 'TaskReport()', 'TaskTrain()'] {'n': 5} "
