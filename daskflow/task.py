@@ -21,7 +21,7 @@ from .formats import Format, get_format, target_format
 from .luigi_names import LuigiNames, config_defaults
 from .params import Parameter
 from .target import load_targets as _load  # noqa: F401  (collection and workflow load through it)
-from .taskdef import (_OVERRIDES, _SETS, _check_default, _from_luigi, class_overrides, note_class,  # noqa: F401
+from .taskdef import (_OVERRIDES, _check_default, _from_luigi, class_overrides, note_class,  # noqa: F401
                       REQUIRING, RESOLVER, UpstreamPending, options_for, own_store, parameter_tables,
                       root_url)
 from .taskio import TaskIO, _planner, set_planner  # noqa: F401  (outputs registers through set_planner)
@@ -42,19 +42,6 @@ def _shape(task, targets: dict):
 def _rebuild(cls, params, extras=None):
     return cls(**params, **(extras or {}))
 
-
-
-# A task made again of the same keywords (every plan's requires() makes its upstream tasks
-# anew) takes the values, param_bytes and hash the first one computed (taskdef._SETS): only
-# for values whose equality implies the same identity (1 == 1.0 == True, 0.0 == -0.0 are
-# told apart by type or left out), at most _SETS_KEPT parameter sets per class.
-_ATOMS = frozenset({str, int, bool, float, type(None)})
-_SETS_KEPT = 200_000
-
-
-def _plain_floats(kwargs: dict) -> bool:
-    """No float 0.0 (equal to -0.0, another identity) nor nan (equal to nothing) among the values."""
-    return not any(type(v) is float and (not v or v != v) for v in kwargs.values())
 
 
 _FOREIGN: list = []  # [adapt]: turns a foreign task in requires() (a luigi task) into a Task
@@ -118,7 +105,6 @@ class Task(LuigiNames, TaskIO):
     _ctx: RunContext | None = None  # set by the executor (or a direct build) while it runs
     _pbytes: bytes | None = None  # param_bytes and the hash, computed once per instance
     _hash: int | None = None
-    _key: tuple | None = None  # the keywords it was made of, where they are plain values
     _requires = _UNWALKED  # set by deps() on the instance: what requires() returned
     _reads: list | None = None
     _pending = None
@@ -219,15 +205,6 @@ class Task(LuigiNames, TaskIO):
         overrides = _OVERRIDES.get()
         if overrides and cls in overrides:  # see class_overrides
             kwargs = {**kwargs, **overrides[cls]}
-        elif not args and path is None and not flows:  # by keyword, plain values: made before?
-            types = tuple(map(type, kwargs.values()))
-            if _ATOMS.issuperset(types) and (float not in types or _plain_floats(kwargs)):
-                key = (tuple(kwargs.items()), types)
-                known = _SETS.get(cls)
-                if known is not None and (known := known.get(key)) is not None:
-                    self._params, self._pbytes, self._hash = known
-                    return
-                self._key = key  # param_bytes keeps what it computes under it
         if args:
             if len(args) > len(defs):
                 raise ParameterError(f"{cls.__name__} takes at most {len(defs)} positional "
@@ -292,12 +269,6 @@ class Task(LuigiNames, TaskIO):
             except canonical.FieldError as exc:
                 raise FingerprintError(f"{self!r}: parameter {exc.field!r} cannot be fingerprinted "
                                        f"deterministically: {exc.__cause__}") from exc.__cause__
-            if (key := self._key) is not None:  # made by keyword of plain values: kept, see _SETS
-                cls = type(self)
-                self._hash = hash((cls._family, cached))
-                known = _SETS.get(cls) or _SETS.setdefault(cls, {})
-                if len(known) < _SETS_KEPT:
-                    known[key] = (self._params, cached, self._hash)
         return cached
 
     def __daskflow_identity__(self) -> bytes:
@@ -316,10 +287,7 @@ class Task(LuigiNames, TaskIO):
         # Python's hash of str/bytes is per process: this is for dicts, never a fingerprint
         cached = self._hash
         if cached is None:
-            pbytes = self._pbytes or self.param_bytes  # which sets the hash of a task made by keyword
-            cached = self._hash
-            if cached is None:
-                cached = self._hash = hash((type(self)._family, pbytes))
+            cached = self._hash = hash((type(self)._family, self._pbytes or self.param_bytes))
         return cached
 
     def __repr__(self) -> str:

@@ -115,7 +115,6 @@ def parameter_tables(cls, params: dict) -> None:
     as given without the call), how the folder slug is written (``_slug``), whether a value
     names a raw input file (``_has_paths``) and the checked defaults (a bad one fails here)."""
     cls._param_defs = params
-    _SETS.pop(cls, None)  # its tasks made by keyword, under the old tables
     cls._significant = tuple(n for n, p in params.items() if p.significant)
     cls._name_bytes = {name: canonical.encode(name) for name in params}
     cls._encoders = tuple((name, cls._name_bytes[name]) for name in cls._significant)
@@ -149,10 +148,8 @@ def param_dir(task) -> str:
     return found
 
 
-# class -> {(keywords, their types): (values, param_bytes, hash)} of tasks made by keyword of
-# plain values (see Task.__init__); and (class, param_bytes) -> param_dir: here, not on the class, so a class pickled by value
+# (class, param_bytes) -> param_dir: here, not on the class, so a class pickled by value
 # (a script's, on a cluster) does not carry them
-_SETS: dict[type, dict] = {}
 # (module, qualified name) -> the newest task class defined under it (none made in a function)
 _LATEST: dict[tuple, type] = {}
 

@@ -395,7 +395,7 @@ def test_tokenizing_keeps_a_scripts_classes_and_other_threads_pickles_name_cloud
     assert out.stdout.strip() == b"4", out.stderr
 
 
-def test_what_daskflow_keeps_on_a_class_is_not_code():
+def test_the_output_file_names_daskflow_keeps_on_a_class_are_not_code():
     class Kept(daskflow.tasks.TaskPickle):
         def run(self):
             self.save(1)
@@ -405,21 +405,3 @@ def test_what_daskflow_keeps_on_a_class_is_not_code():
     before = _fingerprint_class(Kept).digest
     assert Kept._output_files() == ("data.pkl",)  # kept on the class (_files_of)
     assert _fingerprint_class(Kept).digest == before
-
-
-def test_tasks_made_by_keyword_are_kept_beside_their_class_not_on_it():
-    import cloudpickle
-    from daskflow.taskdef import _SETS
-
-    class Made(daskflow.tasks.TaskPickle):  # a test's class: cloudpickle ships it by value
-        n = daskflow.IntParameter()
-
-        def run(self):
-            self.save(self.n)
-
-    hash(Made(n=-1))  # the class settled at its first task
-    shipped = len(cloudpickle.dumps(Made))
-    for n in range(1000):
-        hash(Made(n=n))
-    assert len(_SETS[Made]) == 1001
-    assert len(cloudpickle.dumps(Made)) == shipped
