@@ -39,7 +39,8 @@ from .node import Node
 from .reasons import Reason, Reasons, causes_of, upstream_reason
 from .storage import Store, Target, default_store
 from .task import Task, TaskAggregator, own_store
-from .taskdef import Redefined, newest, param_dir, same_class
+from .redefined import Redefined, newest, same_class, superseded
+from .taskdef import param_dir
 
 __all__ = ["Plan", "Node", "Reason", "cache_result", "inputs_id", "static_body"]
 
@@ -161,6 +162,7 @@ class Plan(Reasons, Forcing):
         try:
             self._walk_with(_deps)
         except Redefined as again:  # a task class defined again: its newest definition, throughout
+            # (daskflow.redefined): the walk starts over with each task made of its newest class
             warnings.warn(f"{again} was defined again (a notebook cell run again?) and an earlier "
                           f"definition is still required (@requires, a class attribute): the newest "
                           f"definition is planned", stacklevel=3)
@@ -175,6 +177,8 @@ class Plan(Reasons, Forcing):
             if node is not None:
                 same_class(node.task, root)
                 continue
+            if type(root)._superseded and deps_of is _deps and superseded(type(root)):
+                raise Redefined(type(root).__qualname__)
             node = seen[root] = Node(root, None)
             stack = [(node, iter(deps_of(root)), [])]
             while stack:
@@ -182,6 +186,8 @@ class Plan(Reasons, Forcing):
                 for dep in deps:
                     child = seen.get(dep)
                     if child is None:
+                        if type(dep)._superseded and deps_of is _deps and superseded(type(dep)):
+                            raise Redefined(type(dep).__qualname__)  # an earlier definition still held
                         child = seen[dep] = Node(dep, None)
                         found.append(child)
                         stack.append((child, iter(deps_of(dep)), []))

@@ -21,7 +21,8 @@ from .formats import Format, get_format, target_format
 from .luigi_names import LuigiNames, config_defaults
 from .params import Parameter
 from .target import load_targets as _load  # noqa: F401  (collection and workflow load through it)
-from .taskdef import (_OVERRIDES, _check_default, _from_luigi, class_overrides, note_class,  # noqa: F401
+from .redefined import note_class
+from .taskdef import (_OVERRIDES, _check_default, _from_luigi, class_overrides,  # noqa: F401
                       REQUIRING, RESOLVER, UpstreamPending, options_for, own_store, parameter_tables,
                       root_url)
 from .taskio import TaskIO, _planner, set_planner  # noqa: F401  (outputs registers through set_planner)
@@ -106,6 +107,7 @@ class Task(LuigiNames, TaskIO):
     _pbytes: bytes | None = None  # param_bytes and the hash, computed once per instance
     _hash: int | None = None
     _requires = _UNWALKED  # set by deps() on the instance: what requires() returned
+    _superseded = False  # set on a class defined again (see daskflow.redefined)
     _reads: list | None = None
     _pending = None
     _name_bytes: dict = {}

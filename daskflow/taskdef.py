@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import hashlib
-import inspect
 import re
 from contextvars import ContextVar
 from pathlib import Path
@@ -150,57 +149,6 @@ def param_dir(task) -> str:
 
 # (class, param_bytes) -> param_dir: here, not on the class, so a class pickled by value
 # (a script's, on a cluster) does not carry them
-# (module, qualified name) -> the newest task class defined under it (none made in a function)
-_LATEST: dict[tuple, type] = {}
-
-
-def note_class(cls) -> None:
-    """Keep ``cls`` as the newest definition of its module and name (see :func:`latest_class`)."""
-    if "<locals>" not in cls.__qualname__:
-        _LATEST[cls.__module__, cls.__qualname__] = cls
-
-
-def latest_class(cls):
-    """The newest class defined under ``cls``'s module and name (a notebook cell run again
-    defines a class anew; the earlier one may still be held by ``@requires``), or None for
-    a class made in a function, where two classes of one name are two classes."""
-    return _LATEST.get((cls.__module__, cls.__qualname__))
-
-
-class Redefined(Exception):
-    """A class and its own redefinition in one graph (see :func:`_same_class`)."""
-
-
-def same_class(a, b) -> None:
-    """Two different classes of one name in one graph would share outputs: refuse.  A class
-    defined again under its module and name (a notebook cell run again, ``importlib.reload``)
-    is its newest definition: the walk starts over with that one (see :func:`newest`)."""
-    ca, cb = type(a), type(b)
-    if ca is not cb and not (ca.external or cb.external):
-        if (ca.__module__, ca.__qualname__) == (cb.__module__, cb.__qualname__) and latest_class(ca) is not None:
-            raise Redefined(ca.__qualname__)
-        raise TaskDefinitionError(
-            f"two task classes named {a.task_family} in one graph: {_where(ca)} and {_where(cb)}; a "
-            f"family is its class name, so they would share outputs: rename one (or mark the reader "
-            f"external = True)")
-
-
-def _where(cls) -> str:
-    """``module.Name``, with its file and line where that alone names two classes (made in a function)."""
-    name = f"{cls.__module__}.{cls.__qualname__}"
-    if "<locals>" not in cls.__qualname__:
-        return name
-    try:
-        return f"{name} ({inspect.getsourcefile(cls)}:{inspect.getsourcelines(cls)[1]})"
-    except (OSError, TypeError):
-        return name
-
-
-def newest(task):
-    """``task`` as an instance of the newest definition of its class, if it was defined again."""
-    latest = latest_class(type(task))
-    return task if latest is None or latest is type(task) else task.clone(latest)
-
 _DIRS: dict[tuple, str] = {}
 _DIRS_KEPT = 1 << 18
 

@@ -17,7 +17,7 @@ LAYERS = [
     {"localscan"},
     {"target", "scheduling", "journal", "listings", "filestate"},
     {"storage", "observe"},
-    {"notes", "context", "taskdef", "luigi_names", "nativereads", "threadreads"},
+    {"notes", "context", "taskdef", "luigi_names", "nativereads", "threadreads", "redefined"},
     {"taskio"},
     {"task", "lease"},
     {"inherit", "fingerprint", "daskframe", "rawfiles", "dynamic"},

@@ -337,3 +337,67 @@ def test_an_aggregator_of_a_taskcache_is_complete_once_its_members_are(root):
     assert GetData().complete() and Held().complete() and Collect().complete()
     GetData().invalidate()
     assert not Collect().complete()
+
+
+def _module_of(name, code, tmp_path):
+    """A module of the user's from ``code`` (a file, so its classes have source), imported."""
+    import importlib
+    import sys
+
+    (tmp_path / f"{name}.py").write_text(code)
+    sys.path.insert(0, str(tmp_path))
+    try:
+        sys.modules.pop(name, None)
+        return importlib.import_module(name)
+    finally:
+        sys.path.remove(str(tmp_path))
+
+
+def test_a_class_defined_again_in_its_module_is_planned_as_its_newest_definition(root, tmp_path):
+    import importlib
+    import sys
+
+    from daskflow.plan import Plan
+
+    code = ("import daskflow\n\nclass Get(daskflow.tasks.TaskPickle):\n    n = daskflow.IntParameter(default=3)\n\n"
+            "    def run(self):\n        self.save(self.n)\n")
+    mod = _module_of("redef_flow", code, tmp_path)
+    old = mod.Get
+
+    class Use(daskflow.tasks.TaskPickle):
+        def requires(self):
+            return old()  # an earlier definition, held
+
+        def run(self):
+            self.save(self.inputLoad())
+
+    (tmp_path / "redef_flow.py").write_text(code.replace("self.save(self.n)", "self.save(self.n * 10)"))
+    sys.path.insert(0, str(tmp_path))
+    try:
+        importlib.reload(mod)  # the module binds the new Get
+    finally:
+        sys.path.remove(str(tmp_path))
+    assert mod.Get is not old
+    with pytest.warns(UserWarning, match="Get was defined again"):
+        plan = Plan(Use())
+    assert {type(n.task) for n in plan.nodes.values() if n.family == "Get"} == {mod.Get}
+    with pytest.warns(UserWarning):
+        daskflow.run(Use(), scheduler="sync", progress=False)
+    assert Use().outputLoad() == 30  # the newest code ran
+
+
+def test_two_classes_of_one_name_a_module_does_not_bind_are_two_classes(root):
+    from daskflow.plan import Plan
+
+    made = [type("Same", (daskflow.tasks.TaskPickle,), {"__module__": __name__, "k": k,
+                                                         "run": lambda self: self.save(self.k)}) for k in (1, 2)]
+
+    class Both(daskflow.tasks.TaskPickle):
+        def requires(self):
+            return [made[0](), made[1]()]
+
+        def run(self):
+            self.save(0)
+
+    with pytest.raises(daskflow.TaskDefinitionError, match="two task classes named Same"):
+        Plan(Both())

@@ -49,7 +49,7 @@ class CodeFingerprint:
 SKIPPED_ATTRS = frozenset({
     "__dict__", "__weakref__", "__module__", "__qualname__", "__doc__", "_param_defs", "_outputs",
     "_defaults", "_significant", "_name_bytes", "_checks", "_slug", "_has_paths", "_in_memory", "_encoders",
-    "_settled", "_family", "_luigi_order", "_files_of",
+    "_settled", "_family", "_luigi_order", "_files_of", "_superseded",
     "__annotations__", "__firstlineno__",
     "__static_attributes__", "__slots__", "__dataclass_params__", "__match_args__",
     "_inherited",  # the parents @inherits/@requires recorded (their code counts through requires())
