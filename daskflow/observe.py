@@ -108,7 +108,7 @@ def _note(rec: Recorder, event: str, args: tuple) -> None:
         rec.dbs.add(path)
         rec.read.setdefault(path, stamp(path))  # its state now, to tell a database it wrote
         return
-    if _origin(sys._getframe(2)) != "user":  # daskflow's own reads, and the import machinery's
+    if _origin(sys._getframe(2), event != "open") != "user":  # daskflow's own reads, the import machinery's
         return
     path = os.path.abspath(path)  # now: run() may chdir before the commit
     if event == "open":
@@ -198,21 +198,26 @@ def _opened(rec: Recorder, path: str, flags: int = 0) -> None:
 
 _KINDS: dict = {}  # code file -> "own" (daskflow), "import" (importlib), "lib" (stdlib, site-packages), "user"
 # what looks for installed distributions on sys.path (a library's importlib.metadata.version(),
-# entry points) lists the script's folder too: part of the import machinery, not data
-_FINDERS = tuple(os.sep + p + os.sep for p in (os.path.join("importlib", "metadata"), "importlib_metadata",
-                                                  "pkg_resources"))
+# entry points) lists the script's folder and opens the distributions' metadata (an editable
+# install's .egg-info in the project): the import machinery's, not data; pkg_resources' listings
+# are too, but what it opens for its caller (resource_string) is the caller's
+_METADATA = tuple(os.sep + p + os.sep for p in (os.path.join("importlib", "metadata"), "importlib_metadata"))
+_FINDERS = (os.sep + "pkg_resources" + os.sep,)
 
 
-def _origin(frame) -> str:
-    """Who opens: ``"own"`` when the nearest caller that is not a library's is daskflow
-    (``tomllib`` reading the project's settings for it), ``"import"`` for the import machinery
-    (a module's source, a folder on sys.path), else ``"user"`` (``pd.read_csv`` in run()).
-    A loader's ``get_data`` called from outside the import machinery (``pkgutil.get_data``)
-    reads a package's data for its caller, not a module."""
+def _origin(frame, listing: bool = False) -> str:
+    """Who opens (or, ``listing``, lists): ``"own"`` when the nearest caller that is not a
+    library's is daskflow (``tomllib`` reading the project's settings for it), ``"import"``
+    for the import machinery (a module's source, a folder on sys.path, a listing made to
+    find installed distributions), else ``"user"`` (``pd.read_csv`` in run()).  A loader's
+    ``get_data`` called from outside the import machinery (``pkgutil.get_data``) reads a
+    package's data for its caller, not a module, as ``pkg_resources.resource_string`` does."""
     while frame is not None:
         kind = _kind(frame)
         if kind == "import" and frame.f_code.co_name == "get_data" and _kind(frame.f_back) != "import":
             kind = "lib"
+        elif kind == "finder":
+            kind = "import" if listing else "lib"
         if kind != "lib":
             return kind
         frame = frame.f_back
@@ -227,8 +232,9 @@ def _kind(frame) -> str:
     if kind is None:
         kind = _KINDS[name] = (
             "lib" if name == _HANDOFF  # work a run handed to a thread: whose it is lies below
+            else "import" if any(part in name for part in _METADATA)  # installed distributions' metadata
+            else "finder" if any(part in name for part in _FINDERS)  # pkg_resources: finds and reads data
             else "own" if name.startswith(_OWN) else "import" if name.startswith("<frozen importlib")
-            or any(part in name for part in _FINDERS)  # distributions looked for on sys.path
             else "lib" if name.startswith("<frozen") else "user" if name.startswith("<")  # <stdin>, exec()
             else "lib" if (name.rpartition(os.sep)[0] + os.sep).startswith(_excluded_prefixes()) else "user")
     return kind
@@ -242,7 +248,7 @@ def current() -> Recorder | None:
 def note_read(rec: Recorder, path: str, caller) -> None:
     """A file or folder that C code reads for ``caller``'s frame (see
     :mod:`daskflow.nativereads`): noted as an open or a listing, if the caller is the user's."""
-    if _origin(caller) != "user":  # pandas calling pyarrow: noted by pandas' reader
+    if _origin(caller, os.path.isdir(path)) != "user":  # pandas calling pyarrow: noted by pandas' reader
         return
     if os.path.isdir(path):  # a dataset: every folder of it listed (its files by their identity)
         for folder, _, _ in os.walk(path):

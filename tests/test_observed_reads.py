@@ -541,7 +541,20 @@ def test_looking_for_installed_distributions_on_sys_path_is_not_a_listing_of_dat
         importlib.metadata.version("pandas")  # as sklearn, fsspec and pandas' plugins do in run()
         list(importlib.metadata.entry_points(group="daskflow.nothing"))
         assert [d for d in importlib.metadata.distributions(path=[str(tmp_path)])] == []
-    assert str(tmp_path) not in rec.listed and not rec.read
+    assert str(tmp_path) not in rec.listed and not observe.identities(rec)  # what they open: the installs'
     with observe.recording() as rec:
         os.listdir(tmp_path)  # the user's own listing of it counts
     assert set(rec.listed) == {str(tmp_path)}
+
+
+def test_a_file_a_distribution_finder_opens_for_run_is_recorded(tmp_path, monkeypatch):
+    pkg_resources = pytest.importorskip("pkg_resources")
+
+    pkg = tmp_path / "respkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "table.csv").write_text("a,1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with observe.recording() as rec:
+        assert pkg_resources.resource_string("respkg", "table.csv") == b"a,1\n"
+    assert str(pkg / "table.csv") in rec.read
