@@ -15,8 +15,12 @@ makes what such a thread does count for the run that asked for it:
   bound by ``submit``).
 
 What such a thread opens after its run finished is not noted (the run's
-record is written).  Outside a recorded run both cost one thread-local look-up.
-Not seen: processes a run starts (``ProcessPoolExecutor``, ``subprocess``).
+record is written).  A thread that outlives its run and serves later ones (a
+``multiprocessing.pool.ThreadPool`` made in a run and reused, a long-lived
+worker thread) reads for none of them after it: only ``ThreadPoolExecutor``'s
+work is bound by who asked for it.  Outside a recorded run both cost one
+thread-local look-up.  Not seen: processes a run starts
+(``ProcessPoolExecutor``, ``subprocess``).
 """
 
 from __future__ import annotations
@@ -35,17 +39,19 @@ _LOCK = threading.Lock()
 
 
 def wrap() -> None:
-    """Patch ``ThreadPoolExecutor.submit`` and ``Thread.start`` (again if put back)."""
+    """Patch ``ThreadPoolExecutor.submit`` and ``Thread.start``: the originals are kept the
+    first time; patched again where the original was put back, left alone where something
+    else wraps them since (a tracer, which calls the patched one it found)."""
     pool, thread = concurrent.futures.ThreadPoolExecutor, threading.Thread
     if pool.__dict__.get("submit") is _submit and thread.__dict__.get("start") is _start:
         return
     with _LOCK:
-        if pool.__dict__.get("submit") is not _submit:
-            _ORIGINAL["submit"] = pool.__dict__["submit"]
-            pool.submit = _submit
-        if thread.__dict__.get("start") is not _start:
-            _ORIGINAL["start"] = thread.__dict__["start"]
-            thread.start = _start
+        for owner, name, patched in ((pool, "submit", _submit), (thread, "start", _start)):
+            found = owner.__dict__.get(name)
+            if name not in _ORIGINAL:
+                _ORIGINAL[name] = found
+            if found is _ORIGINAL[name]:
+                setattr(owner, name, patched)
 
 
 def _submit(self, fn, /, *args, **kwargs):

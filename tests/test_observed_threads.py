@@ -91,3 +91,53 @@ def test_a_library_reader_handed_to_a_pool_reads_for_the_run(tmp_path):
             frames = list(pool.map(pd.read_csv, paths))
     assert len(frames) == 3
     assert set(observe.identities(rec)) == set(paths)  # not the system's files pandas looks at
+
+
+def test_a_pools_threads_started_in_one_run_read_for_whoever_submits_later(tmp_path):
+    threadreads.wrap()
+    first, second = _files(tmp_path, 2)
+    with observe.recording() as one:
+        pool = concurrent.futures.ThreadPoolExecutor(1)  # its thread starts inside this run
+        assert pool.submit(lambda: open(first).read()).result() == "0"
+    try:
+        with observe.recording() as two:
+            assert pool.submit(lambda: open(second).read()).result() == "1"
+    finally:
+        pool.shutdown()
+    assert set(one.read) == {first} and set(two.read) == {second}
+
+
+def test_a_thread_of_a_finished_run_notes_nothing_while_another_run_records(tmp_path):
+    threadreads.wrap()
+    late, = _files(tmp_path, 1)
+    go, done = threading.Event(), threading.Event()
+    with observe.recording() as first:
+        t = threading.Thread(target=lambda: (go.wait(10), open(late).read(), done.set()))
+        t.start()
+    with observe.recording() as other:  # a recording is active: the hook looks at every open
+        go.set()
+        assert done.wait(10)
+        t.join()
+    assert late not in first.read and late not in other.read
+
+
+def test_a_tracer_wrapping_submit_after_daskflow_is_left_in_place():
+    import concurrent.futures as cf
+
+    threadreads.wrap()
+    ours = cf.ThreadPoolExecutor.submit
+    calls = []
+
+    def traced(self, fn, /, *args, **kwargs):
+        calls.append(fn)
+        return ours(self, fn, *args, **kwargs)
+
+    cf.ThreadPoolExecutor.submit = traced
+    try:
+        threadreads.wrap()  # the next run: the tracer stays, and calls ours
+        assert cf.ThreadPoolExecutor.submit is traced
+        with cf.ThreadPoolExecutor(1) as pool:
+            assert pool.submit(lambda: 5).result() == 5
+        assert len(calls) == 1
+    finally:
+        cf.ThreadPoolExecutor.submit = ours
