@@ -9,7 +9,8 @@ naming the task, the output and the path, with the format's exception as
 
 from __future__ import annotations
 
-import os
+import functools
+import inspect
 import pathlib
 
 from .errors import LoadError, NotBuiltError, StorageError
@@ -21,8 +22,9 @@ __all__ = ["Target", "LocalPath", "load_targets", "UnknownOutputError"]
 
 class LocalPath(str):
     """A local output's path: a ``str`` (as daskflow's paths are) that also answers what
-    ``pathlib.Path`` does (d6tflow's ``output().path`` is one): every Path attribute a str
-    has not (``with_suffix``, ``as_posix``, ``relative_to``, ``unlink``...), on the Path.
+    ``pathlib.Path`` does (d6tflow's ``output().path`` is one): every public Path attribute
+    a str has not (``parent``, ``with_suffix``, ``as_posix``, ``relative_to``, ``exists``,
+    ``unlink``...) is the Path's, forwarded (see :func:`_forwarded`); ``/`` too.
 
     Examples
     --------
@@ -33,11 +35,6 @@ class LocalPath(str):
 
     __slots__ = ()
 
-    def __getattr__(self, name: str):
-        if name.startswith("__"):  # copy and pickle ask for dunders: a str's answers
-            raise AttributeError(name)
-        return getattr(pathlib.Path(self), name)
-
     def as_path(self) -> pathlib.Path:
         return pathlib.Path(self)
 
@@ -47,43 +44,23 @@ class LocalPath(str):
     def __truediv__(self, other) -> pathlib.Path:
         return pathlib.Path(self) / other
 
-    def stat(self):
-        return os.stat(self)
 
-    def exists(self) -> bool:
-        return os.path.exists(self)
+def _forwarded(name: str):
+    """``LocalPath.<name>``: pathlib.Path's attribute of that name, on ``Path(self)``."""
+    attr = inspect.getattr_static(pathlib.Path, name)
+    if isinstance(attr, property):
+        return property(lambda self: getattr(pathlib.Path(self), name), doc=attr.__doc__)
 
-    def is_file(self) -> bool:
-        return os.path.isfile(self)
+    @functools.wraps(getattr(pathlib.Path, name))
+    def method(self, *args, **kwargs):
+        return getattr(pathlib.Path(self), name)(*args, **kwargs)
+    return method
 
-    def is_dir(self) -> bool:
-        return os.path.isdir(self)
 
-    def open(self, mode: str = "r", *args, **kwargs):
-        return open(self, mode, *args, **kwargs)
-
-    def read_bytes(self) -> bytes:
-        return pathlib.Path(self).read_bytes()
-
-    @property
-    def parent(self) -> pathlib.Path:
-        return pathlib.Path(self).parent
-
-    @property
-    def name(self) -> str:
-        return pathlib.Path(self).name
-
-    @property
-    def stem(self) -> str:
-        return pathlib.Path(self).stem
-
-    @property
-    def suffix(self) -> str:
-        return pathlib.Path(self).suffix
-
-    @property
-    def parts(self) -> tuple:
-        return pathlib.Path(self).parts
+for _name in sorted(set(dir(pathlib.Path)) - set(dir(str))):
+    if not _name.startswith("_"):
+        setattr(LocalPath, _name, _forwarded(_name))
+del _name
 
 
 class Target:
