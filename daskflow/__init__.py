@@ -20,7 +20,7 @@ from .compat.settings import set_dir, settings
 from .compat.targets import data
 from .config import set_root
 from .errors import (ClusterError, CycleError, DaskflowError, FingerprintError, MissingExternalError,
-                     LeaseError, LoadError, MissingOutputError, NotBuiltError, ParameterError,
+                     LeaseError, LoadError, MissingOutputError, NoTaskError, NotBuiltError, ParameterError,
                      RequiresError, RunError, SaveError, StorageError, TaskDefinitionError, TaskFailure)
 from .dynamic import map
 from .formats import Format, register_format
@@ -79,7 +79,7 @@ __all__ = [
     "TupleParameter", "OptionalParameter", "NumericalParameter", "MonthParameter", "YearParameter",
     "DateHourParameter", "DateMinuteParameter", "DateSecondParameter", "TimeDeltaParameter", "TaskParameter",
     "Format", "register_format",
-    "DaskflowError", "TaskDefinitionError", "RequiresError", "ParameterError", "CycleError", "FingerprintError",
+    "DaskflowError", "TaskDefinitionError", "RequiresError", "ParameterError", "NoTaskError", "CycleError", "FingerprintError",
     "SaveError", "MissingOutputError", "MissingExternalError", "NotBuiltError", "StorageError",
     "LoadError", "LeaseError",
     "RunError", "TaskFailure", "ClusterError",

@@ -11,9 +11,10 @@ where they happen, with ``raise ... from exc``.
      +-- TaskDefinitionError      a task class is malformed (found at class definition)
      |    +-- RequiresError           a requires() raised (also a RuntimeError, as luigi surfaces it)
      +-- ParameterError           unknown, missing or ill-typed parameter (also a TypeError)
+     |    +-- NoTaskError             a workflow with no task and no default task (a RuntimeError, as d6tflow)
      +-- CycleError               requires() forms a cycle
      +-- FingerprintError         a parameter value cannot be hashed deterministically
-     +-- SaveError                save() got wrong output names or a value the format cannot write
+     +-- SaveError                save() got wrong output names or a value the format cannot write (a ValueError)
      +-- MissingOutputError       a task finished without saving / output is not built (a RuntimeError)
      |    +-- MissingExternalError    an external task's data is missing
      +-- NotBuiltError            outputLoad() of a task not built for today's code and parameters (a RuntimeError)
@@ -24,8 +25,8 @@ where they happen, with ``raise ... from exc``.
      +-- RunError                 one or more tasks failed in daskflow.run(); carries each failure (a RuntimeError)
 
 The errors d6tflow raises as ``RuntimeError`` (a failed run, a task not
-built) are ``RuntimeError`` subclasses too, so d6tflow scripts' ``except
-RuntimeError`` keeps working.
+built, a workflow with no task) are ``RuntimeError`` subclasses too, and a
+bad ``save()`` a ``ValueError``, so d6tflow scripts' ``except`` clauses keep working.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ __all__ = [
     "TaskDefinitionError",
     "RequiresError",
     "ParameterError",
+    "NoTaskError",
     "CycleError",
     "FingerprintError",
     "SaveError",

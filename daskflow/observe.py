@@ -23,10 +23,12 @@ the interpreter's prefix, site-packages, the system's folders (``/usr/lib``,
 ``/usr/share``, ``/etc``, ``/proc``...; not ``/usr/src``, where containers keep
 projects), the user's cache and config folders and the home folder's dot-files
 (``~/.aws/credentials``), compiled files, files the task also writes, a folder
-opened to walk it, and a SQLite database the run changed.  Threads a run starts,
-subprocesses and C code that reads without Python's ``open`` (HDF5, a C
-extension's own reads) are not seen, but for pyarrow's readers, which say what
-they read (:mod:`daskflow.nativereads`, through :func:`note_read`).
+opened to walk it, and a SQLite database the run changed.  The threads a run
+starts or hands work to record into its recorder (:mod:`daskflow.threadreads`,
+through :func:`joined`), while the run lasts.  Subprocesses and C code that reads
+without Python's ``open`` (HDF5, a C extension's own reads) are not seen, but for
+pyarrow's readers, which say what they read (:mod:`daskflow.nativereads`, through
+:func:`note_read`).
 """
 
 from __future__ import annotations

@@ -59,8 +59,9 @@ def held_function(value):
     kind = type(value)
     if kind is not _KEY_WRAPPER and not (kind.__name__ == "ufunc" and kind.__module__ == "numpy"):
         return None
-    held = [r for r in gc.get_referents(value) if isinstance(r, types.FunctionType)]
-    return held[0] if len(held) == 1 else None
+    held = [r for r in gc.get_referents(value) if r is not kind and not (isinstance(r, dict) and not r)]
+    # cmp_to_key(f) holds f alone (a key it made, cmp_to_key(f)(x), holds x too: not this)
+    return held[0] if len(held) == 1 and isinstance(held[0], types.FunctionType) else None
 
 
 def ufunc_shape(value) -> str:
