@@ -237,3 +237,17 @@ def test_per_task_work_done_once_per_class_is_not_repeated_per_task(root, monkey
     finally:
         monkeypatch.undo()
         Wide._collect(), WideFan._collect()
+
+
+def test_the_local_graph_is_dasks_own_task_objects(root):
+    from dask._task_spec import Task as DaskTask, TaskRef
+
+    from daskflow.graph import build_graph
+
+    daskflow.run(Link(i=0), scheduler="sync", progress=False)  # Link(i=0) fresh: a known outcome
+    graph = build_graph(Plan(Link(i=2)))
+    assert len(graph) == 2 and all(isinstance(node, DaskTask) for node in graph.values())
+    by_i = {node.args[0].task.i: node for node in graph.values()}  # execute(spec, [upstream])
+    (second,), (third,) = (by_i[i].args[1] for i in (1, 2))
+    assert not isinstance(second, TaskRef) and second.status == "fresh"  # Link(i=0): its outcome
+    assert isinstance(third, TaskRef) and third.key in graph  # Link(i=1): runs, by its key
