@@ -379,7 +379,8 @@ def identities(rec: Recorder, roots=(), base: str | None = None) -> dict:
     roots = tuple(os.path.realpath(r).rstrip(os.sep) + os.sep for r in roots if r)
     base = project_base() if base is None else base
     out = {BROKEN: {"broken": rec.broken}} if rec.broken else {}
-    for path, listing in [(p, False) for p in rec.read] + [(p, True) for p in rec.listed]:
+    # copied whole first (one C call each): a thread the run started may still add to them
+    for path, listing in [(p, False) for p in list(rec.read)] + [(p, True) for p in list(rec.listed)]:
         full = os.path.realpath(path)  # a symlinked project: the folder project_dir() resolves
         if path in rec.written or full in rec.written or (full + os.sep).startswith(skip) \
                 or full.endswith(_SKIP_SUFFIXES) or _stored(full, roots, listing):

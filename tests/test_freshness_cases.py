@@ -355,6 +355,12 @@ CASES = {
                            "class Feat:\n    def __init__(self, df):\n        self._df = df\n\n"
                            "    def total(self):\n        return int(self._df['x'].sum()) + 1\n"},
         ("pkg/helpers.py", "+ 1", "+ 2"), ["T"]),
+    "library-registry-two-implementations-named-alike-first-edited": (  # dask's normalize_token registry
+        "import helpers\nfrom dask.base import tokenize\n\n" + T("tokenize(helpers.A())"),
+        {"helpers.py": "from dask.base import normalize_token\n\nclass A:\n    pass\n\nclass B:\n    pass\n\n"
+                       "@normalize_token.register(A)\ndef _(x):\n    return 'a1'\n\n"
+                       "@normalize_token.register(B)\ndef _(x):\n    return 'b1'\n"},
+        ("helpers.py", "'a1'", "'a2'"), ["T"]),
     "accessor-imported-by-a-name-never-read": (
         "from pkg.acc import Feat  # noqa: F401\nimport pandas as pd\n\n"
         + T("pd.DataFrame({'x': [1, 2]}).feat.total()"),

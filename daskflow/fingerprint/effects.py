@@ -154,8 +154,12 @@ def module_effects(filename: str, package: str | None) -> tuple[list, list, list
             elif isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 for deco in s.decorator_list:  # @pd.api.extensions.register_dataframe_accessor("feat"):
                     if _registers(_head(deco.func if isinstance(deco, ast.Call) else deco)[1]):  # the class
-                        registered.append((ast.dump(deco, include_attributes=False), s.name))  # is reached
-                        break  # through pandas, by attribute, never by its name
+                        # is reached through pandas, by attribute, never by its name; by its own syntax
+                        # too (several `@fmt.register(int) def _(x)`: the name holds only the last)
+                        code = ast.dump(s.__class__(**{**vars(s), "body": strip_docstring(s.body)}),
+                                        include_attributes=False)
+                        registered.append((ast.dump(deco, include_attributes=False) + code, s.name))
+                        break
             elif isinstance(s, (ast.Assign, ast.AugAssign)) and any(  # pd.options.future.infer_string = True,
                     _of_another(t) for t in _targets(s)):  # pd.Series.winsor = f
                 target = next(t for t in _targets(s) if _of_another(t))
