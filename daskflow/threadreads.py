@@ -25,8 +25,6 @@ thread-local look-up.  Not seen: processes a run starts
 
 from __future__ import annotations
 
-import concurrent.futures
-import concurrent.futures.thread
 import functools
 import threading
 
@@ -42,6 +40,8 @@ def wrap() -> None:
     """Patch ``ThreadPoolExecutor.submit`` and ``Thread.start``: the originals are kept the
     first time; patched again where the original was put back, left alone where something
     else wraps them since (a tracer, which calls the patched one it found)."""
+    import concurrent.futures.thread  # here: import daskflow leaves it for later
+
     pool, thread = concurrent.futures.ThreadPoolExecutor, threading.Thread
     if pool.__dict__.get("submit") is _submit and thread.__dict__.get("start") is _start:
         return
@@ -52,6 +52,7 @@ def wrap() -> None:
                 _ORIGINAL[name] = found
             if found is _ORIGINAL[name]:
                 setattr(owner, name, patched)
+        _submit.__doc__ = _ORIGINAL["submit"].__doc__
 
 
 def _submit(self, fn, /, *args, **kwargs):
@@ -61,9 +62,6 @@ def _submit(self, fn, /, *args, **kwargs):
     return _ORIGINAL["submit"](self, fn, *args, **kwargs)
 
 
-_submit.__doc__ = concurrent.futures.ThreadPoolExecutor.submit.__doc__
-
-
 def _call_in(rec, fn, /, *args, **kwargs):
     with joined(rec):
         return fn(*args, **kwargs)
@@ -71,9 +69,16 @@ def _call_in(rec, fn, /, *args, **kwargs):
 
 def _start(self):
     rec = current()
-    if rec is not None and getattr(self, "_target", None) is not concurrent.futures.thread._worker:
+    if rec is not None and getattr(self, "_target", None) is not _pool_worker():
         self.run = functools.partial(_call_in, rec, self.run)  # the thread's own run(), bound
     return _ORIGINAL["start"](self)
 
 
 _start.__doc__ = threading.Thread.start.__doc__
+
+
+def _pool_worker():
+    """A ThreadPoolExecutor's own worker function (imported by :func:`wrap`, which patched us)."""
+    import concurrent.futures.thread
+
+    return concurrent.futures.thread._worker
