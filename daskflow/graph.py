@@ -7,8 +7,8 @@ upstream), ``result``, ``scheduling`` (which scheduler, in dask's order) and
 ``progress`` (the display).  Only the tasks the plan says will run become graph nodes, keyed ``Family-<fingerprint>``
 so the dashboard groups them by task class and a key is a cache identity on a
 cluster.  Each node is ``execute(spec, [upstream keys or known outcomes])`` as dask's
-own task object (``dask._task_spec.Task``, which dask would otherwise convert a legacy
-tuple to on every compute; a tuple on a dask without them): a plain dict graph,
+own task object (``dask._task_spec.Task``, what ``dask.delayed`` builds; a legacy tuple
+dask would convert on every compute): a plain dict graph,
 cheaper than ``dask.delayed`` objects.  Nodes never raise
 (see ``daskflow.execute``), so independent branches finish on every
 scheduler; the driver raises one :class:`RunError` afterwards.
@@ -49,20 +49,13 @@ def build_graph(plan: Plan, shipped: bool = False, run: str | None = None) -> di
     check_expanded(plan)
     if shipped:
         return shipped_graph(plan, lambda key: graph_key(key, run))[0]
-    try:  # dask's task objects (2024.12 on), what dask.delayed builds itself; imported here:
-        from dask._task_spec import List, Task, TaskRef  # import daskflow leaves dask for later
-    except ImportError:
-        Task = None
+    from dask._task_spec import List, Task, TaskRef  # here: import daskflow leaves dask for later
+
     dsk, project = {}, str(project_dir())
-    for node in plan.to_run():
+    for node in plan.to_run():  # dask's own task objects: nothing for dask to convert on each compute
         key = graph_key(node.key, run)
-        spec = spec_for(node, plan.store, project)
-        if Task is None:  # a dask before its task objects: legacy tuples
-            deps = [graph_key(d.key, run) if d.runs else known_outcome(d) for d in node.deps]
-            dsk[key] = (execute, spec, deps)
-        else:  # dask's own nodes: nothing for dask to convert (and walk) on every compute
-            deps = [TaskRef(graph_key(d.key, run)) if d.runs else known_outcome(d) for d in node.deps]
-            dsk[key] = Task(key, execute, spec, List(*deps))
+        deps = [TaskRef(graph_key(d.key, run)) if d.runs else known_outcome(d) for d in node.deps]
+        dsk[key] = Task(key, execute, spec_for(node, plan.store, project), List(*deps))
     return dsk
 
 

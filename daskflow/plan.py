@@ -32,7 +32,7 @@ from . import canonical, dynamic
 from .errors import CycleError, MissingExternalError, ParameterError
 from .canonical import cache_result, framed, inputs_id
 from .fingerprint import code_fingerprint, static_body, with_reads, with_upstream, writes_of
-from .filestate import READS_NAME, build_changed
+from .filestate import build_changed
 from .rawfiles import file_status, list_identities, raw_inputs
 from .forcing import Forcing
 from .node import Node
@@ -326,10 +326,9 @@ class Plan(Reasons, Forcing):
             inputs = node.inputs = inputs_id(results)
             moved = None
             for commit in reversed(node.commits):  # the newest intact build of today's version and inputs
-                if commit.version == version and commit.inputs == inputs and (
-                        commit.intact_for is names or node.store.intact(commit, names) is None):  # found before
-                    if READS_NAME in commit.files and (moved := build_changed(node.store, commit)):
-                        continue  # a file its run() read changed: an older build may have read them as they are now
+                if commit.version == version and commit.inputs == inputs and node.store.intact(commit, names) is None:
+                    if moved := build_changed(node.store, commit):  # a file its run() read changed
+                        continue  # an older build may have read the files as they are now
                     node.status, node.commit, node.result = "fresh", commit, commit.result
                     return
             node.status = "run"

@@ -33,6 +33,7 @@ when the file runs as a script is not counted).  Parsed once per file.
 from __future__ import annotations
 
 import ast
+import copy
 import linecache
 
 from .syntax import strip_docstring
@@ -156,9 +157,10 @@ def module_effects(filename: str, package: str | None) -> tuple[list, list, list
                     if _registers(_head(deco.func if isinstance(deco, ast.Call) else deco)[1]):  # the class
                         # is reached through pandas, by attribute, never by its name; by its own syntax
                         # too (several `@fmt.register(int) def _(x)`: the name holds only the last)
-                        code = ast.dump(s.__class__(**{**vars(s), "body": strip_docstring(s.body)}),
-                                        include_attributes=False)
-                        registered.append((ast.dump(deco, include_attributes=False) + code, s.name))
+                        own = copy.copy(s)
+                        own.body = strip_docstring(s.body)
+                        registered.append((ast.dump(deco, include_attributes=False)
+                                           + ast.dump(own, include_attributes=False), s.name))
                         break
             elif isinstance(s, (ast.Assign, ast.AugAssign)) and any(  # pd.options.future.infer_string = True,
                     _of_another(t) for t in _targets(s)):  # pd.Series.winsor = f
