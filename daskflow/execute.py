@@ -268,7 +268,7 @@ def _call_run(spec: Spec, runner, deps: list) -> dict:
     task = spec.task
     native_readers()  # pyarrow's readers, which open files in C, say what they read
     thread_readers()  # and the threads run() starts or hands work to count with it
-    with recording(spec.memoized) as seen:  # the files run() reads by a path computed at run time
+    with recording(spec.memoized, _roots(spec)) as seen:  # the files run() reads by a path computed at run time
         if trace_enabled():  # daskflow.trace: which user functions run() calls (opt-in)
             with watch(task, spec.body):
                 made = runner.run()
@@ -309,8 +309,13 @@ def _reads(spec: Spec, seen, deps: list) -> dict:
         o = todo.pop()
         found.update(o.reads or {})
         todo.extend(o.members)
-    found.update(identities(seen, [s.root for s in {spec.store, *spec.dep_stores} if s is not None and s.local]))
+    found.update(identities(seen, _roots(spec)))
     return dict(sorted(found.items()))
+
+
+def _roots(spec: Spec) -> list:
+    """The local roots a run reads builds from (its own and its upstream tasks')."""
+    return [s.root for s in {spec.store, *spec.dep_stores} if s is not None and s.local]
 
 
 def _build(spec: Spec, deps: list, inputs: str, start: float, lease=None) -> tuple[str, str]:

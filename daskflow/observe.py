@@ -62,9 +62,9 @@ class Recorder:
     """What one run() opened: paths read (with their stat when opened), folders listed,
     databases connected, paths written, and a hook failure (``broken``) if there was one."""
 
-    __slots__ = ("read", "listed", "written", "dbs", "broken", "memoized", "closed")
+    __slots__ = ("read", "listed", "written", "dbs", "broken", "memoized", "closed", "roots")
 
-    def __init__(self, memoized: frozenset = frozenset()):
+    def __init__(self, memoized: frozenset = frozenset(), roots: tuple = ()):
         self.read: dict = {}  # path -> its identity when first opened, () if missing (a database: its stamp)
         self.listed: dict = {}
         self.written: set = set()
@@ -72,6 +72,7 @@ class Recorder:
         self.broken: str = ""
         self.memoized = memoized  # code_id()s of the memoized functions of the user's its code reaches
         self.closed = False  # its run() returned: a thread it started notes nothing more
+        self.roots = roots  # local storage roots (see _root_prefixes): their builds are not hashed
 
 
 def _hook(event: str, args: tuple) -> None:
@@ -119,7 +120,8 @@ def _note(rec: Recorder, event: str, args: tuple) -> None:
         if flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND) or set(mode) & set("wax+"):
             rec.written.add(path)
             return
-        _opened(rec, path, flags)
+        if not (rec.roots and _stored(path, rec.roots)):  # a build read in a thread run() uses:
+            _opened(rec, path, flags)  # not an input, and not hashed to be dropped after
     else:
         rec.listed.setdefault(path, None)
     if _WATCHED:
@@ -257,7 +259,7 @@ def note_read(rec: Recorder, path: str, caller) -> None:
             rec.listed.setdefault(folder, None)
             if _WATCHED:
                 _under_memoized(rec, folder, caller)
-    else:
+    elif not (rec.roots and _stored(path, rec.roots)):
         _opened(rec, path)
         if _WATCHED:
             _under_memoized(rec, path, caller)
@@ -266,8 +268,9 @@ def note_read(rec: Recorder, path: str, caller) -> None:
 class recording:
     """``with recording() as rec:`` notes what this thread opens until the block ends."""
 
-    def __init__(self, memoized: frozenset = frozenset()):
+    def __init__(self, memoized: frozenset = frozenset(), roots=()):
         self.memoized = memoized  # see Recorder.memoized
+        self.roots = _root_prefixes(roots)
 
     def __enter__(self) -> Recorder:
         global _active, _installed
@@ -279,7 +282,7 @@ class recording:
                 _installed = True
             _active += 1
         self.outer = _tls.__dict__.get("rec")
-        rec = _tls.rec = Recorder(self.memoized)
+        rec = _tls.rec = Recorder(self.memoized, self.roots)
         return rec
 
     def __exit__(self, *exc) -> None:
@@ -329,6 +332,10 @@ def _excluded_prefixes() -> tuple:
     return tuple(p.rstrip(os.sep) + os.sep for p in prefixes if p) + (os.path.join(home, "."),)
 
 
+def _root_prefixes(roots) -> tuple:
+    return tuple(os.path.realpath(r).rstrip(os.sep) + os.sep for r in roots if r)
+
+
 def _stored(full: str, roots: tuple, listing: bool = False) -> bool:
     """Whether ``full`` is a file daskflow keeps under a root: a build's file
     ``{Family}/{params}@{build}...`` or a family folder's own ``_explain.*``, ``_lease.*``...
@@ -376,7 +383,7 @@ def identities(rec: Recorder, roots=(), base: str | None = None) -> dict:
     if not rec.read and not rec.listed and not rec.broken:
         return {}
     skip = _excluded_prefixes()
-    roots = tuple(os.path.realpath(r).rstrip(os.sep) + os.sep for r in roots if r)
+    roots = _root_prefixes(roots)
     base = project_base() if base is None else base
     out = {BROKEN: {"broken": rec.broken}} if rec.broken else {}
     # copied whole first (one C call each): a thread the run started may still add to them

@@ -141,3 +141,21 @@ def test_a_tracer_wrapping_submit_after_daskflow_is_left_in_place():
         assert len(calls) == 1
     finally:
         cf.ThreadPoolExecutor.submit = ours
+
+
+def test_builds_a_pool_reads_for_a_run_are_neither_noted_nor_hashed(tmp_path, monkeypatch):
+    from daskflow import filestate
+
+    threadreads.wrap()
+    root = tmp_path / "data"
+    build = root / "Up" / "_p@20260101T000000000000-ab.data.parquet"  # an upstream task's build
+    build.parent.mkdir(parents=True)
+    build.write_bytes(b"x" * 100)
+    mine, = _files(tmp_path, 1)
+    hashed = []
+    monkeypatch.setattr(observe, "file_identity",
+                        lambda path, st: (hashed.append(path), filestate.file_identity(path, st))[1])
+    with observe.recording(roots=[str(root)]) as rec:
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            assert list(pool.map(lambda p: open(p, "rb").read()[:1], [str(build), mine])) == [b"x", b"0"]
+    assert set(rec.read) == {mine} and hashed == [mine]
